@@ -1,0 +1,22 @@
+# Reproducible re-analysis of Jalink et al., Blood Adv 2024:
+# daratumumab monotherapy in refractory wAIHA and cAIHA.
+# One command rebuilds the study: snakemake --cores all
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/clinical.smk"
+include: "workflow/rules/response.smk"
+include: "workflow/rules/statistics.smk"
+include: "workflow/rules/cytometry.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        "results/ard/ard.tsv",
+        "results/report/study_report.pdf",
+    default_target: True

@@ -1,0 +1,137 @@
+"""The analysis-results dataset (ARD): one long table holding every reported number.
+
+Columns (tab-separated, written by :func:`write_ard`):
+
+stat_id     what is measured, e.g. ``orr`` or ``dor_median_crude``
+group       analysis group: ``all``, ``wAIHA``, ``cAIHA``, ``cAIHA_nonanemic``,
+            or a patient pseudonym for per-patient statistics
+statistic   which number of the measure: ``n``, ``numerator``, ``denominator``,
+            ``proportion``, ``ci_lower``, ``ci_upper``, ``median``, ``min``, ``max``,
+            ``value``, ``value_1`` ...
+value       the number (float; booleans as 0/1)
+unit        ``patients``, ``events``, ``proportion``, ``months``, ``g/dL``, ``%`` ...
+rule        Snakemake rule that wrote the row
+script      script that computed it
+inputs_sha256  SHA-256 over the rule's input files (see :func:`inputs_digest`)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+ARD_COLUMNS: list[str] = [
+    "stat_id",
+    "group",
+    "statistic",
+    "value",
+    "unit",
+    "rule",
+    "script",
+    "inputs_sha256",
+]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """One number before provenance is attached."""
+
+    stat_id: str
+    group: str
+    statistic: str
+    value: float
+    unit: str
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of one file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inputs_digest(paths: Iterable[str | os.PathLike[str]]) -> str:
+    """One SHA-256 over the names (relative as given) and bytes of input files.
+
+    Directories are walked in sorted order, so the digest is stable.
+    """
+    digest = hashlib.sha256()
+    files: list[Path] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            files.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+        else:
+            files.append(p)
+    for f in sorted(set(files), key=lambda q: q.as_posix()):
+        digest.update(f.as_posix().encode())
+        digest.update(b"\0")
+        digest.update(file_sha256(f).encode())
+    return digest.hexdigest()
+
+
+def stats_to_frame(
+    stats: Sequence[Stat], rule: str, script: str, inputs_sha256: str
+) -> pd.DataFrame:
+    """Attach provenance to statistics and return an ARD frame."""
+    rows = [
+        {
+            "stat_id": s.stat_id,
+            "group": s.group,
+            "statistic": s.statistic,
+            "value": float(s.value),
+            "unit": s.unit,
+            "rule": rule,
+            "script": script,
+            "inputs_sha256": inputs_sha256,
+        }
+        for s in stats
+    ]
+    return pd.DataFrame(rows, columns=ARD_COLUMNS)
+
+
+def read_ard(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read an ARD file written by :func:`write_ard`."""
+    frame = pd.read_csv(path, sep="\t", dtype={"group": str}, keep_default_na=False)
+    missing = [c for c in ARD_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: not an ARD table, missing columns {missing}")
+    frame["value"] = frame["value"].astype(float)
+    return frame[ARD_COLUMNS]
+
+
+def write_ard(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write an ARD table deterministically (sorted, fixed float format)."""
+    out = frame[ARD_COLUMNS].sort_values(["stat_id", "group", "statistic"], kind="stable")
+    write_tsv(out, path)
+
+
+def lookup(ard: pd.DataFrame, stat_id: str, group: str, statistic: str) -> float:
+    """The single value of (stat_id, group, statistic); KeyError if absent or repeated."""
+    hit = ard[
+        (ard["stat_id"] == stat_id)
+        & (ard["group"] == group)
+        & (ard["statistic"] == statistic)
+    ]
+    if len(hit) != 1:
+        raise KeyError(f"ARD has {len(hit)} rows for {stat_id}/{group}/{statistic}")
+    return float(hit["value"].iloc[0])
+
+
+def write_tsv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a TSV atomically: a temporary file renamed into place.
+
+    Floats are written with repr precision so that a re-read gives the same value.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, sep="\t", index=False, lineterminator="\n", float_format="%.12g")
+    os.replace(tmp, path)

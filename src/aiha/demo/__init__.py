@@ -1,0 +1,1 @@
+"""Synthetic demo cohort: specification, timelines and raw-export writers."""

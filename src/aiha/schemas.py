@@ -1,0 +1,163 @@
+"""pandera schemas of the raw site exports and of the cleaned tables.
+
+Raw tables are validated as text first (every cell a string, as exported), so a
+failure can be reported with its file, row, column and value before any parsing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+
+from aiha.errors import InputError
+
+_NONEMPTY = pa.Check.str_length(min_value=1)
+_INT = pa.Check.str_matches(r"^\s*\d+\s*$")
+_NUMBER = pa.Check.str_matches(r"^\s*-?\d+([.,]\d+)?\s*$")
+_OPTIONAL = {"nullable": False}
+
+
+def _text(*checks: pa.Check) -> pa.Column:
+    return pa.Column(str, checks=list(checks), **_OPTIONAL)
+
+
+RAW_SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "patients": pa.DataFrameSchema(
+        {
+            "record_number": _text(_NONEMPTY),
+            "name": _text(),
+            "birth_date": _text(_NONEMPTY),
+            "sex": _text(_NONEMPTY),
+            "diagnosis": _text(_NONEMPTY),
+            "evans": _text(_NONEMPTY),
+            "acrocyanosis": _text(_NONEMPTY),
+            "acrocyanosis_response": _text(),
+            "prior_lines": _text(_INT),
+            "comment": _text(),
+        },
+        strict=False,
+    ),
+    "labs": pa.DataFrameSchema(
+        {
+            "record_number": _text(_NONEMPTY),
+            "sample_date": _text(_NONEMPTY),
+            "analyte": _text(_NONEMPTY),
+            "value": _text(_NUMBER),
+            "unit": _text(_NONEMPTY),
+            "comment": _text(),
+        },
+        strict=False,
+    ),
+    "transfusions": pa.DataFrameSchema(
+        {
+            "record_number": _text(_NONEMPTY),
+            "transfusion_date": _text(_NONEMPTY),
+            "units": _text(_INT),
+            "product": _text(),
+        },
+        strict=False,
+    ),
+    "treatments": pa.DataFrameSchema(
+        {
+            "record_number": _text(_NONEMPTY),
+            "administration_date": _text(_NONEMPTY),
+            "treatment": _text(_NONEMPTY),
+            "dose_mg": _text(_NUMBER),
+            "route": _text(),
+        },
+        strict=False,
+    ),
+    "adverse_events": pa.DataFrameSchema(
+        {
+            "record_number": _text(_NONEMPTY),
+            "ae_number": _text(_INT),
+            "onset_date": _text(_NONEMPTY),
+            "term": _text(_NONEMPTY),
+            "ctcae_grade": _text(_INT, pa.Check.str_matches(r"^\s*[1-5]\s*$")),
+            "serious": _text(_NONEMPTY),
+            "description": _text(),
+        },
+        strict=False,
+    ),
+}
+
+
+def validate_raw(table: str, frame: pd.DataFrame, file: str) -> None:
+    """Validate a raw export read as text; raise InputError at the first failure."""
+    schema = RAW_SCHEMAS[table]
+    missing = [c for c in schema.columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            file,
+            f"missing column(s) {missing}; found {list(frame.columns)} "
+            "(check the column names and the site's delimiter)",
+            column=missing[0],
+        )
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases.sort_values("index", na_position="first")
+        first = cases.iloc[0]
+        index = first["index"]
+        row = None if pd.isna(index) else int(index) + 1
+        raise InputError(
+            file,
+            f"fails check {first['check']}",
+            row=row,
+            column=str(first["column"]),
+            value=first["failure_case"],
+        ) from None
+
+
+_BOOL = pa.Column(bool)
+CLEAN_SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "patients": pa.DataFrameSchema(
+        {
+            "patient_id": pa.Column(str, pa.Check.str_matches(r"^PT-[0-9A-F]{8}$"), unique=True),
+            "site": pa.Column(str),
+            "country": pa.Column(str),
+            "sex": pa.Column(str, pa.Check.isin(["male", "female"])),
+            "age_at_first_dose": pa.Column(int),
+            "diagnosis": pa.Column(str, pa.Check.isin(["wAIHA", "cAIHA"])),
+            "evans": _BOOL,
+            "acrocyanosis": _BOOL,
+            "acrocyanosis_response": pa.Column(object, nullable=True),
+            "prior_lines": pa.Column(int, pa.Check.ge(0)),
+            "first_dose_date": pa.Column(str),
+            "comment": pa.Column(str),
+        },
+        strict=True,
+        coerce=True,
+    ),
+    "labs": pa.DataFrameSchema(
+        {
+            "patient_id": pa.Column(str),
+            "date": pa.Column(str),
+            "day": pa.Column(int),
+            "analyte": pa.Column(str, pa.Check.isin(["hb", "ldh", "bilirubin"])),
+            "value": pa.Column(float, pa.Check.ge(0)),
+            "unit": pa.Column(str),
+            "raw_value": pa.Column(str),
+            "raw_unit": pa.Column(str),
+            "flag": pa.Column(str, pa.Check.isin(["", "suspicious"])),
+            "comment": pa.Column(str),
+        },
+        strict=True,
+        coerce=True,
+    ),
+    "adverse_events": pa.DataFrameSchema(
+        {
+            "patient_id": pa.Column(str),
+            "ae_number": pa.Column(int),
+            "onset_date": pa.Column(str),
+            "day": pa.Column(int, pa.Check.ge(0)),
+            "term": pa.Column(str),
+            "grade": pa.Column(int, pa.Check.in_range(1, 5)),
+            "serious": _BOOL,
+            "description": pa.Column(str),
+            "reports": pa.Column(int, pa.Check.ge(1)),
+        },
+        strict=True,
+        coerce=True,
+    ),
+}

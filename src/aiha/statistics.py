@@ -1,0 +1,248 @@
+"""Statistics of the study: exact binomial CIs, Kaplan-Meier with a stated tie
+rule for the median, crude medians, and the clinical analysis-results rows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aiha.ard import Stat
+
+GROUPS_BASELINE = ("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) confidence interval of k/n."""
+    from scipy.stats import binomtest
+
+    if n <= 0:
+        return (math.nan, math.nan)
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    return (float(ci.low), float(ci.high))
+
+
+def crude_median(values: Sequence[float]) -> float:
+    """Plain median of the values (ongoing ones at their censored value)."""
+    return float(np.median(np.asarray(values, dtype=float))) if len(values) else math.nan
+
+
+@dataclass(frozen=True)
+class KaplanMeier:
+    """A Kaplan-Meier estimate as a step table (one row per distinct time incl. 0)."""
+
+    table: pd.DataFrame  # time, survival, ci_lower, ci_upper, at_risk, events, censored
+
+
+def kaplan_meier(durations: Sequence[float], events: Sequence[int], level: float = 0.95) -> KaplanMeier:
+    """lifelines Kaplan-Meier with log(-log) ("exponential Greenwood") confidence band."""
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter(alpha=1 - level)
+    kmf.fit(np.asarray(durations, float), np.asarray(events, int))
+    sf = kmf.survival_function_.iloc[:, 0]
+    ci = kmf.confidence_interval_survival_function_
+    ev = kmf.event_table
+    table = pd.DataFrame(
+        {
+            "time": sf.index.to_numpy(float),
+            "survival": sf.to_numpy(float),
+            "ci_lower": ci.iloc[:, 0].to_numpy(float),
+            "ci_upper": ci.iloc[:, 1].to_numpy(float),
+            "at_risk": ev["at_risk"].to_numpy(int),
+            "events": ev["observed"].to_numpy(int),
+            "censored": ev["censored"].to_numpy(int),
+        }
+    )
+    return KaplanMeier(table)
+
+
+def km_quantile_time(
+    times: Sequence[float], survival: Sequence[float], p: float, tie_rule: str, tol: float
+) -> float:
+    """Time at which the step curve S reaches ``p`` (0.5 = median).
+
+    Where S equals ``p`` (within ``tol``) on a flat segment from t1 to the next
+    drop at t2, the tie rule decides: ``lower`` -> t1, ``upper`` -> t2,
+    ``midpoint`` -> (t1 + t2) / 2 (R survfit's choice). Where the curve jumps
+    below ``p`` the first such time is returned. NaN when not reached (for
+    ``upper``/``midpoint`` also when the curve ends on the flat segment).
+    """
+    t = np.asarray(times, float)
+    s = np.asarray(survival, float)
+    for i in range(len(t)):
+        if abs(s[i] - p) <= tol:
+            later = [j for j in range(i + 1, len(t)) if s[j] < s[i] - tol]
+            t2 = t[later[0]] if later else math.nan
+            if tie_rule == "lower":
+                return float(t[i])
+            if tie_rule == "upper":
+                return float(t2)
+            if tie_rule == "midpoint":
+                return float((t[i] + t2) / 2)
+            raise ValueError(f"unknown tie rule {tie_rule!r}")
+        if s[i] < p - tol:
+            return float(t[i])
+    return math.nan
+
+
+def km_median_ci(km: KaplanMeier, tie_rule: str, tol: float) -> tuple[float, float]:
+    """CI of the median from the pointwise band (time where each bound crosses 0.5)."""
+    tab = km.table
+    lo = km_quantile_time(tab["time"], tab["ci_lower"], 0.5, tie_rule, tol)
+    hi = km_quantile_time(tab["time"], tab["ci_upper"], 0.5, tie_rule, tol)
+    return lo, hi
+
+
+# ------------------------------------------------------------------ clinical ARD
+
+
+def _summary(values: pd.Series, stat_id: str, group: str, unit: str) -> list[Stat]:
+    v = values.dropna().astype(float)
+    if v.empty:
+        return []
+    return [
+        Stat(stat_id, group, "median", float(v.median()), unit),
+        Stat(stat_id, group, "min", float(v.min()), unit),
+        Stat(stat_id, group, "max", float(v.max()), unit),
+    ]
+
+
+def _proportion(stat_id: str, group: str, k: int, n: int, level: float | None) -> list[Stat]:
+    out = [
+        Stat(stat_id, group, "numerator", k, "patients"),
+        Stat(stat_id, group, "denominator", n, "patients"),
+        Stat(stat_id, group, "proportion", k / n if n else math.nan, "proportion"),
+    ]
+    if level is not None:
+        lo, hi = clopper_pearson(k, n, level)
+        out += [Stat(stat_id, group, "ci_lower", lo, "proportion"),
+                Stat(stat_id, group, "ci_upper", hi, "proportion")]
+    return out
+
+
+def _bool(series: pd.Series) -> pd.Series:
+    return series.map(lambda x: str(x) == "True" or x is True)
+
+
+def clinical_statistics(
+    patients: pd.DataFrame,
+    responses: pd.DataFrame,
+    labs: pd.DataFrame,
+    adverse_events: pd.DataFrame,
+    cfg: dict[str, Any],
+) -> tuple[list[Stat], pd.DataFrame]:
+    """Every clinical number of the study as ARD statistics, and the KM curves."""
+    st = cfg["statistics"]
+    level = float(st["ci_level"])
+    tie, tol = st["km_tie_rule"], float(st["km_tie_tolerance"])
+    r = responses.copy()
+    for col in ("efficacy_set", "responder", "ongoing", "evans", "acrocyanosis"):
+        r[col] = _bool(r[col])
+    base_labs = labs[labs["day"] <= 0].sort_values("day")
+    ldh0 = base_labs[base_labs["analyte"] == "ldh"].groupby("patient_id")["value"].last()
+    merged = r.merge(patients[["patient_id", "age_at_first_dose", "sex", "prior_lines"]],
+                     on="patient_id", how="left", validate="one_to_one")
+    merged["baseline_ldh"] = merged["patient_id"].map(ldh0)
+
+    def members(group: str) -> pd.DataFrame:
+        return merged if group == "all" else merged[merged["analysis_group"] == group]
+
+    stats: list[Stat] = []
+    # Treated and efficacy sets.
+    for g in GROUPS_BASELINE:
+        stats.append(Stat("n_treated", g, "n", len(members(g)), "patients"))
+    eff = merged[merged["efficacy_set"]]
+    stats.append(Stat("n_efficacy", "all", "n", len(eff), "patients"))
+    for g in ("wAIHA", "cAIHA"):
+        stats.append(Stat("n_efficacy", g, "n", int((eff["analysis_group"] == g).sum()), "patients"))
+    # Baseline characteristics.
+    for g in GROUPS_BASELINE:
+        m = members(g)
+        stats += _summary(m["age_at_first_dose"], "age", g, "years")
+        n_f = int((m["sex"] == "female").sum())
+        stats += [Stat("sex_female", g, "n", n_f, "patients"),
+                  Stat("sex_female", g, "proportion", n_f / len(m) if len(m) else math.nan, "proportion")]
+        stats += _summary(m["prior_lines"], "prior_lines", g, "lines")
+        stats.append(Stat("evans", g, "n", int(m["evans"].sum()), "patients"))
+        stats.append(Stat("acrocyanosis", g, "n", int(m["acrocyanosis"].sum()), "patients"))
+        stats += _summary(m["baseline_hb"], "baseline_hb", g, "g/dL")
+        stats += _summary(m["baseline_ldh"], "baseline_ldh", g, "x ULN")
+
+    # wAIHA response.
+    w = members("wAIHA")
+    n_w = len(w)
+    resp_w = w[w["responder"]]
+    stats += _proportion("orr", "wAIHA", len(resp_w), n_w, level)
+    stats += _proportion("cr", "wAIHA", int((w["best_response"] == "CR").sum()), n_w, None)
+    stats += _proportion("pr", "wAIHA", int((w["best_response"] == "PR").sum()), n_w, None)
+    nonresp_w = w[~w["responder"]]
+    stats += [Stat("nr_evans", "wAIHA", "numerator", int(nonresp_w["evans"].sum()), "patients"),
+              Stat("nr_evans", "wAIHA", "denominator", len(nonresp_w), "patients")]
+    ongoing_w = resp_w[resp_w["ongoing"]]
+    stats.append(Stat("ongoing", "wAIHA", "numerator", len(ongoing_w), "patients"))
+    stats.append(Stat("ongoing", "wAIHA", "denominator", n_w, "patients"))
+    for i, v in enumerate(sorted(ongoing_w["ongoing_duration_months"].astype(float)), start=1):
+        stats.append(Stat("ongoing_duration", "wAIHA", f"value_{i}", v, "months"))
+
+    # cAIHA (anemic) response.
+    cold = members("cAIHA")
+    resp_c = cold[cold["responder"]]
+    stats += _proportion("hb_response", "cAIHA", len(resp_c), len(cold), level)
+    stats += [Stat("ongoing", "cAIHA", "numerator", int(resp_c["ongoing"].sum()), "patients"),
+              Stat("ongoing", "cAIHA", "denominator", len(cold), "patients")]
+
+    # Duration of response.
+    curves = []
+    for g, resp in (("wAIHA", resp_w), ("cAIHA", resp_c)):
+        if resp.empty:
+            continue
+        d = resp["duration_months"].astype(float)
+        e = resp["event"].astype(int)
+        crude = crude_median(d.tolist())
+        stats += [Stat("dor_median_crude", g, "value", crude, "months"),
+                  Stat("dor_min", g, "value", float(d.min()), "months"),
+                  Stat("dor_max", g, "value", float(d.max()), "months")]
+        km = kaplan_meier(d.tolist(), e.tolist(), level)
+        med = km_quantile_time(km.table["time"], km.table["survival"], 0.5, tie, tol)
+        lo, hi = km_median_ci(km, tie, tol)
+        stats += [Stat("dor_median_km", g, "value", med, "months"),
+                  Stat("dor_median_km", g, "ci_lower", lo, "months"),
+                  Stat("dor_median_km", g, "ci_upper", hi, "months")]
+        if g == "wAIHA":
+            reported = crude if st["dor_median_method"] == "crude" else med
+            stats.append(Stat("dor_median_reported", g, "value", reported, "months"))
+        curves.append(km.table.assign(group=g))
+
+    # Non-anemic cAIHA and acrocyanosis.
+    na = members("cAIHA_nonanemic")
+    for _, p in na.iterrows():
+        stats.append(Stat("nonanemic_acro_response", "cAIHA_nonanemic", "value",
+                          1.0 if str(p["acrocyanosis_response"]) == "True" else 0.0, "boolean"))
+        stats.append(Stat("nonanemic_hb_change", "cAIHA_nonanemic", "value",
+                          float(p["hb_change"]), "g/dL"))
+    pool = merged[merged["diagnosis"] == "cAIHA"]
+    if cfg["response"]["acro_denominator"] == "efficacy_set":
+        pool = pool[pool["efficacy_set"]]
+    acro = pool[pool["acrocyanosis"]]
+    improved = int((acro["acrocyanosis_response"].astype(str) == "True").sum())
+    stats += [Stat("acro_improved", "cAIHA", "numerator", improved, "patients"),
+              Stat("acro_improved", "cAIHA", "denominator", len(acro), "patients")]
+
+    # Adverse events by worst grade.
+    ae = adverse_events.merge(merged[["patient_id", "analysis_group"]], on="patient_id", how="left")
+    for g in GROUPS_BASELINE:
+        a = ae if g == "all" else ae[ae["analysis_group"] == g]
+        stats.append(Stat("ae_events", g, "n", len(a), "events"))
+        stats.append(Stat("ae_patients", g, "n", a["patient_id"].nunique(), "patients"))
+        for grade in range(1, 6):
+            stats.append(Stat("ae_grade", g, f"grade_{grade}", int((a["grade"] == grade).sum()), "events"))
+
+    curve_cols = ["group", "time_months", "survival", "ci_lower", "ci_upper", "at_risk", "events", "censored"]
+    km_table = (pd.concat(curves, ignore_index=True).rename(columns={"time": "time_months"})[curve_cols]
+                if curves else pd.DataFrame(columns=curve_cols))
+    return stats, km_table

@@ -1,0 +1,26 @@
+rule clean_clinical:
+    """Validate, normalize units, pseudonymize: site exports -> tidy tables."""
+    input:
+        raw=clinical_raw_files(),
+        site_profiles=SITE_PROFILES,
+        key=config["data"]["pseudonym_key_file"],
+    output:
+        patients="results/clinical/patients.tsv",
+        labs="results/clinical/labs.tsv",
+        transfusions="results/clinical/transfusions.tsv",
+        treatments="results/clinical/treatments.tsv",
+        adverse_events="results/clinical/adverse_events.tsv",
+        cleaning_log="results/clinical/cleaning_log.tsv",
+    params:
+        raw_dir=str(RAW),
+        sites=site_codes(),
+    log:
+        "results/logs/clean_clinical.log",
+    conda:
+        "../../envs/clinical.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/clean_clinical.py"

@@ -1,0 +1,19 @@
+rule score_responses:
+    """Best response, response/relapse dates and durations per patient."""
+    input:
+        patients="results/clinical/patients.tsv",
+        labs="results/clinical/labs.tsv",
+        transfusions="results/clinical/transfusions.tsv",
+        treatments="results/clinical/treatments.tsv",
+    output:
+        responses="results/response/responses.tsv",
+    log:
+        "results/logs/score_responses.log",
+    conda:
+        "../../envs/clinical.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/score_responses.py"

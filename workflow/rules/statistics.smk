@@ -1,0 +1,40 @@
+rule clinical_statistics:
+    """ORR with exact CIs, durations (crude and Kaplan-Meier), baseline, AEs."""
+    input:
+        patients="results/clinical/patients.tsv",
+        responses="results/response/responses.tsv",
+        labs="results/clinical/labs.tsv",
+        adverse_events="results/clinical/adverse_events.tsv",
+    output:
+        ard="results/stats/clinical_ard.tsv",
+        km="results/stats/km_curve.tsv",
+    log:
+        "results/logs/clinical_statistics.log",
+    conda:
+        "../../envs/statistics.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/clinical_statistics.py"
+
+
+rule assemble_ard:
+    """All numbers of the study in one analysis-results table."""
+    input:
+        "results/stats/clinical_ard.tsv",
+        "results/cytometry/flow_ard.tsv",
+    output:
+        ard="results/ard/ard.tsv",
+    log:
+        "results/logs/assemble_ard.log",
+    conda:
+        "../../envs/statistics.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    localrule: True
+    script:
+        "../scripts/assemble_ard.py"
