@@ -20,6 +20,11 @@ report: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
+# Bring the workflow up to date, print published vs reproduced; non-zero if any claim fails.
+audit: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default results/audit/claims.tsv
+	$(BIN)/python -m aiha.audit results/audit/claims.tsv
+
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules

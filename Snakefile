@@ -12,11 +12,14 @@ include: "workflow/rules/clinical.smk"
 include: "workflow/rules/response.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/cytometry.smk"
+include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         "results/ard/ard.tsv",
+        "results/audit/claims.tsv",
+        "results/qc/double_programming.tsv",
         "results/report/study_report.pdf",
     default_target: True

@@ -103,7 +103,7 @@ def read_ard(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = [c for c in ARD_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: not an ARD table, missing columns {missing}")
-    frame["value"] = frame["value"].astype(float)
+    frame["value"] = [float(x) if x != "" else float("nan") for x in frame["value"].astype(str)]
     return frame[ARD_COLUMNS]
 
 
@@ -128,7 +128,7 @@ def lookup(ard: pd.DataFrame, stat_id: str, group: str, statistic: str) -> float
 def write_tsv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a TSV atomically: a temporary file renamed into place.
 
-    Floats are written with repr precision so that a re-read gives the same value.
+    Floats are written with 12 significant digits (stable across platforms).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

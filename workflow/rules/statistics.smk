@@ -38,3 +38,25 @@ rule assemble_ard:
     localrule: True
     script:
         "../scripts/assemble_ard.py"
+
+
+rule qc_double_programming:
+    """Second implementation of the key statistics; fails on any disagreement."""
+    input:
+        ard="results/stats/clinical_ard.tsv",
+        km="results/stats/km_curve.tsv",
+        patients="results/clinical/patients.tsv",
+        responses="results/response/responses.tsv",
+        adverse_events="results/clinical/adverse_events.tsv",
+    output:
+        qc="results/qc/double_programming.tsv",
+    log:
+        "results/logs/qc_double_programming.log",
+    conda:
+        "../../envs/statistics.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/qc_double_programming.py"

@@ -1,0 +1,149 @@
+"""Published versus reproduced: each claim of resources/published_claims.yaml is
+printed from the analysis-results table by its rounding rule and compared, as
+printed, with the published value. A claim whose statistics are missing fails."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from aiha.errors import InputError
+
+AUDIT_COLUMNS = ["id", "published", "reproduced", "status", "source", "definition", "statistics"]
+RULES = ("integer", "percent", "decimal", "yes_no", "positive")
+
+
+@dataclass(frozen=True)
+class Check:
+    stat_id: str
+    group: str
+    statistic: str
+    rule: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.stat_id}/{self.group}/{self.statistic}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    sentence: str
+    source: str
+    published: str
+    template: str
+    checks: tuple[Check, ...]
+    definition: str
+
+
+def _half_up(value: float, places: int) -> Decimal:
+    quant = Decimal(1).scaleb(-places)
+    return Decimal(repr(value)).quantize(quant, rounding=ROUND_HALF_UP)
+
+
+def render(value: float, rule: str) -> str:
+    """A computed value printed by a claim's rounding rule."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NA"
+    if rule == "integer":
+        return str(int(_half_up(value, 0)))
+    if rule == "percent":
+        return str(int(_half_up(100 * value, 0)))
+    if rule == "decimal":
+        text = str(_half_up(value, 1))
+        return text[:-2] if text.endswith(".0") else text
+    if rule == "yes_no":
+        return "yes" if value == 1 else "no"
+    if rule == "positive":
+        return "yes" if value > 0 else "no"
+    raise ValueError(f"unknown rounding rule {rule!r}")
+
+
+def load_claims(path: str | Path) -> list[Claim]:
+    """Read and validate the claims file; InputError names the claim and field."""
+    name = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise InputError(name, f"not valid YAML: {err}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("claims"), list):
+        raise InputError(name, "expected a mapping with a 'claims' list")
+    claims, seen = [], set()
+    for i, c in enumerate(raw["claims"], start=1):
+        if not isinstance(c, dict):
+            raise InputError(name, "claim is not a mapping", row=i)
+        for fld in ("id", "sentence", "source", "published", "template", "checks", "definition"):
+            if fld not in c:
+                raise InputError(name, f"claim {c.get('id', '?')!r} lacks {fld!r}", row=i, column=fld)
+        if c["id"] in seen:
+            raise InputError(name, "claim id repeated", row=i, column="id", value=c["id"])
+        seen.add(c["id"])
+        checks = []
+        for chk in c["checks"]:
+            parts = str(chk.get("stat", "")).split("/")
+            if len(parts) != 3 or chk.get("rule") not in RULES:
+                raise InputError(name, f"claim {c['id']!r}: check needs stat 'id/group/statistic' "
+                                 f"and a rule in {RULES}", row=i, column="checks", value=chk)
+            checks.append(Check(*parts, rule=chk["rule"]))
+        claims.append(Claim(str(c["id"]), str(c["sentence"]), str(c["source"]),
+                            str(c["published"]), str(c["template"]), tuple(checks),
+                            str(c["definition"])))
+    return claims
+
+
+def evaluate(claims: list[Claim], ard: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: published, reproduced (printed), status pass/fail/missing."""
+    index = {(r.stat_id, r.group, r.statistic): r.value for r in ard.itertuples()}
+    rows: list[dict[str, Any]] = []
+    for claim in claims:
+        missing = [c.key for c in claim.checks if (c.stat_id, c.group, c.statistic) not in index]
+        if missing:
+            reproduced, status = f"not computed: {', '.join(missing)}", "missing"
+        else:
+            printed = [render(index[(c.stat_id, c.group, c.statistic)], c.rule) for c in claim.checks]
+            reproduced = claim.template.format(*printed)
+            status = "pass" if reproduced == claim.published else "fail"
+        rows.append({
+            "id": claim.id, "published": claim.published, "reproduced": reproduced,
+            "status": status, "source": claim.source, "definition": claim.definition,
+            "statistics": "; ".join(c.key for c in claim.checks),
+        })
+    return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+
+
+def all_pass(table: pd.DataFrame) -> bool:
+    """True only when every claim passed (a missing claim is a failure)."""
+    return bool(len(table)) and bool((table["status"] == "pass").all())
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """The audit as plain text for the terminal."""
+    cols = ["id", "published", "reproduced", "status"]
+    widths = {c: max(len(c), *(len(str(v)) for v in table[c])) for c in cols}
+    line = "  ".join(c.ljust(widths[c]) for c in cols)
+    out = [line, "  ".join("-" * widths[c] for c in cols)]
+    for _, r in table.iterrows():
+        out.append("  ".join(str(r[c]).ljust(widths[c]) for c in cols))
+    n_pass = int((table["status"] == "pass").sum())
+    out.append(f"{n_pass} of {len(table)} claims reproduced")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aiha.audit results/audit/claims.tsv`: print; exit 1 unless all pass."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    table = pd.read_csv(args[0], sep="\t", dtype=str, keep_default_na=False)
+    print(format_table(table))
+    return 0 if all_pass(table) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
