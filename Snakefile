@@ -12,14 +12,17 @@ include: "workflow/rules/clinical.smk"
 include: "workflow/rules/response.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/cytometry.smk"
+include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/ard/ard.tsv",
         "results/audit/claims.tsv",
         "results/qc/double_programming.tsv",
+        "results/provenance.json",
+        "results/sensitivity/sensitivity.tsv",
         "results/report/study_report.pdf",
-    default_target: True

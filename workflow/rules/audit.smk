@@ -7,12 +7,35 @@ rule audit_claims:
         claims="results/audit/claims.tsv",
     log:
         "results/logs/audit_claims.log",
+    localrule: True
     conda:
         "../../envs/statistics.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    localrule: True
     script:
         "../scripts/audit_claims.py"
+
+
+rule provenance:
+    """Commit, environment, input hashes and the rule behind every statistic."""
+    input:
+        raw=all_raw_inputs(),
+        config_file="config.yaml",
+        ard="results/ard/ard.tsv",
+    output:
+        json="results/provenance.json",
+    log:
+        "results/logs/provenance.log",
+    localrule: True
+    conda:
+        "../../envs/statistics.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        git=git_state(workflow.basedir),
+    script:
+        "../scripts/provenance.py"

@@ -11,9 +11,6 @@ rule clean_clinical:
         treatments="results/clinical/treatments.tsv",
         adverse_events="results/clinical/adverse_events.tsv",
         cleaning_log="results/clinical/cleaning_log.tsv",
-    params:
-        raw_dir=str(RAW),
-        sites=site_codes(),
     log:
         "results/logs/clean_clinical.log",
     conda:
@@ -22,5 +19,8 @@ rule clean_clinical:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        raw_dir=str(RAW),
+        sites=site_codes(),
     script:
         "../scripts/clean_clinical.py"

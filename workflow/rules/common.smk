@@ -1,13 +1,15 @@
 import os
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
 
-
 # The domain package lives in src/: put it on the path of every job (venv, conda
 # or cluster), so each number is made by the code of this checkout.
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH")) if p
+    p for p in (SRC, os.environ.get("PYTHONPATH")) if p
 )
 
 
@@ -32,3 +34,24 @@ def site_codes():
 
 def clinical_raw_files():
     return [str(RAW / s / f"{t}.csv") for s in site_codes() for t in RAW_TABLES]
+
+
+def all_raw_inputs():
+    """Every raw input file of the study: clinical exports, cytometry sample sheet and FCS."""
+    files = clinical_raw_files()
+    sheet = RAW / "cytometry" / "samples.csv"
+    if sheet.exists() and not config["data"]["generate_demo"]:
+        import csv
+
+        with open(sheet, encoding="utf-8") as handle:
+            files += [
+                str(RAW / "cytometry" / row["file"]) for row in csv.DictReader(handle)
+            ]
+        files.append(str(sheet))
+    return files
+
+
+def git_state(path):
+    from aiha.provenance import git_state as state
+
+    return state(path)

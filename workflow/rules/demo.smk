@@ -8,8 +8,6 @@ if config["data"]["generate_demo"]:
         output:
             files=clinical_raw_files(),
             manifest=RAW / "MANIFEST.sha256",
-        params:
-            raw_dir=str(RAW),
         log:
             "results/logs/generate_demo_cohort.log",
         conda:
@@ -18,5 +16,7 @@ if config["data"]["generate_demo"]:
         resources:
             mem_mb=500,
             runtime=5,
+        params:
+            raw_dir=str(RAW),
         script:
             "../scripts/generate_demo_cohort.py"

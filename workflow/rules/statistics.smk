@@ -29,13 +29,13 @@ rule assemble_ard:
         ard="results/ard/ard.tsv",
     log:
         "results/logs/assemble_ard.log",
+    localrule: True
     conda:
         "../../envs/statistics.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    localrule: True
     script:
         "../scripts/assemble_ard.py"
 

@@ -1,0 +1,74 @@
+"""Provenance of a build: code version, environment, inputs and who made each number."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aiha.ard import file_sha256
+
+
+def git_state(repo: str | Path) -> dict[str, Any]:
+    """Commit and dirty flag of the checkout (``unknown`` outside a git checkout).
+
+    Dirty means tracked files differ from the commit; results/ and other
+    ignored files do not count.
+    """
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return {"commit": "unknown", "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def installed_packages() -> dict[str, str]:
+    """Every installed distribution and its resolved version, sorted by name."""
+    found: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found[name.lower()] = dist.version
+    return dict(sorted(found.items()))
+
+
+def build_provenance(
+    git: dict[str, Any],
+    snakemake_version: str,
+    raw_inputs: list[str],
+    config_file: str,
+    config: dict[str, Any],
+    ard: pd.DataFrame,
+) -> dict[str, Any]:
+    """The provenance record written to results/provenance.json."""
+    made_by = (
+        ard[["stat_id", "rule", "script"]]
+        .drop_duplicates()
+        .sort_values(["stat_id", "rule"])
+        .to_dict("records")
+    )
+    return {
+        "git": git,
+        "snakemake": snakemake_version,
+        "packages": installed_packages(),
+        "data_cutoff": config["data"]["data_cutoff"],
+        "config": {"file": config_file, "sha256": file_sha256(config_file)},
+        "raw_inputs": {p: file_sha256(p) for p in sorted(raw_inputs)},
+        "statistics": made_by,
+    }
+
+
+def write_json(record: dict[str, Any], path: str | Path) -> None:
+    """Deterministic JSON (sorted keys, fixed indentation, trailing newline)."""
+    Path(path).write_text(json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                          encoding="utf-8")
