@@ -495,3 +495,18 @@ def clean_study(
     for t in ("patients", "labs", "adverse_events"):
         out[t] = CLEAN_SCHEMAS[t].validate(out[t])
     return CleanTables(log=log.frame(), **out)
+
+
+def input_summary(raw_dir: Path, sites: list[str], tables: CleanTables) -> pd.DataFrame:
+    """What was validated: each raw file with its data rows and SHA-256."""
+    from aiha.ard import file_sha256
+
+    rows = []
+    for site in sites:
+        for table in RAW_TABLES:
+            path = raw_dir / site / f"{table}.csv"
+            n = max(0, len(path.read_bytes().splitlines()) - 1)
+            rows.append({"site": site, "table": table, "file": str(path), "rows": n,
+                         "sha256": file_sha256(path)})
+    summary = pd.DataFrame(rows)
+    return summary

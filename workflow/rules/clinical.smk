@@ -1,6 +1,30 @@
-rule clean_clinical:
-    """Validate, normalize units, pseudonymize: site exports -> tidy tables."""
+rule validate_clinical:
+    """Validate every site export (schemas, codes, units, limits, dates) before cleaning."""
     input:
+        raw=clinical_raw_files(),
+        site_profiles=SITE_PROFILES,
+        key=config["data"]["pseudonym_key_file"],
+    output:
+        summary="results/validation/clinical_inputs.tsv",
+    log:
+        "results/logs/validate_clinical.log",
+    conda:
+        "../../envs/clinical.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        raw_dir=str(RAW),
+        sites=site_codes(),
+    script:
+        "../scripts/clean_clinical.py"
+
+
+rule clean_clinical:
+    """Normalize units, map codes, pseudonymize: site exports -> tidy tables."""
+    input:
+        validated="results/validation/clinical_inputs.tsv",
         raw=clinical_raw_files(),
         site_profiles=SITE_PROFILES,
         key=config["data"]["pseudonym_key_file"],
