@@ -25,6 +25,10 @@ audit: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --profile profiles/default results/audit/claims.tsv
 	$(BIN)/python -m aiha.audit results/audit/claims.tsv
 
+# Two clean rebuilds of the current commit in two directories: identical bytes.
+verify: $(VENV)/.installed
+	tools/verify_rebuild.sh
+
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile workflow/rules

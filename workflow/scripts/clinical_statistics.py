@@ -5,7 +5,6 @@ import sys
 import pandas as pd
 
 from aiha.ard import inputs_digest, stats_to_frame, write_ard, write_tsv
-from aiha.sensitivity import apply_overrides
 from aiha.statistics import clinical_statistics
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
@@ -16,8 +15,7 @@ stats, km = clinical_statistics(
     responses=read(inp.responses),
     labs=read(inp.labs),
     adverse_events=read(inp.adverse_events),
-    # A sensitivity variant runs this script with its config overrides as a param.
-    cfg=apply_overrides(snakemake.config, snakemake.params.get("overrides")),  # noqa: F821
+    cfg=snakemake.config,  # noqa: F821
 )
 frame = stats_to_frame(
     stats,

@@ -7,11 +7,9 @@ import pandas as pd
 
 from aiha.ard import write_tsv
 from aiha.response import ResponseCriteria, score_cohort
-from aiha.sensitivity import apply_overrides
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
-# A sensitivity variant runs this script with its config overrides as a param.
-cfg = apply_overrides(snakemake.config, snakemake.params.get("overrides"))  # noqa: F821
+cfg = snakemake.config  # noqa: F821
 inp = snakemake.input  # noqa: F821
 read = lambda path: pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])  # noqa: E731
 responses = score_cohort(
