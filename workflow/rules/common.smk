@@ -28,8 +28,24 @@ def site_codes():
     if config["data"]["generate_demo"]:
         spec = yaml.safe_load(open(config["data"]["demo_spec"], encoding="utf-8"))
         return sorted({p["site"] for p in spec["patients"]})
+    if not RAW.is_dir():
+        raise ValueError(f"config data.raw_dir: directory {str(RAW)!r} does not exist")
     profiles = yaml.safe_load(open(SITE_PROFILES, encoding="utf-8"))["sites"]
-    return sorted(s for s in profiles if (RAW / s).is_dir())
+    found = sorted(s for s in profiles if (RAW / s).is_dir())
+    unknown = sorted(
+        p.name
+        for p in RAW.iterdir()
+        if p.is_dir() and p.name not in profiles and p.name != "cytometry"
+    )
+    if unknown:
+        raise ValueError(
+            f"{RAW}: site directories {unknown} have no export profile in {SITE_PROFILES}"
+        )
+    if not found:
+        raise ValueError(
+            f"config data.raw_dir: no site export directory in {str(RAW)!r}"
+        )
+    return found
 
 
 def clinical_raw_files():
@@ -37,18 +53,10 @@ def clinical_raw_files():
 
 
 def all_raw_inputs():
-    """Every raw input file of the study: clinical exports, cytometry sample sheet and FCS."""
-    files = clinical_raw_files()
-    sheet = RAW / "cytometry" / "samples.csv"
-    if sheet.exists() and not config["data"]["generate_demo"]:
-        import csv
-
-        with open(sheet, encoding="utf-8") as handle:
-            files += [
-                str(RAW / "cytometry" / row["file"]) for row in csv.DictReader(handle)
-            ]
-        files.append(str(sheet))
-    return files
+    """Every raw input of the study: clinical exports, the cytometry sample sheet
+    and FCS files (defined in cytometry.smk, included before this is called)."""
+    fcs = [cyto_fcs(sample) for sample in CYTO_IDS]
+    return clinical_raw_files() + [str(CYTO_RAW / "samples.csv")] + fcs
 
 
 def git_state(path):
