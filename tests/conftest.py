@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 # What a copy of the project needs to run the workflow.
-PROJECT_PARTS = ["Snakefile", "config.yaml", "workflow", "resources", "profiles", "src"]
+PROJECT_PARTS = ["Snakefile", "config.yaml", "workflow", "resources", "profiles", "src", "envs"]
 
 
 def copy_project(dest: Path) -> Path:

@@ -1,0 +1,109 @@
+"""Report figures: deterministic SVG bytes, labelled axes and legends."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from aiha import figures
+from aiha.report import ARD, figure_inputs, load_ard, read_table, write_figures
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests/data/report/results"
+NAMES = ["swimmer", "hb_trajectories", "km_dor"]
+
+
+@pytest.fixture(scope="module")
+def cfg() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+
+
+def _render(out: Path, cfg: dict) -> dict[str, bytes]:
+    outputs = {k: out / f"{k}.svg" for k in NAMES}
+    write_figures(figure_inputs(FIXTURE), cfg, outputs)
+    return {k: p.read_bytes() for k, p in outputs.items()}
+
+
+def test_svg_byte_identical_on_rerender(tmp_path: Path, cfg: dict) -> None:
+    first = _render(tmp_path / "a", cfg)
+    second = _render(tmp_path / "b", cfg)
+    assert first == second
+
+
+def test_svg_byte_identical_across_processes(tmp_path: Path, cfg: dict) -> None:
+    here = _render(tmp_path / "a", cfg)
+    code = (
+        "import sys, yaml; from pathlib import Path;"
+        "from aiha.report import figure_inputs, write_figures;"
+        f"out = Path({str(tmp_path / 'b')!r});"
+        f"cfg = yaml.safe_load(open({str(ROOT / 'config.yaml')!r}));"
+        f"write_figures(figure_inputs(Path({str(FIXTURE)!r})), cfg,"
+        f" {{k: out / (k + '.svg') for k in {NAMES!r}}})"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path,
+                   env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin",
+                        "MPLCONFIGDIR": str(tmp_path / "mpl")})
+    there = {k: (tmp_path / "b" / f"{k}.svg").read_bytes() for k in NAMES}
+    assert here == there
+
+
+def test_svg_has_no_date_or_creator(tmp_path: Path, cfg: dict) -> None:
+    for name, data in _render(tmp_path, cfg).items():
+        text = data.decode("utf-8")
+        assert "<dc:date>" not in text, name
+        assert "Matplotlib v" not in text, name
+        assert "<text" not in text, name  # text drawn as paths: no font lookup
+
+
+def test_figures_are_labelled(tmp_path: Path, cfg: dict) -> None:
+    svg = {k: v.decode("utf-8") for k, v in _render(tmp_path, cfg).items()}
+    assert "Months from first daratumumab dose" in svg["swimmer"]
+    assert "Patient (pseudonym)" in svg["swimmer"]
+    for label in ("Daratumumab dose", "Response date", "Relapse", "Last follow-up",
+                  "Response ongoing at cut-off", "wAIHA", "cAIHA (anemic)"):
+        assert label in svg["swimmer"], label
+    assert "Hemoglobin (g/dL)" in svg["hb_trajectories"]
+    assert "Day from first dose" in svg["hb_trajectories"]
+    r = cfg["response"]
+    assert f"PR \u2265 {r['pr_hb_g_dl']:g}" in svg["hb_trajectories"]
+    assert f"CR \u2265 {r['cr_hb_g_dl']:g}" in svg["hb_trajectories"]
+    assert "Months from response" in svg["km_dor"]
+    assert "Probability of continued response" in svg["km_dor"]
+    assert f"tie rule: {cfg['statistics']['km_tie_rule']}" in svg["km_dor"]
+    assert "Censored" in svg["km_dor"]
+    # The fixture's wAIHA KM median (ARD) is marked; cAIHA's is not reached.
+    med = ARD(load_ard(FIXTURE / "ard/ard.tsv")).get("dor_median_km", "wAIHA", "value")
+    assert f"KM median {med:.1f} months" in svg["km_dor"]
+
+
+def test_hb_thresholds_follow_config(cfg: dict) -> None:
+    changed = dict(cfg["response"], pr_hb_g_dl=9.5, cr_hb_g_dl=11.0)
+    lines = figures.hb_thresholds(changed)
+    assert sorted(lines["wAIHA"].values()) == [9.5, 11.0]
+
+
+def test_swimmer_handles_missing_dates() -> None:
+    responses = read_table(FIXTURE / "response/responses.tsv")
+    treatments = read_table(FIXTURE / "clinical/treatments.tsv")
+    responses.loc[0, "relapse_date"] = ""
+    fig = figures.swimmer_plot(responses, treatments, 30.4375)
+    assert fig.axes[0].get_xlabel() == "Months from first daratumumab dose"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_km_plot_with_empty_median() -> None:
+    km = pd.read_csv(FIXTURE / "stats/km_curve.tsv", sep="\t")
+    fig = figures.km_plot(km, {"wAIHA": float("nan")}, "midpoint", 0.9)
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "Median (tie rule: midpoint)" in texts
+    assert any(t.startswith("90% CI") for t in texts)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

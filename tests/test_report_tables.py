@@ -1,0 +1,206 @@
+"""Numbers in the PDF tables equal the results tables put through the formatters.
+
+Two layers: (1) every table pdfplumber reads back from the PDF equals, cell by cell,
+the table the report built; (2) those tables equal values looked up here, directly in
+the ARD and the results tables, formatted with aiha.formatting.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pdfplumber
+import pytest
+import yaml
+
+from aiha import formatting as F
+from aiha.report import GROUP_LABELS, GROUPS, build_from_results, load_ard, read_table
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests/data/report/results"
+
+
+def norm(text: str | None) -> str:
+    return re.sub(r"\s+", "", text or "")
+
+
+def pdf_tables(pdf_path: Path) -> list[list[list[str]]]:
+    with pdfplumber.open(pdf_path) as pdf:
+        tables = [[[c or "" for c in row] for row in t]
+                  for page in pdf.pages for t in page.extract_tables()]
+    # Line art of the figures can look like an empty grid: keep tables with a header.
+    return [t for t in tables if any(norm(c) for c in t[0])]
+
+
+def assert_pdf_matches_model(pdf_path: Path, tables: dict) -> None:
+    """Each model table's rows, in order, across page breaks, cell by cell."""
+    extracted = pdf_tables(pdf_path)
+    assert extracted, "pdfplumber found no table (cell borders missing?)"
+    seen_numeric = 0
+    for key, table in tables.items():
+        header = [norm(h) for h in table.header]
+        rows: list[list[str]] = []
+        for t in extracted:
+            if [norm(c) for c in t[0]] == header:
+                rows.extend(t[1:])
+        model = table.rows or [["none"] + [""] * (len(header) - 1)]
+        assert len(rows) == len(model), f"{key}: {len(rows)} rows in PDF, {len(model)} built"
+        for pdf_row, model_row in zip(rows, model):
+            for pdf_cell, cell in zip(pdf_row, model_row):
+                if re.search(r"\d", cell):
+                    seen_numeric += 1
+                    assert norm(pdf_cell) == norm(cell), (key, pdf_row, model_row)
+    assert seen_numeric > 0
+    # And no table in the PDF that the report did not build.
+    headers = {tuple(norm(h) for h in t.header) for t in tables.values()}
+    for t in extracted:
+        assert tuple(norm(c) for c in t[0]) in headers, t[0]
+
+
+def cell(table, row_label: str, column: int) -> str:
+    for row in table.rows:
+        if row[0] == row_label:
+            return row[column]
+    raise KeyError(row_label)
+
+
+def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
+    """Independent look-ups in the ARD and results tables, same formatters."""
+    ard = load_ard(results / "ard/ard.tsv")
+
+    def v(stat: str, group: str, statistic: str) -> float:
+        hit = ard[(ard.stat_id == stat) & (ard.group == group) & (ard.statistic == statistic)]
+        assert len(hit) == 1, (stat, group, statistic)
+        return float(hit.value.iloc[0])
+
+    dec = cfg["report"]["decimals"]
+    level = float(cfg["statistics"]["ci_level"])
+    t = ctx["tables"]
+    # Table 1
+    for col, g in enumerate(GROUPS, start=1):
+        assert t["baseline"].header[col] == f"{GROUP_LABELS[g]} (n = {F.fmt_count(v('n_treated', g, 'n'))})"
+        assert cell(t["baseline"], "Patients treated, n", col) == F.fmt_count(v("n_treated", g, "n"))
+        assert cell(t["baseline"], "Female sex, n (%)", col) == (
+            f"{F.fmt_count(v('sex_female', g, 'n'))} "
+            f"({F.fmt_percent(v('sex_female', g, 'proportion'), dec['percent'])})")
+        assert cell(t["baseline"], "Baseline Hb, g/dL, median (range)", col) == F.fmt_median_range(
+            v("baseline_hb", g, "median"), v("baseline_hb", g, "min"), v("baseline_hb", g, "max"),
+            dec["hb"])
+        assert cell(t["baseline"], "Evans syndrome, n", col) == F.fmt_count(v("evans", g, "n"))
+    # Table 2
+    orr = cell(t["response"], "Overall response (CR + PR), n/N (%)", 1)
+    assert orr == (f"{F.fmt_n_of_N(v('orr', 'wAIHA', 'numerator'), v('orr', 'wAIHA', 'denominator'), dec['percent'])}; "
+                   f"{F.fmt_ci(v('orr', 'wAIHA', 'ci_lower'), v('orr', 'wAIHA', 'ci_upper'), dec['percent'], level)}")
+    hr = cell(t["response"], "Hb response, n/N (%)", 2)
+    assert hr.startswith(F.fmt_n_of_N(v("hb_response", "cAIHA", "numerator"),
+                                      v("hb_response", "cAIHA", "denominator"), dec["percent"]))
+    for col, g in ((1, "wAIHA"), (2, "cAIHA")):
+        assert cell(t["response"], "Median duration of response, crude", col) == \
+            F.fmt_months(v("dor_median_crude", g, "value"), dec["months"])
+        assert cell(t["response"], "Median duration of response, Kaplan-Meier", col).startswith(
+            F.fmt_months(v("dor_median_km", g, "value"), dec["months"]))
+    assert cell(t["response"], "Nonresponders with Evans syndrome, n/N (%)", 1) == F.fmt_n_of_N(
+        v("nr_evans", "wAIHA", "numerator"), v("nr_evans", "wAIHA", "denominator"), dec["percent"])
+    # Table 3
+    for col, g in enumerate(GROUPS, start=1):
+        for k in range(1, 6):
+            assert cell(t["ae_grade"], f"Grade {k}", col) == F.fmt_count(v("ae_grade", g, f"grade_{k}"))
+        assert cell(t["ae_grade"], "All events", col) == F.fmt_count(v("ae_events", g, "n"))
+    # Listings against the results tables.
+    responses = read_table(results / "response/responses.tsv").set_index("patient_id")
+    assert len(t["response_listing"].rows) == len(responses)
+    for row in t["response_listing"].rows:
+        r = responses.loc[row[0]]
+        assert row[2:5] == [F.fmt_number(r[c], dec["hb"]) for c in ("baseline_hb", "max_hb", "hb_change")]
+        assert row[5] == r["best_response"]
+        assert row[8] == F.fmt_number(r["duration_months"], dec["months"])
+    aes = read_table(results / "clinical/adverse_events.tsv")
+    expected = sorted((r.patient_id, F.fmt_count(r.ae_number), F.fmt_date(r.onset_date),
+                       F.fmt_count(r.day), F.fmt_count(r.grade)) for r in aes.itertuples())
+    got = sorted((r[0], r[2], r[3], r[4], r[6]) for r in t["ae_listing"].rows)
+    assert got == expected
+    qc = read_table(results / "cytometry/qc.tsv")
+    assert [r[5:8] for r in t["cytometry_qc"].rows] == [
+        [F.fmt_count(r.events_acquired), F.fmt_count(r.events_kept),
+         F.fmt_number(r.percent_kept, dec["percent"])] for r in qc.itertuples()]
+    flow = ard[ard.stat_id.str.startswith("flow_")]
+    assert [r[3] for r in t["flow_ard"].rows] == [F.fmt_auto(x, dec["other"]) for x in flow.value]
+    log = read_table(results / "clinical/cleaning_log.tsv")
+    routine = tuple(cfg["report"]["cleaning_log_routine"])
+    listed = log[~log.reason.astype(str).str.startswith(routine)] if routine else log
+    assert [r[1] for r in t["cleaning_log"].rows] == [F.fmt_count(x) for x in listed.row]
+    # Summary: the claims quote the same ARD numbers.
+    summary = {r[0]: r[3] for r in t["summary"].rows}
+    assert summary["w_n"] == F.fmt_count(v("n_efficacy", "wAIHA", "n"))
+    assert summary["w_orr"].startswith(F.fmt_proportion_ci(
+        v("orr", "wAIHA", "proportion"), v("orr", "wAIHA", "ci_lower"),
+        v("orr", "wAIHA", "ci_upper"), dec["percent"], level))
+    assert F.fmt_months(v("dor_median_crude", "wAIHA", "value"), dec["months"]) in summary["w_dor_median"]
+
+
+@pytest.fixture(scope="module")
+def cfg() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def fixture_report(tmp_path_factory: pytest.TempPathFactory, cfg: dict) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("report")
+    results = out / "results"
+    shutil.copytree(FIXTURE, results)
+    built = build_from_results(results, cfg, out / "out", ROOT)
+    return out / "out/study_report.pdf", built["context"]
+
+
+def test_fixture_pdf_tables_match_model(fixture_report: tuple[Path, dict]) -> None:
+    pdf_path, ctx = fixture_report
+    assert_pdf_matches_model(pdf_path, ctx["tables"])
+
+
+def test_fixture_model_matches_results(fixture_report: tuple[Path, dict], cfg: dict) -> None:
+    assert_model_matches_results(fixture_report[1], FIXTURE, cfg)
+
+
+def test_fixture_methods_quote_config(fixture_report: tuple[Path, dict], cfg: dict) -> None:
+    pdf_path, _ = fixture_report
+    with pdfplumber.open(pdf_path) as pdf:
+        text = norm(" ".join(p.extract_text() or "" for p in pdf.pages))
+    r, s = cfg["response"], cfg["statistics"]
+    for key in ("pr_rule", "ongoing_duration_origin", "duration_rounding", "acro_denominator"):
+        assert norm(f"response.{key}") in text, key
+    assert norm(f"response.pr_rule = {r['pr_rule']}") in text
+    assert norm(f"{r['confirmation_min_days']:g} days apart") in text
+    assert norm(f"{r['transfusion_washout_days']:g} days after a transfusion") in text
+    assert norm(f"tolerance of {s['km_tie_tolerance']:g}") in text
+    assert norm(f"The rule in force is {s['km_tie_rule']}") in text
+    assert "Clopper-Pearson" in text and "log(\u2212log)" in text
+    assert norm(str(cfg["data"]["data_cutoff"])) in text
+    assert norm("[Placeholder: the audit table") in text
+
+
+def test_missing_ard_statistic_fails(tmp_path: Path, cfg: dict) -> None:
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results)
+    ard = pd.read_csv(results / "ard/ard.tsv", sep="\t", dtype=str, keep_default_na=False)
+    ard = ard[ard.stat_id != "orr"]
+    ard.to_csv(results / "ard/ard.tsv", sep="\t", index=False)
+    with pytest.raises(KeyError, match="orr"):
+        build_from_results(results, cfg, tmp_path / "out", ROOT)
+
+
+@pytest.mark.workflow
+def test_demo_report_numbers(demo_results: Path, cfg: dict) -> None:
+    """The report the workflow built: every numeric table cell read back from the PDF
+    equals the results tables through the formatters."""
+    pdf_path = demo_results / "report/study_report.pdf"
+    assert pdf_path.exists()
+    # Rebuild the model from the same results (what render_report did).
+    built = build_from_results(demo_results, cfg, demo_results.parent / "report_check", ROOT)
+    assert_pdf_matches_model(pdf_path, built["context"]["tables"])
+    assert_model_matches_results(built["context"], demo_results, cfg)
+    # The report the workflow wrote and the check render are the same bytes.
+    assert (demo_results.parent / "report_check/study_report.pdf").read_bytes() == \
+        pdf_path.read_bytes()

@@ -1,0 +1,79 @@
+from snakemake.utils import validate
+
+validate(config["report"], "../schemas/report.schema.yaml")
+
+REPORT_FIGURES = ["swimmer", "hb_trajectories", "km_dor"]
+CYTOMETRY_FIGURES = [
+    "gating_strategy",
+    "cd38_timecourse",
+    "tcell_subsets",
+    "proliferation",
+]
+
+
+# Named figure inputs of render_report: fig_<name> and cyto_<name>.
+REPORT_FIGURE_INPUTS = {
+    **{f"fig_{k}": f"results/report/figures/{k}.svg" for k in REPORT_FIGURES},
+    **{f"cyto_{k}": f"results/cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES},
+}
+
+
+rule report_figures:
+    """Swimmer plot, Hb trajectories and Kaplan-Meier plot as deterministic SVG."""
+    input:
+        responses="results/response/responses.tsv",
+        labs="results/clinical/labs.tsv",
+        treatments="results/clinical/treatments.tsv",
+        km="results/stats/km_curve.tsv",
+        ard="results/ard/ard.tsv",
+    output:
+        swimmer="results/report/figures/swimmer.svg",
+        hb_trajectories="results/report/figures/hb_trajectories.svg",
+        km_dor="results/report/figures/km_dor.svg",
+    log:
+        "results/logs/report_figures.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/report_figures.py"
+
+
+rule render_report:
+    """The study report (HTML and PDF) from the ARD, the results tables and figures."""
+    input:
+        **REPORT_FIGURE_INPUTS,
+        ard="results/ard/ard.tsv",
+        responses="results/response/responses.tsv",
+        patients="results/clinical/patients.tsv",
+        labs="results/clinical/labs.tsv",
+        adverse_events="results/clinical/adverse_events.tsv",
+        cleaning_log="results/clinical/cleaning_log.tsv",
+        cytometry_qc="results/cytometry/qc.tsv",
+        templates=sorted(str(p) for p in Path("resources/report").glob("*.j2")),
+        css="resources/report/report.css",
+        claims="resources/report/claims.yaml",
+        fonts=[
+            f"resources/fonts/{f}"
+            for f in [
+                "DejaVuSans.ttf",
+                "DejaVuSans-Bold.ttf",
+                "DejaVuSans-Oblique.ttf",
+            ]
+        ],
+    output:
+        pdf="results/report/study_report.pdf",
+        html="results/report/study_report.html",
+    log:
+        "results/logs/render_report.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    script:
+        "../scripts/report_render.py"
