@@ -60,3 +60,16 @@ def sensitivity_table(audits: dict[str, pd.DataFrame], variants: dict[str, Any])
                          "reproduces_paper": r.status == "pass"})
     return pd.DataFrame(rows, columns=["variant", "change", "id", "published", "reproduced",
                                        "reproduces_paper"])
+
+
+def sensitivity_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per variant: claims compared, claims reproduced, and the ones that differ."""
+    rows = []
+    for variant, part in table.groupby("variant", sort=False):
+        ok = part["reproduces_paper"].astype(str) == "True"
+        differing = "; ".join(f"{r.id}: {r.reproduced}" for r in part[~ok].itertuples())
+        rows.append({"variant": variant, "change": part["change"].iloc[0],
+                     "claims_compared": len(part), "claims_reproduced": int(ok.sum()),
+                     "differing": differing})
+    return pd.DataFrame(rows, columns=["variant", "change", "claims_compared",
+                                       "claims_reproduced", "differing"])

@@ -40,6 +40,7 @@ rule sensitivity_table:
         expand("results/sensitivity/{variant}/claims.tsv", variant=VARIANTS),
     output:
         table="results/sensitivity/sensitivity.tsv",
+        summary="results/sensitivity/summary.tsv",
     log:
         "results/logs/sensitivity_table.log",
     localrule: True

@@ -1,4 +1,4 @@
-"""Stack the per-variant audits into results/sensitivity/sensitivity.tsv (rule sensitivity_table)."""
+"""Stack the per-variant audits into results/sensitivity/ (rule sensitivity_table)."""
 
 import sys
 from pathlib import Path
@@ -6,11 +6,13 @@ from pathlib import Path
 import pandas as pd
 
 from aiha.ard import write_tsv
-from aiha.sensitivity import sensitivity_table
+from aiha.sensitivity import sensitivity_summary, sensitivity_table
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 audits = {
     Path(path).parent.name: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     for path in snakemake.input  # noqa: F821
 }
-write_tsv(sensitivity_table(audits, dict(snakemake.params.variants)), snakemake.output.table)  # noqa: F821
+table = sensitivity_table(audits, dict(snakemake.params.variants))  # noqa: F821
+write_tsv(table, snakemake.output.table)  # noqa: F821
+write_tsv(sensitivity_summary(table), snakemake.output.summary)  # noqa: F821
