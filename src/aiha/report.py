@@ -35,10 +35,11 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 import pandas as pd
-import yaml
 
 from aiha import formatting as F
-from aiha.ard import ARD_COLUMNS, file_sha256
+import json
+
+from aiha.ard import file_sha256, read_ard
 
 ASSET_BASE_URL = "file:///report/"
 GROUPS = ["wAIHA", "cAIHA", "cAIHA_nonanemic", "all"]
@@ -153,13 +154,8 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def load_ard(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The ARD, with empty ``value`` cells (NaN written by write_tsv) read as NaN."""
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    missing = [c for c in ARD_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"file {path}: not an ARD table, missing columns {missing}")
-    frame["value"] = [float(v) if v.strip() else math.nan for v in frame["value"]]
-    return frame[ARD_COLUMNS]
+    """The ARD (empty ``value`` cells read as NaN)."""
+    return read_ard(path)
 
 
 class ARD:
@@ -518,60 +514,71 @@ def provenance_table(ard: ARD) -> Table:
         name="rows")
     rows = [[r["rule"], r["script"], r["inputs_sha256"][:16], F.fmt_count(r["rows"])]
             for _, r in frame.iterrows()]
-    return Table("provenance", "Table B1. Provenance of the ARD rows",
+    return Table("provenance", "Table B3. The rule and script behind the ARD rows",
                  ["Rule", "Script", "Inputs SHA-256 (first 16)", "ARD rows"], rows,
                  numeric=[False, False, False, True])
 
 
-# --------------------------------------------------------------------------- claims
-def _claim_value(ard: ARD, claim: Mapping[str, Any], fmt: Fmt, cfg: Mapping[str, Any]) -> str:
-    kind, group = claim["show"], claim["group"]
-    stat = claim.get("stat", "")
-    level = float(cfg["statistics"]["ci_level"])
-    if claim.get("optional") and stat and not ard.has(stat, group):
-        return "not in ARD"
-    if kind == "count":
-        return F.fmt_count(ard.get(stat, group, "n"))
-    if kind == "n_of_N":
-        return _n_of_N(ard, stat, group, fmt)
-    if kind == "proportion_ci":
-        return F.fmt_proportion_ci(ard.get(stat, group, "proportion"),
-                                   ard.get(stat, group, "ci_lower"),
-                                   ard.get(stat, group, "ci_upper"), fmt.percent, level) + \
-            f"; {F.fmt_count(ard.get(stat, group, 'numerator'))}/" \
-            f"{F.fmt_count(ard.get(stat, group, 'denominator'))}"
-    if kind == "dor_medians":
-        method = cfg["statistics"]["dor_median_method"]
-        return (f"reported ({method}): {F.fmt_months(ard.get('dor_median_reported', group, 'value'), fmt.months)}; "
-                f"crude {F.fmt_months(ard.get('dor_median_crude', group, 'value'), fmt.months)}; "
-                f"Kaplan-Meier {_km_median(ard, group, fmt, level)}")
-    if kind == "range_months":
-        return _dor_range(ard, group)
-    if kind == "ongoing":
-        return (f"{F.fmt_count(ard.get('ongoing', group, 'numerator'))} of "
-                f"{F.fmt_count(ard.get('ongoing', group, 'denominator'))} responders; "
-                f"durations {_ongoing_durations(ard, group)}")
-    if kind == "nonanemic":
-        return (f"acrocyanosis response: "
-                f"{F.fmt_bool(ard.get('nonanemic_acro_response', group, 'value'))}; Hb change "
-                f"{F.fmt_number(ard.get('nonanemic_hb_change', group, 'value'), fmt.hb)} g/dL")
-    if kind == "ae_grades":
-        grades = [(k, ard.get("ae_grade", group, f"grade_{k}")) for k in range(5, 0, -1)
-                  if ard.has("ae_grade", group, f"grade_{k}")]
-        parts = [f"{F.fmt_count(v)} grade {k}" for k, v in grades if v > 0]
-        return f"{F.fmt_count(ard.get('ae_events', group, 'n'))} events: " + ", ".join(parts)
-    raise ValueError(f"claim {claim.get('id')}: unknown kind {kind!r}")
+# --------------------------------------------------------------------------- auditor
+AUDIT_STATUS = {"pass": "reproduced", "fail": "DIFFERS", "missing": "NOT COMPUTED"}
 
 
-def summary_table(ard: ARD, claims: Sequence[Mapping[str, Any]], fmt: Fmt,
-                  cfg: Mapping[str, Any]) -> Table:
-    rows = [[c["id"], c["claim"], c["published"], _claim_value(ard, c, fmt, cfg)] for c in claims]
-    return Table("summary", "Summary. Published claims and the reproduced numbers",
-                 ["Claim", "Definition", "Published", "Reproduced (this analysis)"], rows,
-                 numeric=[False, False, False, False], css_class="summary",
-                 note="Published: the wording of Jalink et al., Blood Adv 2024 (quoted, not "
-                      "used in any calculation). Reproduced: computed from the raw data by "
-                      "this workflow and read from the ARD.")
+def audit_table(audit: pd.DataFrame) -> Table:
+    """Published versus reproduced (results/audit/claims.tsv), claim by claim."""
+    rows = [[r["id"], r["published"], r["reproduced"], AUDIT_STATUS.get(r["status"], r["status"]),
+             r["definition"]] for _, r in audit.iterrows()]
+    return Table("audit", "Table A. Published claims and the values this analysis reproduces",
+                 ["Claim", "Published", "Reproduced", "Status", "Definition used"], rows,
+                 numeric=[False] * 5, css_class="audit", nowrap=(0,),
+                 note="Published: as printed in the abstract of Jalink et al., Blood Adv 2024, "
+                      "or in the drug maker's summary (safety events). Reproduced: computed "
+                      "from the raw data, read from the ARD and printed with the claim's "
+                      "rounding rule (resources/published_claims.yaml). A claim that is not "
+                      "computed counts as a failure.")
+
+
+def sensitivity_table_view(summary: pd.DataFrame) -> Table:
+    """Which config variants reproduce the paper (results/sensitivity/summary.tsv)."""
+    rows = [[r["variant"], r["change"],
+             f"{F.fmt_count(float(r['claims_reproduced']))} of {F.fmt_count(float(r['claims_compared']))}",
+             r["differing"] or "none"] for _, r in summary.iterrows()]
+    return Table("sensitivity", "Table 6. Sensitivity analyses: the clinical claims under each "
+                 "configuration variant", ["Variant", "Change from config.yaml",
+                                           "Claims reproduced", "Claims that differ (value)"],
+                 rows, numeric=[False, False, True, False], css_class="listing", nowrap=(2,))
+
+
+def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
+    """The build (commit, versions, cut-off), raw input hashes and package versions."""
+    git = record.get("git", {})
+    dirty = git.get("dirty")
+    build = [
+        ["Git commit", str(git.get("commit", "unknown"))],
+        ["Working tree", "unknown" if dirty is None else ("dirty" if dirty else "clean")],
+        ["Snakemake", str(record.get("snakemake", ""))],
+        ["Data cut-off", str(record.get("data_cutoff", ""))],
+        [f"Config {record['config']['file']}", f"SHA-256 {record['config']['sha256']}"],
+    ]
+    inputs = [[path, digest] for path, digest in sorted(record.get("raw_inputs", {}).items())]
+    packages = sorted(record.get("packages", {}).items())
+    half = (len(packages) + 2) // 3
+    cols = [packages[i * half:(i + 1) * half] for i in range(3)]
+    pkg_rows = []
+    for i in range(half):
+        row: list[str] = []
+        for col in cols:
+            name, version = col[i] if i < len(col) else ("", "")
+            row += [name, version]
+        pkg_rows.append(row)
+    return {
+        "build": Table("build", "Table B1. Build", ["Item", "Value"], build,
+                       numeric=[False, False], css_class="listing"),
+        "inputs": Table("raw_inputs", "Table B2. Raw inputs", ["File", "SHA-256"], inputs,
+                        numeric=[False, False], css_class="listing mono"),
+        "packages": Table("packages", "Table B4. Installed packages (resolved versions)",
+                          ["Package", "Version"] * 3, pkg_rows, numeric=[False] * 6,
+                          css_class="listing"),
+    }
 
 
 # --------------------------------------------------------------------------- context
@@ -598,17 +605,19 @@ def cfgnum(value: Any) -> str:
 def build_context(
     tables: Mapping[str, pd.DataFrame],
     cfg: Mapping[str, Any],
-    claims: Sequence[Mapping[str, Any]],
+    provenance: Mapping[str, Any],
     digests: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Everything the template prints. ``tables`` keys: ard (from :func:`load_ard`),
-    responses, patients, labs, adverse_events, cleaning_log, cytometry_qc."""
+    responses, patients, labs, adverse_events, cleaning_log, cytometry_qc, audit,
+    sensitivity; ``provenance`` is results/provenance.json."""
     ard = ARD(tables["ard"])
     fmt = Fmt.from_config(cfg)
     report_cfg = dict(cfg.get("report", {}))
     routine = list(report_cfg.get("cleaning_log_routine", []))
     t = {
-        "summary": summary_table(ard, claims, fmt, cfg),
+        "audit": audit_table(tables["audit"]),
+        "sensitivity": sensitivity_table_view(tables["sensitivity"]),
         "baseline": baseline_table(ard, fmt),
         "response": response_table(ard, fmt, cfg),
         "response_listing": response_listing(tables["responses"], fmt),
@@ -621,6 +630,7 @@ def build_context(
         "flagged_labs": flagged_labs_table(tables["labs"], fmt),
         "comments": comments_table(tables["patients"], tables["labs"]),
         "provenance": provenance_table(ard),
+        **provenance_tables(provenance),
     }
     cutoff = data_cutoff(cfg)
     return {
@@ -709,11 +719,6 @@ def stage_assets(dest: str | os.PathLike[str], css: str | os.PathLike[str],
     return dest
 
 
-def load_claims(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        return list(yaml.safe_load(handle)["claims"])
-
-
 def build_report(
     inputs: Mapping[str, str | os.PathLike[str]],
     cfg: Mapping[str, Any],
@@ -723,16 +728,18 @@ def build_report(
     fonts_dir: str | os.PathLike[str] = "resources/fonts",
 ) -> dict[str, Any]:
     """Read inputs, render HTML and PDF. ``inputs`` keys: ard, responses, patients,
-    labs, adverse_events, cleaning_log, cytometry_qc, fig_<clinical figure>,
+    labs, adverse_events, cleaning_log, cytometry_qc, audit, sensitivity, provenance,
+    fig_<clinical figure>,
     cyto_<cytometry figure>. Returns the context, the HTML and the URLs the PDF
     renderer fetched (``served``) or refused (for tests)."""
     resources_dir = Path(resources_dir)
     tables = {k: read_table(inputs[k]) for k in
-              ("responses", "patients", "labs", "adverse_events", "cleaning_log", "cytometry_qc")}
+              ("responses", "patients", "labs", "adverse_events", "cleaning_log", "cytometry_qc",
+               "audit", "sensitivity")}
     tables["ard"] = load_ard(inputs["ard"])
     digests = {"ARD (results/ard/ard.tsv)": file_sha256(inputs["ard"])}
-    claims = load_claims(resources_dir / "claims.yaml")
-    context = build_context(tables, cfg, claims, digests)
+    provenance = json.loads(Path(inputs["provenance"]).read_text(encoding="utf-8"))
+    context = build_context(tables, cfg, provenance, digests)
     html = render_html(context, resources_dir)
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
     figures = {k: inputs[f"fig_{k}"] for k in CLINICAL_FIGURES}
@@ -760,6 +767,9 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "adverse_events": r / "clinical/adverse_events.tsv",
         "cleaning_log": r / "clinical/cleaning_log.tsv",
         "cytometry_qc": r / "cytometry/qc.tsv",
+        "audit": r / "audit/claims.tsv",
+        "sensitivity": r / "sensitivity/summary.tsv",
+        "provenance": r / "provenance.json",
     }
     inputs.update({f"fig_{k}": f / v for k, v in CLINICAL_FIGURES.items()})
     inputs.update({f"cyto_{k}": r / f"cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES})

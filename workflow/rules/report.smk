@@ -53,9 +53,11 @@ rule render_report:
         adverse_events="results/clinical/adverse_events.tsv",
         cleaning_log="results/clinical/cleaning_log.tsv",
         cytometry_qc="results/cytometry/qc.tsv",
+        audit="results/audit/claims.tsv",
+        sensitivity="results/sensitivity/summary.tsv",
+        provenance="results/provenance.json",
         templates=sorted(str(p) for p in Path("resources/report").glob("*.j2")),
         css="resources/report/report.css",
-        claims="resources/report/claims.yaml",
         fonts=[
             f"resources/fonts/{f}"
             for f in [
