@@ -36,3 +36,6 @@ lint: $(VENV)/.installed
 clean:
 	rm -rf results/* .snakemake
 	touch results/.gitkeep
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/cytometry_bench.py

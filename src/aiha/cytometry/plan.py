@@ -1,0 +1,47 @@
+"""What the cytometry rules need to know when the workflow is parsed: the samples
+(from the sample sheet, or planned from the cohort specification for the demo so
+that the DAG is known before the files exist), and which samples each figure uses.
+
+Record numbers stay in memory here to tell patients apart; they are never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """sample_id -> {file, tube, visit, patient (site, record_number)}."""
+    if config["data"]["generate_demo"]:
+        from aiha.cytometry.demo import plan_samples
+        from aiha.demo.cohort import load_spec
+
+        planned = plan_samples(load_spec(config["data"]["demo_spec"]), config["cytometry"]["demo"])
+        rows = [(s.sample_id, s.file, s.tube, s.visit, s.site, s.record_number) for s in planned]
+    else:
+        from aiha.cytometry.samplesheet import read_sample_sheet
+
+        sheet = read_sample_sheet(Path(config["data"]["raw_dir"]) / "cytometry" / "samples.csv")
+        rows = [(r.sample_id, r.file, r.tube, r.visit, r.site, r.record_number)
+                for r in sheet.itertuples(index=False)]
+    return {sid: {"file": f, "tube": t, "visit": v, "patient": (site, rec)}
+            for sid, f, t, v, site, rec in rows}
+
+
+def pick_samples(rows: Mapping[str, Mapping[str, Any]], tube: str, visits: Sequence[str],
+                 first_patient_only: bool) -> list[str]:
+    """Sample ids of ``tube`` at ``visits`` (in that order), patient by patient in
+    sheet order; only the first patient's if ``first_patient_only``."""
+    patients = list(dict.fromkeys(r["patient"] for r in rows.values()))
+    if first_patient_only:
+        patients = patients[:1]
+    return [sid for patient in patients for visit in visits for sid in sorted(rows)
+            if rows[sid]["patient"] == patient and rows[sid]["tube"] == tube and rows[sid]["visit"] == visit]
+
+
+def gating_source_file(cyto: Mapping[str, Any], tube: str) -> str:
+    """The gating file of a tube: its GatingML file or its FlowJo workspace."""
+    key = "flowjo_workspace" if cyto["gating_source"] == "flowjo" else "gatingml"
+    return str(cyto[key][tube])

@@ -1,0 +1,129 @@
+"""The raw cytometry sample sheet: validation (pandera) and pseudonymized metadata.
+
+Sample metadata come from the sheet, never from file names. The sheet holds the
+hospital record number; the results table built here holds only the pseudonym.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from aiha.errors import InputError
+from aiha.pseudonym import pseudonymize
+
+TUBES = ("phenotype", "function")
+SAMPLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+SAMPLES_COLUMNS = ["sample_id", "patient_id", "tube", "visit", "collection_date", "day", "file"]
+
+
+def _iso_date(value: str) -> bool:
+    try:
+        return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)) and date.fromisoformat(value) is not None
+    except ValueError:
+        return False
+
+
+SAMPLE_SHEET_SCHEMA = pa.DataFrameSchema(
+    {
+        "sample_id": pa.Column(str, pa.Check.str_matches(SAMPLE_ID_PATTERN), unique=True),
+        "file": pa.Column(str, [pa.Check.str_length(min_value=1), pa.Check.str_matches(r"(?i)^[^/\\]+\.fcs$")]),
+        "site": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "record_number": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "tube": pa.Column(str, pa.Check.isin(TUBES)),
+        "visit": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "collection_date": pa.Column(str, pa.Check(lambda s: s.map(_iso_date), element_wise=False)),
+    },
+    strict=True,
+    ordered=False,
+    coerce=False,
+    unique=["file"],
+)
+
+
+def read_sample_sheet(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and validate the sheet; a violation raises InputError naming row,
+    column and value (rows are 1-based data rows)."""
+    path = str(path)
+    try:
+        sheet = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[])
+    except FileNotFoundError as exc:
+        raise InputError(path, "sample sheet not found") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"sample sheet is not a readable CSV: {exc}") from exc
+    sheet = sheet.apply(lambda col: col.str.strip())
+    missing = [c for c in SAMPLE_SHEET_SCHEMA.columns if c not in sheet.columns]
+    if missing:
+        raise InputError(path, "sample sheet lacks a required column", column=missing[0])
+    extra = [c for c in sheet.columns if c not in SAMPLE_SHEET_SCHEMA.columns]
+    if extra:
+        raise InputError(path, "sample sheet has an unknown column", column=extra[0])
+    try:
+        SAMPLE_SHEET_SCHEMA.validate(sheet, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        first = cases.iloc[0]
+        column = first.get("column")
+        index = first.get("index")
+        row = int(index) + 1 if pd.notna(index) else None
+        value = first.get("failure_case")
+        raise InputError(path, f"sample sheet check failed: {first.get('check')}", row=row,
+                         column=None if pd.isna(column) else str(column), value=value) from exc
+    return sheet.reset_index(drop=True)
+
+
+def check_files(sheet: pd.DataFrame, sheet_path: str | os.PathLike[str]) -> None:
+    """Every row names an existing FCS file beside the sheet, and every FCS file
+    there has a row."""
+    folder = Path(sheet_path).parent
+    for i, name in enumerate(sheet["file"], start=1):
+        if not (folder / name).is_file():
+            raise InputError(str(sheet_path), "sample sheet row names an FCS file that does not exist",
+                             row=i, column="file", value=name)
+    listed = set(sheet["file"])
+    for fcs in sorted(folder.iterdir()):
+        if fcs.suffix.lower() == ".fcs" and fcs.name not in listed:
+            raise InputError(str(fcs), "FCS file has no row in the sample sheet", column="file",
+                             value=fcs.name)
+
+
+def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
+                 sheet_path: str = "samples.csv", patients_path: str = "patients.tsv") -> pd.DataFrame:
+    """Pseudonymized sample metadata with days from the first dose.
+
+    ``patients`` is results/clinical/patients.tsv (patient_id, first_dose_date).
+    """
+    for column in ("patient_id", "first_dose_date"):
+        if column not in patients.columns:
+            raise InputError(patients_path, "patients table lacks a required column", column=column)
+    first_dose = dict(zip(patients["patient_id"], patients["first_dose_date"]))
+    rows = []
+    for i, rec in enumerate(sheet.itertuples(index=False), start=1):
+        pid = pseudonymize(rec.site, rec.record_number, key)
+        if pid not in first_dose:
+            raise InputError(sheet_path, "sample's patient (site, record_number) is not in the clinical "
+                             "patients table", row=i, column="record_number", value=pid)
+        try:
+            dose = date.fromisoformat(str(first_dose[pid]))
+        except ValueError as exc:
+            raise InputError(patients_path, "first_dose_date is not an ISO date", column="first_dose_date",
+                             value=first_dose[pid]) from exc
+        collected = date.fromisoformat(rec.collection_date)
+        rows.append(
+            {
+                "sample_id": rec.sample_id,
+                "patient_id": pid,
+                "tube": rec.tube,
+                "visit": rec.visit,
+                "collection_date": collected.isoformat(),
+                "day": (collected - dose).days,
+                "file": rec.file,
+            }
+        )
+    out = pd.DataFrame(rows, columns=SAMPLES_COLUMNS)
+    return out.sort_values(["patient_id", "day", "tube", "sample_id"], kind="stable").reset_index(drop=True)

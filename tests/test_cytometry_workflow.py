@@ -1,0 +1,119 @@
+"""The cytometry rules on the demo build: published flow claims, tables, figures,
+no identifiers, and a touched FCS file reruns only its own chain."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from aiha.ard import lookup, read_ard
+from conftest import run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+FIGURES = ["gating_strategy.svg", "cd38_timecourse.svg", "tcell_subsets.svg", "proliferation.svg"]
+
+
+@pytest.fixture(scope="module")
+def cyto(demo_results: Path) -> Path:
+    return demo_results / "cytometry"
+
+
+@pytest.fixture(scope="module")
+def flow_ard(cyto: Path) -> pd.DataFrame:
+    return read_ard(cyto / "flow_ard.tsv")
+
+
+def v(ard, stat_id, group, statistic):
+    return lookup(ard, stat_id, group, statistic)
+
+
+def test_published_flow_claims(flow_ard):
+    assert v(flow_ard, "flow_n", "all", "n") == 2
+    assert (v(flow_ard, "flow_depletion", "all", "numerator"),
+            v(flow_ard, "flow_depletion", "all", "denominator")) == (2, 2)
+    assert (v(flow_ard, "flow_subsets", "all", "numerator"),
+            v(flow_ard, "flow_subsets", "all", "denominator")) == (2, 2)
+    assert (v(flow_ard, "flow_function", "all", "numerator"),
+            v(flow_ard, "flow_function", "all", "denominator")) == (2, 2)
+    assert v(flow_ard, "flow_relapse", "all", "n") == 1
+    assert v(flow_ard, "flow_relapse", "all", "reappeared_without_relapse") == 0
+    assert set(flow_ard["stat_id"]) == {"flow_n", "flow_depletion", "flow_subsets", "flow_function",
+                                        "flow_relapse"}
+    assert set(flow_ard["rule"]) == {"cytometry_claims"}
+
+
+def test_biology_of_the_demo(flow_ard):
+    per_patient = flow_ard[flow_ard["group"].str.startswith("PT-")]
+    base = per_patient[(per_patient["stat_id"] == "flow_depletion")
+                       & (per_patient["statistic"] == "baseline_percent")]["value"]
+    assert ((base > 35) & (base < 45)).all()
+    nadir = per_patient[(per_patient["stat_id"] == "flow_depletion")
+                        & (per_patient["statistic"] == "nadir_percent")]["value"]
+    assert (nadir < 1).all()
+    reapp = per_patient[(per_patient["stat_id"] == "flow_relapse")
+                        & (per_patient["statistic"] == "reappearance_percent")]["value"]
+    assert reapp.between(15, 25).all() and len(reapp) == 1
+
+
+def test_qc_table(cyto: Path):
+    qc = pd.read_csv(cyto / "qc.tsv", sep="\t", keep_default_na=False)
+    assert list(qc.columns) == ["sample_id", "patient_id", "visit", "day", "tube", "events_acquired",
+                                "events_kept", "percent_kept", "qc_flag"]
+    assert len(qc) == 28 and qc["sample_id"].is_unique
+    assert (qc["events_kept"] <= qc["events_acquired"]).all()
+    assert set(qc["tube"]) == {"phenotype", "function"}
+    assert qc["patient_id"].str.fullmatch(r"PT-[0-9A-F]{8}").all()
+
+
+def test_population_table(cyto: Path):
+    pops = pd.read_csv(cyto / "populations.tsv", sep="\t", keep_default_na=False)
+    assert {"sample_id", "patient_id", "visit", "day", "tube", "population", "gate_path", "parent",
+            "count", "percent_of_parent"} == set(pops.columns)
+    assert not pops.duplicated(["sample_id", "gate_path"]).any()
+
+
+def test_no_record_numbers_in_results(demo_project: Path, demo_results: Path):
+    spec = yaml.safe_load((demo_project / "resources" / "demo" / "cohort.yaml").read_text())
+    records = [p["record_number"] for p in spec["patients"]]
+    for path in (demo_results / "cytometry").rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="ignore")
+            assert not any(r in text for r in records), path
+
+
+def test_figures_are_deterministic_svg(cyto: Path):
+    for name in FIGURES:
+        text = (cyto / "figures" / name).read_text()
+        assert text.startswith("<?xml") and "<dc:date>" not in text
+        assert "Matplotlib" not in text.split("</metadata>")[0]
+    gating = (cyto / "figures" / "gating_strategy.svg").read_text()
+    assert "<image" in gating  # density plots rasterized, axes vector
+
+
+def _planned_jobs(output: str) -> dict[str, int]:
+    jobs = {}
+    for line in output.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            jobs[m.group(1)] = int(m.group(2))
+    return jobs
+
+
+def test_touching_one_fcs_reruns_only_its_chain(demo_project: Path):
+    config = yaml.safe_load((demo_project / "config.yaml").read_text())
+    raw = demo_project / config["data"]["raw_dir"] / "cytometry"
+    target = "results/cytometry/flow_ard.tsv"
+    fcs = raw / "FCM005-PH.fcs"  # not used by the event figures
+    fcs.touch()
+    try:
+        dry = run_snakemake(demo_project, "-n", target)
+        jobs = _planned_jobs(dry.stdout + dry.stderr)
+        assert jobs.get("cytometry_gate_sample") == 1, jobs
+        assert "cytometry_demo_fcs" not in jobs
+    finally:
+        run_snakemake(demo_project, "--touch", target)

@@ -1,0 +1,198 @@
+# Cytometry arm: demo FCS files -> one gating job per FCS file -> aggregation ->
+# flow_* claims (ARD) and figures. Domain logic lives in src/aiha/cytometry/.
+import re
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from aiha.cytometry.plan import gating_source_file, pick_samples, sample_rows
+
+validate(config["cytometry"], "../schemas/cytometry.schema.yaml")
+
+CYTO = config["cytometry"]
+CYTO_RAW = Path(config["data"]["raw_dir"]) / "cytometry"
+CYTO_OUT = Path("results/cytometry")
+CYTO_LOGS = Path("results/logs/cytometry")
+CYTO_ENV = "../../envs/cytometry.yaml"
+
+
+CYTO_SAMPLES = sample_rows(config)
+CYTO_IDS = sorted(CYTO_SAMPLES)
+CYTO_FCS = {s: str(CYTO_RAW / row["file"]) for s, row in CYTO_SAMPLES.items()}
+# FCS path of a sample id (common.smk's all_raw_inputs uses it with CYTO_IDS, CYTO_RAW).
+cyto_fcs = CYTO_FCS.__getitem__
+CYTO_GATING_IDS = pick_samples(
+    CYTO_SAMPLES, "phenotype", CYTO["figures"]["gating_visits"], True
+)
+CYTO_PROLIF_IDS = pick_samples(
+    CYTO_SAMPLES, "function", CYTO["figures"]["proliferation_visits"], False
+)
+
+
+wildcard_constraints:
+    sample_id="|".join(re.escape(s) for s in CYTO_IDS) or "NO_SAMPLES",
+
+
+if config["data"]["generate_demo"]:
+
+    rule cytometry_demo_fcs:
+        input:
+            spec=config["data"]["demo_spec"],
+        output:
+            fcs=[CYTO_FCS[s] for s in CYTO_IDS],
+            sheet=CYTO_RAW / "samples.csv",
+            manifest=CYTO_RAW / "MANIFEST.sha256",
+        log:
+            CYTO_LOGS / "demo_fcs.log",
+        conda:
+            CYTO_ENV
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            demo=CYTO["demo"],
+        script:
+            "../scripts/cytometry_demo_fcs.py"
+
+
+rule cytometry_sample_sheet:
+    input:
+        sheet=CYTO_RAW / "samples.csv",
+        fcs=[CYTO_FCS[s] for s in CYTO_IDS],
+        patients="results/clinical/patients.tsv",
+        key=config["data"]["pseudonym_key_file"],
+    output:
+        samples=CYTO_OUT / "samples.tsv",
+    log:
+        CYTO_LOGS / "sample_sheet.log",
+    conda:
+        CYTO_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/cytometry_sample_sheet.py"
+
+
+rule cytometry_gate_sample:
+    input:
+        fcs=lambda wc: CYTO_FCS[wc.sample_id],
+        gating=lambda wc: gating_source_file(CYTO, CYTO_SAMPLES[wc.sample_id]["tube"]),
+    output:
+        populations=CYTO_OUT / "samples" / "{sample_id}.populations.tsv",
+        qc=CYTO_OUT / "samples" / "{sample_id}.qc.tsv",
+    log:
+        CYTO_LOGS / "gate_{sample_id}.log",
+    conda:
+        CYTO_ENV
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        cyto={
+            k: CYTO[k]
+            for k in (
+                "gating_source",
+                "transform",
+                "asinh",
+                "gate_in_linear_units",
+                "qc",
+            )
+        },
+    script:
+        "../scripts/cytometry_gate_sample.py"
+
+
+rule cytometry_aggregate:
+    input:
+        samples=CYTO_OUT / "samples.tsv",
+        populations=expand(
+            CYTO_OUT / "samples" / "{sample_id}.populations.tsv", sample_id=CYTO_IDS
+        ),
+        qc=expand(CYTO_OUT / "samples" / "{sample_id}.qc.tsv", sample_id=CYTO_IDS),
+    output:
+        populations=CYTO_OUT / "populations.tsv",
+        qc=CYTO_OUT / "qc.tsv",
+    log:
+        CYTO_LOGS / "aggregate.log",
+    conda:
+        CYTO_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/cytometry_aggregate.py"
+
+
+rule cytometry_claims:
+    input:
+        populations=CYTO_OUT / "populations.tsv",
+        qc=CYTO_OUT / "qc.tsv",
+        responses="results/response/responses.tsv",
+    output:
+        ard=CYTO_OUT / "flow_ard.tsv",
+    log:
+        CYTO_LOGS / "claims.log",
+    conda:
+        CYTO_ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        cyto=CYTO,
+    script:
+        "../scripts/cytometry_claims.py"
+
+
+rule cytometry_summary_figures:
+    input:
+        populations=CYTO_OUT / "populations.tsv",
+        qc=CYTO_OUT / "qc.tsv",
+        labs="results/clinical/labs.tsv",
+        responses="results/response/responses.tsv",
+    output:
+        cd38=CYTO_OUT / "figures" / "cd38_timecourse.svg",
+        subsets=CYTO_OUT / "figures" / "tcell_subsets.svg",
+    log:
+        CYTO_LOGS / "summary_figures.log",
+    conda:
+        CYTO_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        cyto=CYTO,
+    script:
+        "../scripts/cytometry_summary_figures.py"
+
+
+rule cytometry_event_figures:
+    input:
+        samples=CYTO_OUT / "samples.tsv",
+        gating_phenotype=CYTO["gatingml"]["phenotype"],
+        gating_function=CYTO["gatingml"]["function"],
+        gating_fcs=[CYTO_FCS[s] for s in CYTO_GATING_IDS],
+        proliferation_fcs=[CYTO_FCS[s] for s in CYTO_PROLIF_IDS],
+    output:
+        gating=CYTO_OUT / "figures" / "gating_strategy.svg",
+        proliferation=CYTO_OUT / "figures" / "proliferation.svg",
+    log:
+        CYTO_LOGS / "event_figures.log",
+    conda:
+        CYTO_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cyto=CYTO,
+        gating_ids=CYTO_GATING_IDS,
+        proliferation_ids=CYTO_PROLIF_IDS,
+    script:
+        "../scripts/cytometry_event_figures.py"

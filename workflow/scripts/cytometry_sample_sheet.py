@@ -1,0 +1,18 @@
+"""Validate the raw sample sheet and write pseudonymized sample metadata."""
+
+import sys
+
+import pandas as pd
+
+from aiha.ard import write_tsv
+from aiha.cytometry.samplesheet import check_files, read_sample_sheet, sample_table
+from aiha.pseudonym import read_key
+
+sm = snakemake  # noqa: F821
+with open(sm.log[0], "w") as log:
+    sys.stderr = log
+    sheet = read_sample_sheet(sm.input.sheet)
+    check_files(sheet, sm.input.sheet)
+    patients = pd.read_csv(sm.input.patients, sep="\t", dtype=str, keep_default_na=False)
+    table = sample_table(sheet, patients, read_key(sm.input.key), sm.input.sheet, sm.input.patients)
+    write_tsv(table, sm.output.samples)

@@ -1,0 +1,27 @@
+"""CD38 time course (with Hb) and T-cell subset figures."""
+
+import sys
+
+import pandas as pd
+
+from aiha.cytometry import figures
+from aiha.cytometry.aggregate import read_table
+from aiha.cytometry.claims import SUBSETS, ClaimSettings, percent_of_t, relapse_days, usable
+
+sm = snakemake  # noqa: F821
+with open(sm.log[0], "w") as log:
+    sys.stderr = log
+    cfg = sm.params.cyto
+    s = ClaimSettings.from_config(cfg)
+    pops = usable(read_table(sm.input.populations), read_table(sm.input.qc), s.exclude_flagged)
+    labs = pd.read_csv(sm.input.labs, sep="\t", dtype={"patient_id": str}, keep_default_na=False)
+    hb = labs[labs["analyte"] == "hb"].assign(value=lambda f: f["value"].astype(float),
+                                              day=lambda f: f["day"].astype(int))
+    responses = pd.read_csv(sm.input.responses, sep="\t", dtype=str, keep_default_na=False)
+    figures.setup(cfg["figures"]["svg_hashsalt"])
+    cd38 = percent_of_t(pops, s.cd38, s.t_cells, "phenotype")
+    hb = hb[hb["patient_id"].isin(set(cd38["patient_id"]))]
+    figures.cd38_timecourse(cd38, hb, relapse_days(responses), s.depletion_threshold_percent,
+                            s.reappearance_threshold_percent, sm.output.cd38)
+    shares = {k: percent_of_t(pops, s.subsets[k], s.t_cells, "phenotype") for k in SUBSETS}
+    figures.subsets_figure(shares, sm.output.subsets)
