@@ -15,7 +15,6 @@ rule validate_clinical:
         mem_mb=1000,
         runtime=10,
     params:
-        raw_dir=str(RAW),
         sites=site_codes(),
     script:
         "../scripts/clean_clinical.py"
@@ -44,7 +43,6 @@ rule clean_clinical:
         mem_mb=1000,
         runtime=10,
     params:
-        raw_dir=str(RAW),
         sites=site_codes(),
     script:
         "../scripts/clean_clinical.py"

@@ -5,12 +5,11 @@ from pathlib import Path
 from snakemake.utils import validate
 
 # The domain package lives in src/: put it on the path of every job (venv, conda
-# or cluster), so each number is made by the code of this checkout.
+# or cluster), so each number is made by the code of this checkout. Jobs need
+# nothing else on PYTHONPATH: their packages come from the environment.
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (SRC, os.environ.get("PYTHONPATH")) if p
-)
+os.environ.update(PYTHONPATH=SRC)
 
 
 validate(config, "../schemas/config.schema.yaml")

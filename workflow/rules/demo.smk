@@ -16,7 +16,5 @@ if config["data"]["generate_demo"]:
         resources:
             mem_mb=500,
             runtime=5,
-        params:
-            raw_dir=str(RAW),
         script:
             "../scripts/generate_demo_cohort.py"

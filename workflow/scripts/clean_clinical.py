@@ -16,7 +16,8 @@ from aiha.pseudonym import read_key
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 cfg = snakemake.config  # noqa: F821
-raw_dir = Path(snakemake.params.raw_dir)  # noqa: F821
+# raw_dir/<SITE>/<table>.csv: the export directory is two levels above any raw file.
+raw_dir = Path(snakemake.input.raw[0]).parent.parent  # noqa: F821
 sites = list(snakemake.params.sites)  # noqa: F821
 try:
     tables = clean_study(

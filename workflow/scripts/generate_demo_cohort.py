@@ -10,9 +10,9 @@ from aiha.demo.exports import build_site_exports, manifest, write_exports
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 
-spec = load_spec(snakemake.input.spec)  # noqa: F821
+spec = load_spec(snakemake.input.spec, snakemake.config["data"]["demo_multiplier"])  # noqa: F821
 profiles = yaml.safe_load(Path(snakemake.input.sites).read_text("utf-8"))["sites"]  # noqa: F821
-raw_dir = Path(snakemake.params.raw_dir)  # noqa: F821
+raw_dir = Path(snakemake.output.manifest).parent  # noqa: F821
 exports = build_site_exports(spec, profiles)
 paths = write_exports(exports, raw_dir, {s: profiles[s]["encoding"] for s in exports})
 Path(snakemake.output.manifest).write_text(manifest(paths, raw_dir))  # noqa: F821

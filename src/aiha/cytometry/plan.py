@@ -18,7 +18,7 @@ def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         from aiha.cytometry.demo import plan_samples
         from aiha.demo.cohort import load_spec
 
-        planned = plan_samples(load_spec(config["data"]["demo_spec"]), config["cytometry"]["demo"])
+        planned = plan_samples(load_spec(config["data"]["demo_spec"], config["data"]["demo_multiplier"]), config["cytometry"]["demo"])
         rows = [(s.sample_id, s.file, s.tube, s.visit, s.site, s.record_number) for s in planned]
     else:
         from aiha.cytometry.samplesheet import read_sample_sheet

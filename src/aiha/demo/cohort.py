@@ -77,9 +77,35 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def load_spec(path: str | Path) -> CohortSpec:
-    """Read the cohort specification YAML."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def replicate(raw: dict[str, Any], multiplier: int) -> dict[str, Any]:
+    """The specification with every patient (and its adverse events and cytometry)
+    repeated ``multiplier`` times, copies keyed ``<key>r<k>`` with their own record
+    numbers: N = 20 x multiplier patients of the same kinds (for scale-up benchmarks)."""
+    if multiplier < 1:
+        raise ValueError(f"demo multiplier must be >= 1, got {multiplier}")
+    if multiplier == 1:
+        return raw
+    out = dict(raw)
+    out["patients"], out["adverse_events"] = [], []
+    cyto = list(raw.get("cytometry", {}).get("patients", ()))
+    out["cytometry"] = {**raw.get("cytometry", {}), "patients": []}
+    for k in range(multiplier):
+        suffix = "" if k == 0 else f"r{k}"
+        for entry in raw["patients"]:
+            e = dict(entry)
+            e["key"] = entry["key"] + suffix
+            if k:
+                e["record_number"] = f"{entry['record_number']}-{k:04d}"
+            out["patients"].append(e)
+        for ae in raw.get("adverse_events", ()):
+            out["adverse_events"].append({**ae, "patient": ae["patient"] + suffix})
+        out["cytometry"]["patients"] += [key + suffix for key in cyto]
+    return out
+
+
+def load_spec(path: str | Path, multiplier: int = 1) -> CohortSpec:
+    """Read the cohort specification YAML (optionally replicated, see :func:`replicate`)."""
+    raw = replicate(yaml.safe_load(Path(path).read_text(encoding="utf-8")), multiplier)
     patients = []
     for entry in raw["patients"]:
         e = dict(entry)
