@@ -17,3 +17,14 @@ def test_regenerated_exports_match_the_committed_manifest(tmp_path: Path):
     expected = (ROOT / "resources" / "demo" / "raw_manifest.sha256").read_text()
     assert manifest(paths, tmp_path) == expected
     assert len(expected.splitlines()) == 45
+
+
+def test_multiplier_replicates_every_kind_with_new_record_numbers():
+    one = load_spec(ROOT / "resources" / "demo" / "cohort.yaml")
+    three = load_spec(ROOT / "resources" / "demo" / "cohort.yaml", 3)
+    assert len(three.patients) == 3 * len(one.patients)
+    assert len({p.record_number for p in three.patients}) == len(three.patients)
+    assert len(three.adverse_events) == 3 * len(one.adverse_events)
+    assert len(three.cytometry_patients) == 3 * len(one.cytometry_patients)
+    kinds = lambda spec: sorted((p.diagnosis, p.course) for p in spec.patients)  # noqa: E731
+    assert kinds(three) == sorted(kinds(one) * 3)
