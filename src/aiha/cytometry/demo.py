@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from aiha.demo.cohort import CohortSpec, timeline
+from aiha.demo.exports import manifest as demo_manifest
 
 # Detector (PnN) and marker (PnS) of each channel, per tube. Scatter and Time first.
 SCATTER_TIME: tuple[tuple[str, str], ...] = (
@@ -394,18 +395,9 @@ def generate_demo_fcs(
     write_atomic(sheet, sample_sheet_bytes(planned))
     written.append(sheet)
     manifest = out / "MANIFEST.sha256"
-    write_atomic(manifest, manifest_bytes(written, out))
+    write_atomic(manifest, demo_manifest(written, out).encode())
     written.append(manifest)
     return written
-
-
-def manifest_bytes(paths: Sequence[Path], root: Path) -> bytes:
-    """``sha256sum``-compatible lines, sorted by relative name."""
-    lines = []
-    for p in sorted(paths, key=lambda q: q.relative_to(root).as_posix()):
-        digest = hashlib.sha256(p.read_bytes()).hexdigest()
-        lines.append(f"{digest}  {p.relative_to(root).as_posix()}\n")
-    return "".join(lines).encode()
 
 
 def check_manifest(manifest: str | os.PathLike[str]) -> list[str]:
