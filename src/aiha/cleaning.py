@@ -128,12 +128,11 @@ def read_raw_table(path: Path, table: str, profile: SiteProfile) -> pd.DataFrame
     body = rows[1:]
     for i, r in enumerate(body, start=1):
         if len(r) != len(header):
-            raise InputError(
+            raise InputError(  # the row's text is not shown: it may hold identifiers
                 name,
                 f"has {len(r)} fields, header has {len(header)} "
                 f"(delimiter {profile.delimiter!r} expected)",
                 row=i,
-                value=profile.delimiter.join(r)[:80],
             )
     frame = pd.DataFrame(body, columns=header, dtype=str)
     validate_raw(table, frame, name)
@@ -281,7 +280,10 @@ def clean_site(
         rec = r["record_number"].strip()
         ids = _identifiers(r["name"], rec, r["birth_date"])
         identifiers.extend(ids)
-        birth = parse_date(r["birth_date"], profile.date_format, pf, row, "birth_date")
+        try:
+            birth = parse_date(r["birth_date"], profile.date_format, pf, row, "birth_date")
+        except InputError as err:  # a date of birth is an identifier: not shown
+            raise InputError(pf, err.message, row, "birth_date", "[date of birth]") from None
         age = age_at(birth, first_dose[rec])
         lo, hi = limits.age_years
         if not lo <= age <= hi:

@@ -6,14 +6,16 @@ failure can be reported with its file, row, column and value before any parsing.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pandera.pandas as pa
 
 from aiha.errors import InputError
 
-_NONEMPTY = pa.Check.str_length(min_value=1)
-_INT = pa.Check.str_matches(r"^\s*\d+\s*$")
-_NUMBER = pa.Check.str_matches(r"^\s*-?\d+([.,]\d+)?\s*$")
+_NONEMPTY = pa.Check.str_length(min_value=1, error="must not be empty")
+_INT = pa.Check.str_matches(r"^\s*\d+\s*$", error="must be a whole number")
+_NUMBER = pa.Check.str_matches(r"^\s*-?\d+([.,]\d+)?\s*$", error="must be a number")
 _OPTIONAL = {"nullable": False}
 
 
@@ -73,7 +75,7 @@ RAW_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "ae_number": _text(_INT),
             "onset_date": _text(_NONEMPTY),
             "term": _text(_NONEMPTY),
-            "ctcae_grade": _text(_INT, pa.Check.str_matches(r"^\s*[1-5]\s*$")),
+            "ctcae_grade": _text(_INT, pa.Check.str_matches(r"^\s*[1-5]\s*$", error="CTCAE grade must be 1-5")),
             "serious": _text(_NONEMPTY),
             "description": _text(),
         },
@@ -82,14 +84,21 @@ RAW_SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
+# A column name, or column names joined by a wrong delimiter (no spaces, dashes, digits first).
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}(?:[,;|\t][A-Za-z_][A-Za-z0-9_]{0,39}){0,30}")
+
+
 def validate_raw(table: str, frame: pd.DataFrame, file: str) -> None:
     """Validate a raw export read as text; raise InputError at the first failure."""
     schema = RAW_SCHEMAS[table]
     missing = [c for c in schema.columns if c not in frame.columns]
     if missing:
+        # A file without its header row has data in the header: show only cells
+        # that look like column names, never a record number, name or date.
+        found = [c if _COLUMN_NAME.fullmatch(str(c)) else "[not shown]" for c in frame.columns]
         raise InputError(
             file,
-            f"missing column(s) {missing}; found {list(frame.columns)} "
+            f"missing column(s) {missing}; found {found} "
             "(check the column names and the site's delimiter)",
             column=missing[0],
         )
@@ -102,7 +111,7 @@ def validate_raw(table: str, frame: pd.DataFrame, file: str) -> None:
         row = None if pd.isna(index) else int(index) + 1
         raise InputError(
             file,
-            f"fails check {first['check']}",
+            f"value fails check: {first['check']}",
             row=row,
             column=str(first["column"]),
             value=first["failure_case"],

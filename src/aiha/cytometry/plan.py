@@ -21,9 +21,13 @@ def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         planned = plan_samples(load_spec(config["data"]["demo_spec"], config["data"]["demo_multiplier"]), config["cytometry"]["demo"])
         rows = [(s.sample_id, s.file, s.tube, s.visit, s.site, s.record_number) for s in planned]
     else:
-        from aiha.cytometry.samplesheet import read_sample_sheet
+        from aiha.cytometry.samplesheet import check_files, read_sample_sheet
 
-        sheet = read_sample_sheet(Path(config["data"]["raw_dir"]) / "cytometry" / "samples.csv")
+        sheet_path = Path(config["data"]["raw_dir"]) / "cytometry" / "samples.csv"
+        sheet = read_sample_sheet(sheet_path)
+        # A row without its file, or a file without a row, stops the workflow here,
+        # with the sheet's row, before any rule runs (a stray file is no rule input).
+        check_files(sheet, sheet_path)
         rows = [(r.sample_id, r.file, r.tube, r.visit, r.site, r.record_number)
                 for r in sheet.itertuples(index=False)]
     return {sid: {"file": f, "tube": t, "visit": v, "patient": (site, rec)}
