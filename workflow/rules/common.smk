@@ -12,6 +12,21 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=SRC)
 
 
+def check_config(schema_file):
+    """One line naming the config key and the problem (Snakemake's validate prints
+    the whole schema); raises ValueError."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(open(schema_file, encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ValueError(f"config.yaml: {where}: {error.message}")
+
+
+check_config(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 validate(config, "../schemas/config.schema.yaml")
 
 RAW = Path(config["data"]["raw_dir"])
