@@ -7,7 +7,16 @@ set -uo pipefail
 RUN=/run/slurm-test
 say() { echo "slurm-down: $*" >&2; }
 
-[ -f "$RUN/started.list" ] || { say "nothing to stop"; exit 0; }
+# The test slurm.conf goes too: with it in place but no slurmctld answering, every
+# SLURM client (and so every snakemake start-up, through the SLURM executor
+# plugin's `scontrol show config`) waits about 10 s for a timeout.
+remove_test_conf() {
+  if grep -qs "^# Written by tests/cluster/slurm-up.sh" /etc/slurm/slurm.conf; then
+    rm -f /etc/slurm/slurm.conf && say "removed the test /etc/slurm/slurm.conf"
+  fi
+}
+
+[ -f "$RUN/started.list" ] || { remove_test_conf; say "nothing to stop"; exit 0; }
 
 pidfile_of() {
   case "$1" in
@@ -50,5 +59,5 @@ fi
 for daemon in slurmd slurmctld slurmdbd mariadbd munged; do
   stop "$daemon"
 done
-[ -s "$RUN/started.list" ] || rm -f "$RUN/started.list" "$RUN/mode"
+[ -s "$RUN/started.list" ] || { rm -f "$RUN/started.list" "$RUN/mode"; remove_test_conf; }
 exit 0
