@@ -357,10 +357,12 @@ def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
         ["Nonresponders with Evans syndrome, n/N (%)", _n_of_N(ard, "nr_evans", "wAIHA", fmt),
          na, na],
         ["Acrocyanosis improved, n/N (%)", na, _n_of_N(ard, "acro_improved", "cAIHA", fmt), na],
-        ["Acrocyanosis response", na, na,
-         F.fmt_bool(ard.opt("nonanemic_acro_response", "cAIHA_nonanemic", "value"))],
-        ["Hb change from baseline, g/dL", na, na,
-         F.fmt_number(ard.opt("nonanemic_hb_change", "cAIHA_nonanemic", "value"), fmt.hb)],
+        ["Acrocyanosis response, n/N (%)", na, na,
+         _n_of_N(ard, "nonanemic_acro_response", "cAIHA_nonanemic", fmt)],
+        ["Hb increase from baseline, n/N (%)", na, na,
+         _n_of_N(ard, "nonanemic_hb_increase", "cAIHA_nonanemic", fmt)],
+        ["Best Hb change from baseline, g/dL, median", na, na,
+         F.fmt_number(ard.opt("nonanemic_hb_change", "cAIHA_nonanemic", "median"), fmt.hb)],
     ]
     reported = cfg["statistics"]["dor_median_method"]
     note = (f"Confidence intervals: exact Clopper-Pearson for proportions, "

@@ -220,11 +220,16 @@ def clinical_statistics(
 
     # Non-anemic cAIHA and acrocyanosis.
     na = members("cAIHA_nonanemic")
-    for _, p in na.iterrows():
-        stats.append(Stat("nonanemic_acro_response", "cAIHA_nonanemic", "value",
-                          1.0 if str(p["acrocyanosis_response"]) == "True" else 0.0, "boolean"))
-        stats.append(Stat("nonanemic_hb_change", "cAIHA_nonanemic", "value",
-                          float(p["hb_change"]), "g/dL"))
+    if len(na):
+        acro_resp = int((na["acrocyanosis_response"].astype(str) == "True").sum())
+        hb_up = int((na["hb_change"].astype(float) > 0).sum())
+        stats += [
+            Stat("nonanemic_acro_response", "cAIHA_nonanemic", "numerator", acro_resp, "patients"),
+            Stat("nonanemic_acro_response", "cAIHA_nonanemic", "denominator", len(na), "patients"),
+            Stat("nonanemic_hb_increase", "cAIHA_nonanemic", "numerator", hb_up, "patients"),
+            Stat("nonanemic_hb_increase", "cAIHA_nonanemic", "denominator", len(na), "patients"),
+        ]
+        stats += _summary(na["hb_change"], "nonanemic_hb_change", "cAIHA_nonanemic", "g/dL")
     pool = merged[merged["diagnosis"] == "cAIHA"]
     if cfg["response"]["acro_denominator"] == "efficacy_set":
         pool = pool[pool["efficacy_set"]]
