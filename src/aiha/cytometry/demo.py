@@ -125,8 +125,9 @@ def visit_biology(day: int, relapse_day: int | None, patient_index: int) -> Visi
     proliferation after stimulation fall sharply after the dose and partly recover
     at relapse.
     """
-    base_cd38 = (41.0, 38.0, 40.0, 37.0)[patient_index % 4]
-    base = {"naive": 46.0 - 2 * patient_index, "cm": 20.0, "em": 24.0, "temra": 10.0}
+    kind = patient_index % 4  # replicated cohorts (scale-up) repeat the same four kinds
+    base_cd38 = (41.0, 38.0, 40.0, 37.0)[kind]
+    base = {"naive": 46.0 - 2 * kind, "cm": 20.0, "em": 24.0, "temra": 10.0}
     post = {"naive": 24.0, "cm": 17.0, "em": 41.0, "temra": 18.0}
     at_relapse = relapse_day is not None and day >= relapse_day - 14
     if day <= 0:
@@ -135,7 +136,7 @@ def visit_biology(day: int, relapse_day: int | None, patient_index: int) -> Visi
         func = 1.0
     else:
         f = 1.0 - float(np.exp(-day / 30.0))
-        cd38 = 0.25 + 0.05 * patient_index
+        cd38 = 0.25 + 0.05 * kind
         func = 0.12
         if at_relapse:
             f *= 0.55
