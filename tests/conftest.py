@@ -17,11 +17,11 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 PROJECT_PARTS = ["Snakefile", "config.yaml", "workflow", "resources", "profiles", "src", "envs"]
 
 
-def copy_project(dest: Path) -> Path:
-    """Copy the workflow (not results/) into ``dest`` and return it."""
+def copy_project(dest: Path, source: Path = ROOT) -> Path:
+    """Copy the workflow of ``source`` (not results/) into ``dest`` and return it."""
     dest.mkdir(parents=True, exist_ok=True)
     for part in PROJECT_PARTS:
-        src = ROOT / part
+        src = source / part
         if src.is_dir():
             shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
         elif src.exists():

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from aiha.ard import read_ard, write_tsv
+from aiha.ard import read_tsv as read
 from aiha.audit import all_pass, evaluate, load_claims, main, render
 from aiha.errors import InputError
 from aiha.qc import (
@@ -71,7 +72,6 @@ def test_audit_of_the_demo_passes_and_fails_on_a_changed_claim(demo_results: Pat
 
 
 def _qc_inputs(results: Path):
-    read = lambda p: pd.read_csv(p, sep="\t", keep_default_na=False, na_values=[""])  # noqa: E731
     responses = read(results / "response" / "responses.tsv")
     counts = independent_counts(read(results / "clinical" / "patients.tsv"), responses,
                                 read(results / "clinical" / "adverse_events.tsv"))

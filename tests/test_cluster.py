@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PROJECT_PARTS, ROOT, SNAKEMAKE, copy_project
+from conftest import ROOT, SNAKEMAKE, copy_project
 
 CLUSTER_DIR = ROOT / "tests" / "cluster"
 SLURM_LOGS = Path("/var/log/slurm-test")
@@ -285,14 +285,7 @@ def test_slurm_profile_dry_run_without_slurm(tmp_path: Path):
 @pytest.mark.workflow
 def test_workflow_on_slurm_matches_local_run(demo_project: Path, slurm, tmp_path: Path):
     # The same sources as the local build (not ROOT again: the tree may have moved on).
-    work = tmp_path / "project"
-    work.mkdir()
-    for part in PROJECT_PARTS:
-        src = demo_project / part
-        if src.is_dir():
-            shutil.copytree(src, work / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, work / part)
+    work = copy_project(tmp_path / "project", source=demo_project)
     # What a user does: fill in partition and account in the profile.
     profile_file = work / "profiles" / "slurm" / "config.yaml"
     profile = yaml.safe_load(profile_file.read_text())

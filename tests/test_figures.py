@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from aiha import figures
-from aiha.report import ARD, figure_inputs, load_ard, read_table, write_figures
+from aiha.ard import read_ard as load_ard
+from aiha.report import ARD, figure_inputs, read_table, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/data/report/results"

@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from aiha import formatting as F
-from aiha.report import GROUP_LABELS, GROUPS, build_from_results, load_ard, read_table
+from aiha.ard import read_ard as load_ard
+from aiha.report import GROUP_LABELS, GROUPS, build_from_results, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/data/report/results"

@@ -125,6 +125,16 @@ def lookup(ard: pd.DataFrame, stat_id: str, group: str, statistic: str) -> float
     return float(hit["value"].iloc[0])
 
 
+def read_tsv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A results table with typed columns; empty cells are missing values."""
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
+
+
+def read_text_tsv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A results table exactly as written: every cell a string, empty cells ""."""
+    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+
+
 def write_tsv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a TSV atomically: a temporary file renamed into place.
 

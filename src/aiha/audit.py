@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from aiha.ard import read_text_tsv
 from aiha.errors import InputError
 
 AUDIT_COLUMNS = ["id", "published", "reproduced", "status", "source", "definition", "statistics"]
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    table = pd.read_csv(args[0], sep="\t", dtype=str, keep_default_na=False)
+    table = read_text_tsv(args[0])
     print(format_table(table))
     return 0 if all_pass(table) else 1
 

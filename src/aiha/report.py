@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 import os
 import re
 import shutil
@@ -39,7 +38,7 @@ import pandas as pd
 from aiha import formatting as F
 import json
 
-from aiha.ard import file_sha256, read_ard
+from aiha.ard import file_sha256, read_ard, read_text_tsv
 
 ASSET_BASE_URL = "file:///report/"
 GROUPS = ["wAIHA", "cAIHA", "cAIHA_nonanemic", "all"]
@@ -148,14 +147,7 @@ def AssetURLFetcher(asset_dir: str | os.PathLike[str]) -> Any:  # noqa: N802
 
 
 # --------------------------------------------------------------------------- inputs
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """A results table as strings, exactly as written (empty cell -> "")."""
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-
-
-def load_ard(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The ARD (empty ``value`` cells read as NaN)."""
-    return read_ard(path)
+read_table = read_text_tsv
 
 
 class ARD:
@@ -610,7 +602,7 @@ def build_context(
     provenance: Mapping[str, Any],
     digests: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the template prints. ``tables`` keys: ard (from :func:`load_ard`),
+    """Everything the template prints. ``tables`` keys: ard (from :func:`aiha.ard.read_ard`),
     responses, patients, labs, adverse_events, cleaning_log, cytometry_qc, audit,
     sensitivity; ``provenance`` is results/provenance.json."""
     ard = ARD(tables["ard"])
@@ -738,7 +730,7 @@ def build_report(
     tables = {k: read_table(inputs[k]) for k in
               ("responses", "patients", "labs", "adverse_events", "cleaning_log", "cytometry_qc",
                "audit", "sensitivity")}
-    tables["ard"] = load_ard(inputs["ard"])
+    tables["ard"] = read_ard(inputs["ard"])
     digests = {"ARD (results/ard/ard.tsv)": file_sha256(inputs["ard"])}
     provenance = json.loads(Path(inputs["provenance"]).read_text(encoding="utf-8"))
     context = build_context(tables, cfg, provenance, digests)
@@ -796,7 +788,7 @@ def write_figures(inputs: Mapping[str, str | os.PathLike[str]], cfg: Mapping[str
     treatments = read_table(inputs["treatments"])
     labs = read_table(inputs["labs"])
     km = pd.read_csv(inputs["km"], sep="\t")
-    ard = ARD(load_ard(inputs["ard"]))
+    ard = ARD(read_ard(inputs["ard"]))
     resp_cfg, st = cfg["response"], cfg["statistics"]
     figures.save_svg(figures.swimmer_plot(responses, treatments, float(resp_cfg["days_per_month"])),
                      outputs["swimmer"])

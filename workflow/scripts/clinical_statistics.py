@@ -2,14 +2,12 @@
 
 import sys
 
-import pandas as pd
-
 from aiha.ard import inputs_digest, stats_to_frame, write_ard, write_tsv
+from aiha.ard import read_tsv as read
 from aiha.statistics import clinical_statistics
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 inp = snakemake.input  # noqa: F821
-read = lambda path: pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])  # noqa: E731
 stats, km = clinical_statistics(
     patients=read(inp.patients),
     responses=read(inp.responses),

@@ -2,9 +2,8 @@
 
 import sys
 
-import pandas as pd
-
 from aiha.ard import read_ard, write_tsv
+from aiha.ard import read_tsv as read
 from aiha.qc import (
     QCMismatch,
     compare,
@@ -17,7 +16,6 @@ from aiha.qc import (
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 inp = snakemake.input  # noqa: F821
 st = snakemake.config["statistics"]  # noqa: F821
-read = lambda path: pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])  # noqa: E731
 responses = read(inp.responses)
 counts = independent_counts(read(inp.patients), responses, read(inp.adverse_events))
 independent = {**counts, **independent_intervals(counts, st["ci_level"]), **independent_km(responses)}

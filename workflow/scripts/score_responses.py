@@ -3,15 +3,13 @@
 import sys
 from datetime import date
 
-import pandas as pd
-
+from aiha.ard import read_tsv as read
 from aiha.ard import write_tsv
 from aiha.response import ResponseCriteria, score_cohort
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 cfg = snakemake.config  # noqa: F821
 inp = snakemake.input  # noqa: F821
-read = lambda path: pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])  # noqa: E731
 responses = score_cohort(
     patients=read(inp.patients),
     labs=read(inp.labs),

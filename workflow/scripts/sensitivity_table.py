@@ -3,14 +3,12 @@
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from aiha.ard import write_tsv
+from aiha.ard import read_text_tsv, write_tsv
 from aiha.sensitivity import sensitivity_summary, sensitivity_table
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 audits = {
-    Path(path).parent.name: pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    Path(path).parent.name: read_text_tsv(path)
     for path in snakemake.input  # noqa: F821
 }
 table = sensitivity_table(audits, dict(snakemake.params.variants))  # noqa: F821

@@ -4,9 +4,8 @@ variant's config overrides (rule sensitivity_variant)."""
 import sys
 from datetime import date
 
-import pandas as pd
-
 from aiha.ard import inputs_digest, read_ard, stats_to_frame, write_ard, write_tsv
+from aiha.ard import read_tsv as read
 from aiha.audit import evaluate, load_claims
 from aiha.response import ResponseCriteria, score_cohort
 from aiha.sensitivity import apply_overrides
@@ -15,7 +14,6 @@ from aiha.statistics import clinical_statistics
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 inp, out = snakemake.input, snakemake.output  # noqa: F821
 cfg = apply_overrides(snakemake.config, snakemake.params.overrides)  # noqa: F821
-read = lambda path: pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])  # noqa: E731
 patients, labs = read(inp.patients), read(inp.labs)
 responses = score_cohort(
     patients=patients,

@@ -273,7 +273,6 @@ def simulate_events(
         c3 = c2 + biology.effector_memory
         naive = t_cell & (w < c1)
         cm = t_cell & (w >= c1) & (w < c2)
-        em = t_cell & (w >= c2) & (w < c3)
         temra = t_cell & (w >= c3)
         put("CD45RA", naive | temra | b_cell | nk, 7000)
         put("CCR7", naive | cm | b_cell, 4000)
