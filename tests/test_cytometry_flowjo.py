@@ -35,6 +35,15 @@ def test_workspace_round_trip_gives_same_counts(tmp_path: Path, tube: str):
         expected, _ = gating.gate_file(path, path.name, strategy)
         got, _ = gating.gate_file(path, path.name, flowjo_workspace=wsp)
         assert dict(zip(got["population"], got["count"])) == dict(zip(expected["population"], expected["count"]))
+    # a batch (one gating job of several files) parses the workspace once, same counts
+    settings = {"gating_source": "flowjo", "transform": "logicle", "asinh": None,
+                "gate_in_linear_units": False,
+                "qc": {"kept_population": "Margin", "min_events_kept": 0, "min_percent_kept": 0}}
+    batch, _ = gating.gate_samples([(p.name, str(p), str(wsp)) for p in files], settings)
+    for path in files:
+        expected, _ = gating.gate_file(path, path.name, strategy)
+        got = batch[batch["sample_id"] == path.name]
+        assert dict(zip(got["population"], got["count"])) == dict(zip(expected["population"], expected["count"]))
 
 
 def test_workspace_without_the_sample(tmp_path: Path):

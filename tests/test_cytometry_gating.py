@@ -104,6 +104,41 @@ def test_qc_row_flags_below_thresholds(known_fcs: Path):
     assert low["qc_flag"] == "low_events_kept;low_percent_kept"
 
 
+SETTINGS = {"gating_source": "gatingml", "transform": "logicle", "asinh": ASINH,
+            "gate_in_linear_units": True,
+            "qc": {"kept_population": "Margin", "min_events_kept": 86, "min_percent_kept": 80.0}}
+
+
+def test_gate_samples_gates_a_batch_like_one_file_each(known_fcs: Path, tmp_path: Path):
+    rng = np.random.default_rng(11)
+    other = write_fcs(tmp_path / "fn.fcs", demo.simulate_events(
+        "function", demo.visit_biology(14, None, 1), 5000, rng), "function")
+    batch = [("known", str(known_fcs), str(GATING / "gating_phenotype.v1.xml")),
+             ("fn", str(other), str(GATING / "gating_function.v1.xml")),
+             ("again", str(known_fcs), str(GATING / "gating_phenotype.v1.xml"))]
+    populations, qc = gating.gate_samples(batch, SETTINGS)
+    assert list(populations.columns) == gating.POPULATION_COLUMNS
+    assert list(qc.columns) == gating.QC_COLUMNS
+    assert list(qc["sample_id"]) == ["known", "fn", "again"]
+    for sample_id, path, xml in batch:
+        alone, sample = gating.gate_file(path, sample_id, gating.load_gatingml(xml, "logicle"))
+        got = populations[populations["sample_id"] == sample_id].reset_index(drop=True)
+        assert got.equals(alone)
+        row = qc.set_index("sample_id").loc[sample_id]
+        assert row["events_acquired"] == sample.event_count
+    known = qc.set_index("sample_id").loc["known"]
+    assert (known["events_kept"], known["qc_flag"]) == (85, "low_events_kept")
+
+
+def test_gate_samples_stops_at_the_bad_file_and_names_it(known_fcs: Path, tmp_path: Path):
+    bad = tmp_path / "truncated.fcs"
+    bad.write_bytes(known_fcs.read_bytes()[:-600])
+    xml = str(GATING / "gating_phenotype.v1.xml")
+    with pytest.raises(InputError) as err:
+        gating.gate_samples([("ok", str(known_fcs), xml), ("bad", str(bad), xml)], SETTINGS)
+    assert str(bad) in str(err.value)
+
+
 # ------------------------------------------------------------------ bad input
 def _gate(path: Path) -> None:
     strategy = gating.load_gatingml(GATING / "gating_phenotype.v1.xml", "logicle")

@@ -113,7 +113,29 @@ def test_touching_one_fcs_reruns_only_its_chain(demo_project: Path):
     try:
         dry = run_snakemake(demo_project, "-n", target)
         jobs = _planned_jobs(dry.stdout + dry.stderr)
-        assert jobs.get("cytometry_gate_sample") == 1, jobs
+        assert jobs.get("cytometry_gate") == 1, jobs  # the job of its patient
         assert "cytometry_demo_fcs" not in jobs
     finally:
         run_snakemake(demo_project, "--touch", target)
+
+
+def test_one_job_per_file_gives_the_same_tables(demo_project: Path, tmp_path: Path):
+    """cytometry.gating_jobs: sample gates each FCS file in its own job; the tables
+    equal those of one job per patient, and a touched file regates only itself."""
+    from test_guardrails_inputs import _copy_project, write_config
+
+    work = _copy_project(demo_project, tmp_path / "project")
+    cfg = yaml.safe_load((work / "config.yaml").read_text())
+    cfg["cytometry"]["gating_jobs"] = "sample"
+    write_config(work, cfg)
+    sheet = pd.read_csv(work / cfg["data"]["raw_dir"] / "cytometry" / "samples.csv", dtype=str)
+    targets = ["results/cytometry/populations.tsv", "results/cytometry/qc.tsv"]
+    run_snakemake(work, *targets)
+    gated = sorted(p.name for p in (work / "results" / "cytometry" / "gated").glob("*.qc.tsv"))
+    assert [n.removesuffix(".qc.tsv") for n in gated if not n.startswith("PT-")] == sorted(sheet["sample_id"])
+    for target in targets:
+        assert (work / target).read_bytes() == (demo_project / target).read_bytes(), target
+    (work / cfg["data"]["raw_dir"] / "cytometry" / "FCM005-PH.fcs").touch()
+    dry = run_snakemake(work, "-n", targets[0])
+    jobs = _planned_jobs(dry.stdout + dry.stderr)
+    assert jobs.get("cytometry_gate") == 1, jobs

@@ -55,8 +55,10 @@ pytestmark = pytest.mark.workflow
 RAW = Path("data/demo")
 CLINICAL_TARGET = "results/validation/clinical_inputs.tsv"
 SAMPLE = "FCM005-PH"  # a phenotype tube not used by the event figures
-FCS_TARGET = f"results/cytometry/samples/{SAMPLE}.qc.tsv"
-FCS_OUTPUTS = [f"results/cytometry/samples/{SAMPLE}.populations.tsv", FCS_TARGET]
+# The gating job of SAMPLE's patient (config cytometry.gating_jobs: patient); {unit}
+# is the patient's pseudonym, read from the built results/cytometry/samples.tsv.
+FCS_TARGET = "results/cytometry/gated/{unit}.qc.tsv"
+FCS_OUTPUTS = ["results/cytometry/gated/{unit}.populations.tsv", FCS_TARGET]
 DELIMITER = {"CRE": ",", "AMS": ";"}
 
 
@@ -364,7 +366,7 @@ CASES: dict[str, Case] = {
                             hidden=CRE_IDENTIFIERS),
     "field_too_many": Case(_extra_field, (PAT_CRE, "row 2", "has 11 fields, header has 10"),
                            hidden=CRE_IDENTIFIERS),
-    # ---- FCS files (rule cytometry_gate_sample, one sample)
+    # ---- FCS files (rule cytometry_gate, the job of SAMPLE's patient)
     "fcs_truncated": Case(_fcs(lambda b: b[: len(b) // 2]),
                           (FCS, "FCS file unreadable (truncated or corrupt)", "data section greater than file size"),
                           FCS_TARGET, tuple(FCS_OUTPUTS)),
@@ -420,10 +422,22 @@ CASES: dict[str, Case] = {
 }
 
 
+def _resolve_unit(case: Case, work: Path) -> Case:
+    """Fill in {unit}: the pseudonym of SAMPLE's patient, whose gating job gates it."""
+    import dataclasses
+
+    import pandas as pd
+
+    samples = pd.read_csv(work / "results" / "cytometry" / "samples.tsv", sep="\t", dtype=str)
+    unit = samples.set_index("sample_id").loc[SAMPLE, "patient_id"]
+    return dataclasses.replace(case, target=case.target.format(unit=unit),
+                               failing_outputs=tuple(p.format(unit=unit) for p in case.failing_outputs))
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_stops_with_one_clear_message(demo_project: Path, tmp_path: Path, name: str):
-    case = CASES[name]
     work = _copy_project(demo_project, tmp_path / "project")
+    case = _resolve_unit(CASES[name], work)
     before = snapshot(work)
     assert case.target in before
     case.edit(work)

@@ -6,7 +6,7 @@ tests/test_report_security.py covers the renderer on fixtures; this runs the
 workflow from the raw export to results/report/study_report.pdf. It copies the
 shared demo build (results and .snakemake metadata), so only the jobs downstream
 of the changed exports run (cleaning, scoring, statistics, audit, report); the
-per-sample gating is reused.
+the gating results are reused.
 """
 
 from __future__ import annotations

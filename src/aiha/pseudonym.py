@@ -19,8 +19,12 @@ def pseudonymize(site: str, record_number: str, key: bytes) -> str:
 
 def read_key(path: str) -> bytes:
     """Read the pseudonymization key (surrounding whitespace removed)."""
-    with open(path, "rb") as handle:
-        key = handle.read().strip()
+    try:
+        with open(path, "rb") as handle:
+            key = handle.read().strip()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"file {path}: pseudonym key (config data.pseudonym_key_file) "
+                                "does not exist") from None
     if len(key) < 16:
         raise ValueError(f"file {path}: pseudonym key shorter than 16 bytes")
     return key

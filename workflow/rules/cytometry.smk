@@ -1,11 +1,18 @@
-# Cytometry arm: demo FCS files -> one gating job per FCS file -> aggregation ->
-# flow_* claims (ARD) and figures. Domain logic lives in src/aiha/cytometry/.
+# Cytometry arm: demo FCS files -> gating jobs (one per patient, or one per FCS
+# file) -> aggregation -> flow_* claims (ARD) and figures. Domain logic lives in
+# src/aiha/cytometry/.
 import re
 from pathlib import Path
 
 from snakemake.utils import validate
 
-from aiha.cytometry.plan import gating_source_file, pick_samples, sample_rows
+from aiha.cytometry.plan import (
+    gating_source_file,
+    gating_units,
+    pick_samples,
+    sample_rows,
+)
+from aiha.pseudonym import read_key
 
 validate(config["cytometry"], "../schemas/cytometry.schema.yaml")
 
@@ -21,6 +28,10 @@ CYTO_IDS = sorted(CYTO_SAMPLES)
 CYTO_FCS = {s: str(CYTO_RAW / row["file"]) for s, row in CYTO_SAMPLES.items()}
 # FCS path of a sample id (common.smk's all_raw_inputs uses it with CYTO_IDS, CYTO_RAW).
 cyto_fcs = CYTO_FCS.__getitem__
+# One gating job per unit (config cytometry.gating_jobs: a patient's files, or one file).
+CYTO_UNITS = gating_units(
+    CYTO_SAMPLES, CYTO["gating_jobs"], read_key(config["data"]["pseudonym_key_file"])
+)
 CYTO_GATING_IDS = pick_samples(
     CYTO_SAMPLES, "phenotype", CYTO["figures"]["gating_visits"], True
 )
@@ -30,7 +41,7 @@ CYTO_PROLIF_IDS = pick_samples(
 
 
 wildcard_constraints:
-    sample_id="|".join(re.escape(s) for s in CYTO_IDS) or "NO_SAMPLES",
+    unit="|".join(re.escape(u) for u in CYTO_UNITS) or "NO_SAMPLES",
 
 
 if config["data"]["generate_demo"]:
@@ -76,22 +87,35 @@ rule cytometry_sample_sheet:
         "../scripts/cytometry_sample_sheet.py"
 
 
-rule cytometry_gate_sample:
+rule cytometry_gate:
     input:
-        fcs=lambda wc: CYTO_FCS[wc.sample_id],
-        gating=lambda wc: gating_source_file(CYTO, CYTO_SAMPLES[wc.sample_id]["tube"]),
+        fcs=lambda wc: [CYTO_FCS[s] for s in CYTO_UNITS[wc.unit]],
+        gating=lambda wc: sorted(
+            {
+                gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"])
+                for s in CYTO_UNITS[wc.unit]
+            }
+        ),
     output:
-        populations=CYTO_OUT / "samples" / "{sample_id}.populations.tsv",
-        qc=CYTO_OUT / "samples" / "{sample_id}.qc.tsv",
+        populations=CYTO_OUT / "gated" / "{unit}.populations.tsv",
+        qc=CYTO_OUT / "gated" / "{unit}.qc.tsv",
     log:
-        CYTO_LOGS / "gate_{sample_id}.log",
+        CYTO_LOGS / "gate_{unit}.log",
     conda:
         CYTO_ENV
     threads: 1
     resources:
         mem_mb=1500,
-        runtime=10,
+        runtime=lambda wc: 5 + len(CYTO_UNITS[wc.unit]),
     params:
+        samples=lambda wc: [
+            (
+                s,
+                CYTO_FCS[s],
+                gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"]),
+            )
+            for s in CYTO_UNITS[wc.unit]
+        ],
         cyto={
             k: CYTO[k]
             for k in (
@@ -103,16 +127,16 @@ rule cytometry_gate_sample:
             )
         },
     script:
-        "../scripts/cytometry_gate_sample.py"
+        "../scripts/cytometry_gate.py"
 
 
 rule cytometry_aggregate:
     input:
         samples=CYTO_OUT / "samples.tsv",
         populations=expand(
-            CYTO_OUT / "samples" / "{sample_id}.populations.tsv", sample_id=CYTO_IDS
+            CYTO_OUT / "gated" / "{unit}.populations.tsv", unit=CYTO_UNITS
         ),
-        qc=expand(CYTO_OUT / "samples" / "{sample_id}.qc.tsv", sample_id=CYTO_IDS),
+        qc=expand(CYTO_OUT / "gated" / "{unit}.qc.tsv", unit=CYTO_UNITS),
     output:
         populations=CYTO_OUT / "populations.tsv",
         qc=CYTO_OUT / "qc.tsv",

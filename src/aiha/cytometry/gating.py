@@ -1,4 +1,4 @@
-"""Gating of one FCS file with FlowKit: a GatingML 2.0 strategy (or a FlowJo 10
+"""Gating of FCS files with FlowKit: a GatingML 2.0 strategy (or a FlowJo 10
 workspace), compensation from the file's ``$SPILLOVER``, a logicle or asinh scale.
 
 Every failure caused by the input raises :class:`aiha.errors.InputError` naming the
@@ -12,7 +12,7 @@ transformed once per sample; ``Session.analyze_samples`` would drop the flag.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,21 +161,29 @@ def load_gatingml(path: str | os.PathLike[str], transform: str,
     return strategy
 
 
-def load_flowjo(path: str | os.PathLike[str], fcs_path: str | os.PathLike[str]) -> fk.GatingStrategy:
-    """The gating strategy a FlowJo 10 workspace holds for one FCS file.
-
-    FlowJo names samples by their FCS file name; the file's own compensation and
-    transforms stored in the workspace come with the strategy.
-    """
+def read_workspace(path: str | os.PathLike[str]) -> fk.Workspace:
+    """A FlowJo 10 workspace, gates only (the FCS files are read separately)."""
     import warnings
 
-    name = Path(fcs_path).name
     try:
         with warnings.catch_warnings():  # "sample was not loaded": only the gates are wanted
             warnings.simplefilter("ignore", UserWarning)
-            workspace = fk.Workspace(str(path), load_missing_file_data=True)
+            return fk.Workspace(str(path), load_missing_file_data=True)
     except Exception as exc:
         raise InputError(str(path), f"not a readable FlowJo workspace: {exc}") from exc
+
+
+def load_flowjo(path: str | os.PathLike[str], fcs_path: str | os.PathLike[str],
+                workspace: fk.Workspace | None = None) -> fk.GatingStrategy:
+    """The gating strategy a FlowJo 10 workspace holds for one FCS file.
+
+    FlowJo names samples by their FCS file name; the file's own compensation and
+    transforms stored in the workspace come with the strategy. Pass ``workspace``
+    (read from ``path``) to avoid parsing the workspace again.
+    """
+    name = Path(fcs_path).name
+    if workspace is None:
+        workspace = read_workspace(path)
     if name not in workspace.get_sample_ids(loaded_only=False):
         raise InputError(str(path), "workspace has no sample of this FCS file", column="sample", value=name)
     return workspace.get_gating_strategy(name)
@@ -285,13 +293,15 @@ def gate_file(
     sample_id: str,
     strategy: fk.GatingStrategy | None = None,
     flowjo_workspace: str | os.PathLike[str] | None = None,
+    workspace: fk.Workspace | None = None,
 ) -> tuple[pd.DataFrame, fk.Sample]:
     """Gate one FCS file; return the population table and the loaded sample.
 
-    Give either a GatingML ``strategy`` or a FlowJo ``flowjo_workspace``.
+    Give either a GatingML ``strategy`` or a FlowJo ``flowjo_workspace`` (its path,
+    and optionally the already parsed ``workspace``).
     """
     if flowjo_workspace is not None:
-        strategy = load_flowjo(flowjo_workspace, path)
+        strategy = load_flowjo(flowjo_workspace, path, workspace)
     if strategy is None:
         raise ValueError("gate_file needs a strategy or a FlowJo workspace")
     uses_fcs = any(getattr(d, "compensation_ref", None) == "FCS"
@@ -372,3 +382,36 @@ def qc_row(populations: pd.DataFrame, sample_id: str, events_acquired: int,
         "percent_kept": percent,
         "qc_flag": ";".join(flags),
     }
+
+
+def gate_samples(samples: Sequence[tuple[str, str, str]],
+                 settings: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gate several FCS files in one process: the population and QC tables of all.
+
+    ``samples`` holds (sample_id, FCS path, gating file) triples; the gating file is
+    a GatingML file or a FlowJo workspace as ``settings["gating_source"]`` says.
+    ``settings`` is config ``cytometry`` (gating_source, transform, asinh,
+    gate_in_linear_units, qc). Each gating file is parsed once, however many files
+    use it; a bad file stops the batch with an :class:`InputError` naming it.
+    """
+    qc = settings["qc"]
+    strategies: dict[str, Any] = {}
+    populations, qc_rows = [], []
+    for sample_id, fcs_path, gating_path in samples:
+        if gating_path not in strategies:
+            strategies[gating_path] = (
+                read_workspace(gating_path) if settings["gating_source"] == "flowjo"
+                else load_gatingml(gating_path, settings["transform"], settings["asinh"],
+                                   settings["gate_in_linear_units"]))
+        if settings["gating_source"] == "flowjo":
+            table, sample = gate_file(fcs_path, sample_id, flowjo_workspace=gating_path,
+                                      workspace=strategies[gating_path])
+        else:
+            table, sample = gate_file(fcs_path, sample_id, strategies[gating_path])
+        populations.append(table)
+        qc_rows.append(qc_row(table, sample_id, sample.event_count, qc["kept_population"],
+                              int(qc["min_events_kept"]), float(qc["min_percent_kept"])))
+    if not samples:
+        return pd.DataFrame(columns=POPULATION_COLUMNS), pd.DataFrame(columns=QC_COLUMNS)
+    return (pd.concat(populations, ignore_index=True),
+            pd.DataFrame(qc_rows, columns=QC_COLUMNS))

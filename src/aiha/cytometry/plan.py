@@ -49,3 +49,25 @@ def gating_source_file(cyto: Mapping[str, Any], tube: str) -> str:
     """The gating file of a tube: its GatingML file or its FlowJo workspace."""
     key = "flowjo_workspace" if cyto["gating_source"] == "flowjo" else "gatingml"
     return str(cyto[key][tube])
+
+
+def gating_units(rows: Mapping[str, Mapping[str, Any]], per: str, key: bytes) -> dict[str, list[str]]:
+    """The FCS files each gating job gates, by job name.
+
+    ``per="sample"``: one job per FCS file, named by its sample id (touching a file
+    regates only that file). ``per="patient"``: one job per patient, named by the
+    patient's pseudonym, gating all of that patient's files in one process (FlowKit
+    is imported once per patient instead of once per file; touching a file regates
+    that patient's files).
+    """
+    if per == "sample":
+        return {sid: [sid] for sid in sorted(rows)}
+    if per != "patient":
+        raise ValueError(f"unknown gating job unit {per!r} (patient or sample)")
+    from aiha.pseudonym import pseudonymize
+
+    units: dict[str, list[str]] = {}
+    for sid in sorted(rows):
+        site, record_number = rows[sid]["patient"]
+        units.setdefault(pseudonymize(site, record_number, key), []).append(sid)
+    return dict(sorted(units.items()))
