@@ -27,3 +27,18 @@ def test_scrub_identifiers_in_free_text():
     assert "Visser" not in out and "visser" not in out.lower()
     assert "5520194" not in out and "1975" not in out
     assert out.startswith("Ms [redacted]")
+
+
+def test_scrub_is_one_pass_with_a_site_pattern():
+    from aiha.cleaning import identifier_pattern
+
+    ids = ["Ted Dacre", "Ted", "Dacre", "AB", "LDS-0042"]
+    pattern = identifier_pattern(ids)
+    text = "ted dacre seen; Ted alone; ab stays; lds-0042"
+    # the full name goes as a whole, case-insensitively; 2-letter parts are kept
+    assert scrub_identifiers(text, pattern) == "[redacted] seen; [redacted] alone; ab stays; [redacted]"
+    # a replacement is not scanned again ("[redacted]" holds "Ted"'s letters "ted")
+    assert scrub_identifiers("Ted", ["Ted", "red"]) == "[redacted]"
+    assert scrub_identifiers(text, ids) == scrub_identifiers(text, pattern)
+    assert scrub_identifiers("", pattern) == "" and identifier_pattern(["ab"]) is None
+    assert scrub_identifiers("no ids", None) == "no ids"

@@ -126,8 +126,11 @@ def lookup(ard: pd.DataFrame, stat_id: str, group: str, statistic: str) -> float
 
 
 def read_tsv(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """A results table with typed columns; empty cells are missing values."""
-    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""])
+    """A results table with typed columns; empty cells are missing values.
+
+    Each column's type is inferred from the whole column (``low_memory=False``): in
+    chunks, a long table's mostly empty text column came back with mixed types."""
+    return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""], low_memory=False)
 
 
 def read_text_tsv(path: str | os.PathLike[str]) -> pd.DataFrame:

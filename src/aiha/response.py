@@ -248,10 +248,16 @@ RESPONSE_COLUMNS = [
 ]
 
 
-def _course(pid: str, diagnosis: str, labs: Any, transfusions: Any, treatments: Any,
+def _by_patient(frame: Any) -> dict[str, Any]:
+    """A table split by patient_id once (filtering the whole table per patient grows
+    with patients x rows)."""
+    return {pid: part for pid, part in frame.groupby("patient_id", sort=False)}
+
+
+def _course(diagnosis: str, labs: Any, transfusions: Any, treatments: Any,
             cutoff_day: int) -> PatientCourse:
-    mine = labs[labs["patient_id"] == pid]
-    wide = mine.pivot_table(index="day", columns="analyte", values="value", aggfunc="first")
+    """A patient's course from the patient's own rows of the cleaned tables."""
+    wide = labs.pivot_table(index="day", columns="analyte", values="value", aggfunc="first")
     points = []
     for day, row in wide.iterrows():
         hb = row.get("hb")
@@ -264,8 +270,8 @@ def _course(pid: str, diagnosis: str, labs: Any, transfusions: Any, treatments: 
             ldh_x_uln=None if ldh is None or math.isnan(ldh) else float(ldh),
             bilirubin_mg_dl=None if bili is None or math.isnan(bili) else float(bili),
         ))
-    tx = transfusions[transfusions["patient_id"] == pid]["day"]
-    trt = treatments[(treatments["patient_id"] == pid) & (treatments["treatment"] == "aiha_therapy")]
+    tx = transfusions["day"]
+    trt = treatments[treatments["treatment"] == "aiha_therapy"]
     new = trt[trt["day"] > 0]["day"]
     return PatientCourse(diagnosis, tuple(points), tuple(int(d) for d in tx),
                          tuple(int(d) for d in new), cutoff_day)
@@ -281,11 +287,14 @@ def score_cohort(
     import pandas as pd
 
     rows = []
+    parts = [_by_patient(t) for t in (labs, transfusions, treatments)]
+    empty = [t.iloc[0:0] for t in (labs, transfusions, treatments)]
     for _, p in patients.sort_values("patient_id").iterrows():
         pid = p["patient_id"]
+        my_labs, my_tx, my_trt = (part.get(pid, none) for part, none in zip(parts, empty))
         first = dt.date.fromisoformat(p["first_dose_date"])
         cutoff_day = (cutoff - first).days
-        course = _course(pid, p["diagnosis"], labs, transfusions, treatments, cutoff_day)
+        course = _course(p["diagnosis"], my_labs, my_tx, my_trt, cutoff_day)
         try:
             r = score_response(course, c)
         except ValueError as err:
@@ -294,9 +303,8 @@ def score_cohort(
         def iso(day: int | None) -> str:
             return "" if day is None else (first + dt.timedelta(days=int(day))).isoformat()
 
-        doses = treatments[(treatments["patient_id"] == pid)
-                           & (treatments["treatment"] == "daratumumab")]
-        lab_days = labs[labs["patient_id"] == pid]["day"]
+        doses = my_trt[my_trt["treatment"] == "daratumumab"]
+        lab_days = my_labs["day"]
         rows.append({
             "patient_id": pid,
             "site": p["site"],

@@ -33,10 +33,13 @@ CYTO_UNITS = gating_units(
     CYTO_SAMPLES, CYTO["gating_jobs"], read_key(config["data"]["pseudonym_key_file"])
 )
 CYTO_GATING_IDS = pick_samples(
-    CYTO_SAMPLES, "phenotype", CYTO["figures"]["gating_visits"], True
+    CYTO_SAMPLES, "phenotype", CYTO["figures"]["gating_visits"], 1
 )
 CYTO_PROLIF_IDS = pick_samples(
-    CYTO_SAMPLES, "function", CYTO["figures"]["proliferation_visits"], False
+    CYTO_SAMPLES,
+    "function",
+    CYTO["figures"]["proliferation_visits"],
+    CYTO["figures"]["proliferation_max_patients"],
 )
 
 

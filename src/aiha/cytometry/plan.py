@@ -35,12 +35,11 @@ def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def pick_samples(rows: Mapping[str, Mapping[str, Any]], tube: str, visits: Sequence[str],
-                 first_patient_only: bool) -> list[str]:
+                 max_patients: int) -> list[str]:
     """Sample ids of ``tube`` at ``visits`` (in that order), patient by patient in
-    sheet order; only the first patient's if ``first_patient_only``."""
-    patients = list(dict.fromkeys(r["patient"] for r in rows.values()))
-    if first_patient_only:
-        patients = patients[:1]
+    sheet order, for the first ``max_patients`` patients (a figure's panels stay
+    readable, and its work does not grow with the cohort)."""
+    patients = list(dict.fromkeys(r["patient"] for r in rows.values()))[:max_patients]
     return [sid for patient in patients for visit in visits for sid in sorted(rows)
             if rows[sid]["patient"] == patient and rows[sid]["tube"] == tube and rows[sid]["visit"] == visit]
 
