@@ -114,7 +114,8 @@ def test_touching_one_fcs_reruns_only_its_chain(demo_project: Path):
         dry = run_snakemake(demo_project, "-n", target)
         jobs = _planned_jobs(dry.stdout + dry.stderr)
         assert jobs.get("cytometry_gate") == 1, jobs  # the job of its patient
-        assert "cytometry_demo_fcs" not in jobs
+        assert "cytometry_demo_fcs" not in jobs and "cytometry_sample_sheet" not in jobs, jobs
+        assert not any(rule.startswith(("clean", "validate", "score")) for rule in jobs), jobs
     finally:
         run_snakemake(demo_project, "--touch", target)
 
