@@ -74,8 +74,10 @@ rule render_report:
     conda:
         "../../envs/report.yaml"
     threads: 1
+    # The report's listings grow with the cohort: peak RSS was 0.25 GB for the demo's
+    # 1 MB of inputs and 2.3 GB for 32 MB at N = 2,000 (benchmarks/README.md).
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wc, input: max(2000, int(1000 + 100 * input.size_mb)),
         runtime=15,
     script:
         "../scripts/report_render.py"
