@@ -85,7 +85,9 @@ class JobMonitor:
             for p in procs:
                 try:
                     m = re.search(r"tmp\w+\.(\w+)\.py", " ".join(p.cmdline()))
-                    if not m:
+                    # a job's own subprocess, forked and not yet exec'd, shows the
+                    # job's command line: it is not another job
+                    if not m or p.ppid() in self.jobs:
                         continue
                     rss = p.memory_info().rss / 2**20
                     cpu = sum(p.cpu_times()[:2])  # user + system
