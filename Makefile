@@ -37,7 +37,7 @@ clean:
 	rm -rf results/* .snakemake
 	touch results/.gitkeep
 
-# Benchmarks (not tests, about 25 min): figures written into benchmarks/README.md.
+# Benchmarks (not tests, about 15 min): figures written into benchmarks/README.md.
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/cytometry_bench.py
 	$(BIN)/python benchmarks/workflow_bench.py
