@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from aiha import figures
-from aiha.ard import read_ard as load_ard
-from aiha.report import ARD, figure_inputs, read_table, write_figures
+from aiha.ard import read_ard, read_text_tsv
+from aiha.report import ARD, figure_inputs, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/data/report/results"
@@ -78,7 +78,7 @@ def test_figures_are_labelled(tmp_path: Path, cfg: dict) -> None:
     assert f"tie rule: {cfg['statistics']['km_tie_rule']}" in svg["km_dor"]
     assert "Censored" in svg["km_dor"]
     # The fixture's wAIHA KM median (ARD) is marked; cAIHA's is not reached.
-    med = ARD(load_ard(FIXTURE / "ard/ard.tsv")).get("dor_median_km", "wAIHA", "value")
+    med = ARD(read_ard(FIXTURE / "ard/ard.tsv")).get("dor_median_km", "wAIHA", "value")
     assert f"KM median {med:.1f} months" in svg["km_dor"]
 
 
@@ -89,8 +89,8 @@ def test_hb_thresholds_follow_config(cfg: dict) -> None:
 
 
 def test_swimmer_handles_missing_dates() -> None:
-    responses = read_table(FIXTURE / "response/responses.tsv")
-    treatments = read_table(FIXTURE / "clinical/treatments.tsv")
+    responses = read_text_tsv(FIXTURE / "response/responses.tsv")
+    treatments = read_text_tsv(FIXTURE / "clinical/treatments.tsv")
     responses.loc[0, "relapse_date"] = ""
     fig = figures.swimmer_plot(responses, treatments, 30.4375)
     assert fig.axes[0].get_xlabel() == "Months from first daratumumab dose"

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from aiha import formatting as F
-from aiha.ard import read_ard as load_ard
-from aiha.report import GROUP_LABELS, GROUPS, build_from_results, read_table
+from aiha.ard import read_ard, read_text_tsv
+from aiha.report import GROUP_LABELS, GROUPS, build_from_results
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/data/report/results"
@@ -70,7 +70,7 @@ def cell(table, row_label: str, column: int) -> str:
 
 def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
     """Independent look-ups in the ARD and results tables, same formatters."""
-    ard = load_ard(results / "ard/ard.tsv")
+    ard = read_ard(results / "ard/ard.tsv")
 
     def v(stat: str, group: str, statistic: str) -> float:
         hit = ard[(ard.stat_id == stat) & (ard.group == group) & (ard.statistic == statistic)]
@@ -111,33 +111,33 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
             assert cell(t["ae_grade"], f"Grade {k}", col) == F.fmt_count(v("ae_grade", g, f"grade_{k}"))
         assert cell(t["ae_grade"], "All events", col) == F.fmt_count(v("ae_events", g, "n"))
     # Listings against the results tables.
-    responses = read_table(results / "response/responses.tsv").set_index("patient_id")
+    responses = read_text_tsv(results / "response/responses.tsv").set_index("patient_id")
     assert len(t["response_listing"].rows) == len(responses)
     for row in t["response_listing"].rows:
         r = responses.loc[row[0]]
         assert row[2:5] == [F.fmt_number(r[c], dec["hb"]) for c in ("baseline_hb", "max_hb", "hb_change")]
         assert row[5] == r["best_response"]
         assert row[8] == F.fmt_number(r["duration_months"], dec["months"])
-    aes = read_table(results / "clinical/adverse_events.tsv")
+    aes = read_text_tsv(results / "clinical/adverse_events.tsv")
     expected = sorted((r.patient_id, F.fmt_count(r.ae_number), F.fmt_date(r.onset_date),
                        F.fmt_count(r.day), F.fmt_count(r.grade)) for r in aes.itertuples())
     got = sorted((r[0], r[2], r[3], r[4], r[6]) for r in t["ae_listing"].rows)
     assert got == expected
-    qc = read_table(results / "cytometry/qc.tsv")
+    qc = read_text_tsv(results / "cytometry/qc.tsv")
     assert [r[5:8] for r in t["cytometry_qc"].rows] == [
         [F.fmt_count(r.events_acquired), F.fmt_count(r.events_kept),
          F.fmt_number(r.percent_kept, dec["percent"])] for r in qc.itertuples()]
     flow = ard[ard.stat_id.str.startswith("flow_")]
     assert [r[3] for r in t["flow_ard"].rows] == [F.fmt_auto(x, dec["other"]) for x in flow.value]
-    log = read_table(results / "clinical/cleaning_log.tsv")
+    log = read_text_tsv(results / "clinical/cleaning_log.tsv")
     routine = tuple(cfg["report"]["cleaning_log_routine"])
     listed = log[~log.reason.astype(str).str.startswith(routine)] if routine else log
     assert [r[1] for r in t["cleaning_log"].rows] == [F.fmt_count(x) for x in listed.row]
     # Audit: every claim of results/audit/claims.tsv, as written there.
-    audit = read_table(results / "audit/claims.tsv")
+    audit = read_text_tsv(results / "audit/claims.tsv")
     assert [r[:3] for r in t["audit"].rows] == [
         [r.id, r.published, r.reproduced] for r in audit.itertuples()]
-    summary = read_table(results / "sensitivity/summary.tsv")
+    summary = read_text_tsv(results / "sensitivity/summary.tsv")
     assert [r[2] for r in t["sensitivity"].rows] == [
         f"{F.fmt_count(float(r.claims_reproduced))} of {F.fmt_count(float(r.claims_compared))}"
         for r in summary.itertuples()]

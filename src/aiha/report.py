@@ -147,7 +147,6 @@ def AssetURLFetcher(asset_dir: str | os.PathLike[str]) -> Any:  # noqa: N802
 
 
 # --------------------------------------------------------------------------- inputs
-read_table = read_text_tsv
 
 
 class ARD:
@@ -555,10 +554,10 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
     ]
     inputs = [[path, digest] for path, digest in sorted(record.get("raw_inputs", {}).items())]
     packages = sorted(record.get("packages", {}).items())
-    half = (len(packages) + 2) // 3
-    cols = [packages[i * half:(i + 1) * half] for i in range(3)]
+    per_column = (len(packages) + 2) // 3
+    cols = [packages[i * per_column:(i + 1) * per_column] for i in range(3)]
     pkg_rows = []
-    for i in range(half):
+    for i in range(per_column):
         row: list[str] = []
         for col in cols:
             name, version = col[i] if i < len(col) else ("", "")
@@ -727,7 +726,7 @@ def build_report(
     cyto_<cytometry figure>. Returns the context, the HTML and the URLs the PDF
     renderer fetched (``served``) or refused (for tests)."""
     resources_dir = Path(resources_dir)
-    tables = {k: read_table(inputs[k]) for k in
+    tables = {k: read_text_tsv(inputs[k]) for k in
               ("responses", "patients", "labs", "adverse_events", "cleaning_log", "cytometry_qc",
                "audit", "sensitivity")}
     tables["ard"] = read_ard(inputs["ard"])
@@ -784,9 +783,9 @@ def write_figures(inputs: Mapping[str, str | os.PathLike[str]], cfg: Mapping[str
     labs, treatments, km, ard; ``outputs`` keys: swimmer, hb_trajectories, km_dor."""
     from aiha import figures
 
-    responses = read_table(inputs["responses"])
-    treatments = read_table(inputs["treatments"])
-    labs = read_table(inputs["labs"])
+    responses = read_text_tsv(inputs["responses"])
+    treatments = read_text_tsv(inputs["treatments"])
+    labs = read_text_tsv(inputs["labs"])
     km = pd.read_csv(inputs["km"], sep="\t")
     ard = ARD(read_ard(inputs["ard"]))
     resp_cfg, st = cfg["response"], cfg["statistics"]

@@ -66,6 +66,7 @@ if config["data"]["generate_demo"]:
             runtime=10,
         params:
             demo=CYTO["demo"],
+            multiplier=config["data"]["demo_multiplier"],
         script:
             "../scripts/cytometry_demo_fcs.py"
 

@@ -17,5 +17,7 @@ if config["data"]["generate_demo"]:
         resources:
             mem_mb=500,
             runtime=5,
+        params:
+            multiplier=config["data"]["demo_multiplier"],
         script:
             "../scripts/generate_demo_cohort.py"

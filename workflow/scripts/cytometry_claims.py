@@ -2,16 +2,14 @@
 
 import sys
 
-import pandas as pd
-
-from aiha.ard import inputs_digest, stats_to_frame, write_ard
+from aiha.ard import inputs_digest, read_text_tsv, stats_to_frame, write_ard
 from aiha.cytometry.aggregate import read_table
 from aiha.cytometry.claims import ClaimSettings, compute_claims
 
 sm = snakemake  # noqa: F821
 with open(sm.log[0], "w") as log:
     sys.stderr = log
-    responses = pd.read_csv(sm.input.responses, sep="\t", dtype=str, keep_default_na=False)
+    responses = read_text_tsv(sm.input.responses)
     stats = compute_claims(read_table(sm.input.populations), read_table(sm.input.qc), responses,
                            ClaimSettings.from_config(sm.params.cyto))
     frame = stats_to_frame(stats, sm.rule, "workflow/scripts/cytometry_claims.py",

@@ -9,7 +9,7 @@ from aiha.demo.cohort import load_spec
 sm = snakemake  # noqa: F821
 with open(sm.log[0], "w") as log:
     sys.stderr = log
-    written = generate_demo_fcs(load_spec(sm.input.spec, sm.config["data"]["demo_multiplier"]), sm.params.demo, Path(sm.output.manifest).parent)
+    written = generate_demo_fcs(load_spec(sm.input.spec, sm.params.multiplier), sm.params.demo, Path(sm.output.manifest).parent)
     expected = {Path(p) for p in [*sm.output.fcs, sm.output.sheet, sm.output.manifest]}
     if set(written) != expected:
         raise RuntimeError(f"generator wrote {sorted(map(str, written))}, rule expects {sorted(map(str, expected))}")

@@ -2,9 +2,7 @@
 
 import sys
 
-import pandas as pd
-
-from aiha.ard import write_tsv
+from aiha.ard import read_text_tsv, write_tsv
 from aiha.cytometry.samplesheet import check_files, read_sample_sheet, sample_table
 from aiha.errors import InputError
 from aiha.pseudonym import read_key
@@ -15,7 +13,7 @@ with open(sm.log[0], "w") as log:
     try:
         sheet = read_sample_sheet(sm.input.sheet)
         check_files(sheet, sm.input.sheet)
-        patients = pd.read_csv(sm.input.patients, sep="\t", dtype=str, keep_default_na=False)
+        patients = read_text_tsv(sm.input.patients)
         table = sample_table(sheet, patients, read_key(sm.input.key), sm.input.sheet, sm.input.patients)
         write_tsv(table, sm.output.samples)
     except InputError as err:  # bad input: one clear message, on the terminal and in the log

@@ -4,6 +4,7 @@ import sys
 
 import pandas as pd
 
+from aiha.ard import read_text_tsv
 from aiha.cytometry import figures
 from aiha.cytometry.aggregate import read_table
 from aiha.cytometry.claims import SUBSETS, ClaimSettings, percent_of_t, relapse_days, usable
@@ -17,7 +18,7 @@ with open(sm.log[0], "w") as log:
     labs = pd.read_csv(sm.input.labs, sep="\t", dtype={"patient_id": str}, keep_default_na=False)
     hb = labs[labs["analyte"] == "hb"].assign(value=lambda f: f["value"].astype(float),
                                               day=lambda f: f["day"].astype(int))
-    responses = pd.read_csv(sm.input.responses, sep="\t", dtype=str, keep_default_na=False)
+    responses = read_text_tsv(sm.input.responses)
     figures.setup(cfg["figures"]["svg_hashsalt"])
     cd38 = percent_of_t(pops, s.cd38, s.t_cells, "phenotype")
     hb = hb[hb["patient_id"].isin(set(cd38["patient_id"]))]

@@ -10,7 +10,7 @@ from aiha.demo.exports import build_site_exports, manifest, write_exports
 
 sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
 
-spec = load_spec(snakemake.input.spec, snakemake.config["data"]["demo_multiplier"])  # noqa: F821
+spec = load_spec(snakemake.input.spec, snakemake.params.multiplier)  # noqa: F821
 profiles = yaml.safe_load(Path(snakemake.input.sites).read_text("utf-8"))["sites"]  # noqa: F821
 raw_dir = Path(snakemake.output.manifest).parent  # noqa: F821
 exports = build_site_exports(spec, profiles)
