@@ -121,6 +121,19 @@ def test_below_reappearance_threshold_does_not_count():
     assert math.isnan(v(ard, "flow_relapse", "P1", "reappearance_day"))
 
 
+def test_no_reappearance_without_depletion_first():
+    """A patient never depleted (nadir at the depletion threshold) does not
+    'reappear' at a later visit above the reappearance threshold."""
+    responses = pd.DataFrame({"patient_id": ["P1"], "first_dose_date": ["2022-01-01"],
+                              "relapse_date": ["2022-06-30"]})  # day 180
+    cohort = base_cohort(post_cd38=S.depletion_threshold_percent,
+                         relapse_cd38=S.reappearance_threshold_percent + 5.0)
+    ard = stats(cohort, responses)
+    assert v(ard, "flow_relapse", "P1", "coincided") == 0
+    assert math.isnan(v(ard, "flow_relapse", "P1", "reappearance_day"))
+    assert v(ard, "flow_relapse", "all", "reappeared_without_relapse") == 0
+
+
 def test_reappearance_without_relapse_is_counted_apart():
     cohort = base_cohort(relapse_cd38=25.0)
     ard = stats(cohort)

@@ -69,7 +69,7 @@ def clinical_raw_files():
 def all_raw_inputs():
     """Every raw input of the study: clinical exports, the cytometry sample sheet
     and FCS files (defined in cytometry.smk, included before this is called)."""
-    fcs = [cyto_fcs(sample) for sample in CYTO_IDS]
+    fcs = [CYTO_FCS[sample] for sample in CYTO_IDS]
     return clinical_raw_files() + [str(CYTO_RAW / "samples.csv")] + fcs
 
 

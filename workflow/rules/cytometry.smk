@@ -25,9 +25,8 @@ CYTO_ENV = "../../envs/cytometry.yaml"
 
 CYTO_SAMPLES = sample_rows(config)
 CYTO_IDS = sorted(CYTO_SAMPLES)
+# FCS path of each sample id (also used by all_raw_inputs in common.smk).
 CYTO_FCS = {s: str(CYTO_RAW / row["file"]) for s, row in CYTO_SAMPLES.items()}
-# FCS path of a sample id (common.smk's all_raw_inputs uses it with CYTO_IDS, CYTO_RAW).
-cyto_fcs = CYTO_FCS.__getitem__
 # One gating job per unit (config cytometry.gating_jobs: a patient's files, or one file).
 CYTO_UNITS = gating_units(
     CYTO_SAMPLES, CYTO["gating_jobs"], read_key(config["data"]["pseudonym_key_file"])

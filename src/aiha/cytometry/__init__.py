@@ -1,7 +1,7 @@
 """Cytometry arm: demo FCS generation, gating with FlowKit, population tables, claims
 and figures.
 
-Submodules are imported on demand: ``gating`` and ``fcs`` import FlowKit, which
+Submodules are imported on demand: ``gating`` and ``flowjo`` import FlowKit, which
 takes about two seconds, so modules that only read tables (``claims``,
-``samplesheet``, ``figures``) never import it.
+``samplesheet``, ``aggregate``, ``plan``) never import it.
 """

@@ -241,13 +241,15 @@ def relapse_days(responses: pd.DataFrame) -> dict[str, int]:
 
 def flow_relapse(cd38: pd.DataFrame, relapses: Mapping[str, int], s: ClaimSettings) -> list[Stat]:
     """CD38+ T cells reappear (first post-dose visit after the nadir at or above
-    the threshold) within the window around the clinical relapse."""
+    the threshold) within the window around the clinical relapse. Only after
+    depletion: a patient whose post-dose nadir never fell below the depletion
+    threshold has no reappearance."""
     stats: list[Stat] = []
     coincided = with_relapse = without_relapse = 0
     for pid, series in cd38.groupby("patient_id", sort=True):
         post = series[series["day"] > 0].reset_index(drop=True)
         reappearance = None
-        if len(post):
+        if len(post) and post["percent"].min() < s.depletion_threshold_percent:
             after_nadir = post.iloc[int(post["percent"].idxmin()):]
             hits = after_nadir[after_nadir["percent"] >= s.reappearance_threshold_percent]
             if len(hits):
