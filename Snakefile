@@ -10,8 +10,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/clinical.smk"
 include: "workflow/rules/response.smk"
-include: "workflow/rules/statistics.smk"
 include: "workflow/rules/cytometry.smk"
+include: "workflow/rules/statistics.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"
@@ -21,7 +21,7 @@ rule all:
     default_target: True
     input:
         "results/ard/ard.tsv",
-        "results/audit/claims.tsv",
+        ["results/audit/claims.tsv"] if CLAIMS else [],
         "results/qc/double_programming.tsv",
         "results/provenance.json",
         "results/sensitivity/sensitivity.tsv",

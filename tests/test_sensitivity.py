@@ -3,7 +3,9 @@
 import pandas as pd
 import pytest
 
-from aiha.sensitivity import apply_overrides, describe, sensitivity_summary, sensitivity_table
+from aiha.config_checks import merge_overrides as apply_overrides
+from aiha.errors import ConfigError
+from aiha.sensitivity import describe, sensitivity_summary, sensitivity_table
 
 
 def test_overrides_are_deep_and_do_not_touch_the_original():
@@ -14,8 +16,8 @@ def test_overrides_are_deep_and_do_not_touch_the_original():
 
 
 def test_unknown_override_key_is_refused():
-    with pytest.raises(KeyError, match="response.pr_rul"):
-        apply_overrides({"response": {"pr_rule": "or"}}, {"response": {"pr_rul": "and"}})
+    with pytest.raises(ConfigError, match=r"variants\.alt: response\.pr_rul is not"):
+        apply_overrides({"response": {"pr_rule": "or"}}, {"response": {"pr_rul": "and"}}, "alt")
 
 
 def test_table_and_summary_mark_the_variants_that_reproduce():

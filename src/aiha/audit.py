@@ -1,6 +1,10 @@
 """Published versus reproduced: each claim of resources/published_claims.yaml is
 printed from the analysis-results table by its rounding rule and compared, as
-printed, with the published value. A claim whose statistics are missing fails."""
+printed, with the published value. A claim whose statistics are missing fails.
+
+A check whose statistic ends in ``*`` (``ongoing_duration/wAIHA/value_*``) is a
+list: every statistic of that stem (``value_1``, ``value_2``, ...) in order, printed
+as "6 and 12", "2, 6 and 12" or "none"."""
 
 from __future__ import annotations
 
@@ -30,6 +34,10 @@ class Check:
     @property
     def key(self) -> str:
         return f"{self.stat_id}/{self.group}/{self.statistic}"
+
+    @property
+    def is_list(self) -> bool:
+        return self.statistic.endswith("*")
 
 
 @dataclass(frozen=True)
@@ -98,16 +106,41 @@ def load_claims(path: str | Path) -> list[Claim]:
     return claims
 
 
-def evaluate(claims: list[Claim], ard: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: published, reproduced (printed), status pass/fail/missing."""
+def join_list(items: list[str]) -> str:
+    """English list: "none", "6", "6 and 12", "2, 6 and 12"."""
+    if not items:
+        return "none"
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _list_values(index: dict[tuple[str, str, str], float], check: Check) -> list[float]:
+    stem = check.statistic[:-1]
+    found = [(k[2][len(stem):], v) for k, v in index.items()
+             if k[0] == check.stat_id and k[1] == check.group and k[2].startswith(stem)]
+    return [v for _, v in sorted(found, key=lambda kv: int(kv[0]) if kv[0].isdigit() else 10**9)]
+
+
+def evaluate(claims: list[Claim], ard: pd.DataFrame,
+             not_computed: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per claim: published, reproduced (printed), status pass/fail/missing.
+
+    ``not_computed``: stat_id prefix -> reason (``{"flow_": "no cytometry data"}``):
+    a claim with a missing statistic of that prefix reads "not computed: <reason>".
+    """
     index = {(r.stat_id, r.group, r.statistic): r.value for r in ard.itertuples()}
     rows: list[dict[str, Any]] = []
     for claim in claims:
-        missing = [c.key for c in claim.checks if (c.stat_id, c.group, c.statistic) not in index]
+        missing = [c.key for c in claim.checks
+                   if not c.is_list and (c.stat_id, c.group, c.statistic) not in index]
         if missing:
-            reproduced, status = f"not computed: {', '.join(missing)}", "missing"
+            reasons = sorted({why for c in claim.checks for pre, why in (not_computed or {}).items()
+                              if c.stat_id.startswith(pre)})
+            reproduced = f"not computed: {'; '.join(reasons) if reasons else ', '.join(missing)}"
+            status = "missing"
         else:
-            printed = [render(index[(c.stat_id, c.group, c.statistic)], c.rule) for c in claim.checks]
+            printed = [join_list([render(v, c.rule) for v in _list_values(index, c)])
+                       if c.is_list else render(index[(c.stat_id, c.group, c.statistic)], c.rule)
+                       for c in claim.checks]
             reproduced = claim.template.format(*printed)
             status = "pass" if reproduced == claim.published else "fail"
         rows.append({

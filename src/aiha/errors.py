@@ -28,3 +28,8 @@ class InputError(Exception):
         if self.value is not None:
             where.append(f"value {self.value!r}")
         return f"{', '.join(where)}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A config value that is wrong in meaning (not caught by the schema): the
+    message names the config key (and the sensitivity variant, if any)."""

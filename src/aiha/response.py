@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 
@@ -38,11 +38,19 @@ class ResponseCriteria:
     ongoing_duration_origin: str
     days_per_month: float
     duration_rounding: str
-    acro_denominator: str
+    # "span": a run of responding values spanning at least confirmation_min_days;
+    # "pair": two consecutive evaluable values at least confirmation_min_days apart.
+    confirmation_reading: str = "span"
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        """The config keys (of the ``response`` section) that scoring reads."""
+        return [f.name for f in fields(cls)]
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> "ResponseCriteria":
-        return cls(**cfg)
+        """From the ``response`` section; keys the scoring does not read are ignored."""
+        return cls(**{k: cfg[k] for k in cls.keys() if k in cfg})
 
 
 @dataclass(frozen=True)
@@ -134,16 +142,26 @@ def evaluable(course: PatientCourse, washout_days: int) -> list[LabPoint]:
 
 
 def first_confirmed(
-    points: Sequence[LabPoint], predicate: Callable[[LabPoint], bool], min_days: int
+    points: Sequence[LabPoint], predicate: Callable[[LabPoint], bool], min_days: int,
+    reading: str = "span",
 ) -> int | None:
     """Index of the first value that starts a confirmed run.
 
-    A run from value i is confirmed when the predicate holds for every value from
-    i up to the first later value j with day_j - day_i >= min_days (j > i always:
-    at least two values).
+    ``span``: a run from value i is confirmed when the predicate holds for every
+    value from i up to the first later value j with day_j - day_i >= min_days (j > i
+    always: at least two values).
+    ``pair``: value i is confirmed when it and the next evaluable value both meet
+    the predicate and lie at least min_days apart.
     """
+    if reading not in ("span", "pair"):
+        raise ValueError(f"unknown confirmation reading {reading!r}")
     for i, p in enumerate(points):
         if not predicate(p):
+            continue
+        if reading == "pair":
+            if (i + 1 < len(points) and predicate(points[i + 1])
+                    and points[i + 1].day - p.day >= min_days):
+                return i
             continue
         for j in range(i + 1, len(points)):
             if not predicate(points[j]):
@@ -201,12 +219,13 @@ def score_response(course: PatientCourse, c: ResponseCriteria) -> ResponseResult
     else:
         raise ValueError(f"unknown diagnosis {course.diagnosis!r}")
 
-    start = first_confirmed(pts, responding, c.confirmation_min_days)
+    start = first_confirmed(pts, responding, c.confirmation_min_days, c.confirmation_reading)
     if start is None:
         return ResponseResult(group, True, base, max_hb, "NR", False, None, None, "", False,
                               None, None, None, new_therapy)
     if complete is not None:
-        best = "CR" if first_confirmed(pts, complete, c.confirmation_min_days) is not None else "PR"
+        best = ("CR" if first_confirmed(pts, complete, c.confirmation_min_days,
+                                       c.confirmation_reading) is not None else "PR")
     else:
         best = "HR"
     response_day = pts[start].day

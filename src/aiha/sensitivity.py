@@ -7,27 +7,9 @@ wildcard job through the same scripts as the primary analysis.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pandas as pd
-
-
-def apply_overrides(config: dict[str, Any], overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """A deep copy of ``config`` with ``overrides`` applied; unknown keys are refused."""
-    out = copy.deepcopy(config)
-
-    def merge(target: dict[str, Any], patch: dict[str, Any], where: str) -> None:
-        for key, value in patch.items():
-            if key not in target:
-                raise KeyError(f"sensitivity override {where}{key} is not a config key")
-            if isinstance(value, dict) and isinstance(target[key], dict):
-                merge(target[key], value, f"{where}{key}.")
-            else:
-                target[key] = value
-
-    merge(out, overrides or {}, "")
-    return out
 
 
 def describe(overrides: dict[str, Any]) -> str:
@@ -73,3 +55,35 @@ def sensitivity_summary(table: pd.DataFrame) -> pd.DataFrame:
                      "differing": differing})
     return pd.DataFrame(rows, columns=["variant", "change", "claims_compared",
                                        "claims_reproduced", "differing"])
+
+
+
+def run_variant(
+    tables: dict[str, pd.DataFrame], cfg: dict[str, Any], claims: list[Any] | None,
+    responses_path: str, provenance: dict[str, str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scoring, statistics and (with published claims) the claims audit under one
+    variant's analysis settings (``aiha.settings.analysis_config`` of the merged
+    config). Writes the responses to ``responses_path`` and reads them back, as the
+    primary analysis does; returns the ARD rows and the audit table.
+    ``provenance``: rule, script and inputs_sha256 of the ARD rows."""
+    import datetime as dt
+
+    from aiha.ard import read_tsv, stats_to_frame, write_tsv
+    from aiha.audit import AUDIT_COLUMNS, evaluate
+    from aiha.response import ResponseCriteria, score_cohort
+    from aiha.statistics import clinical_statistics
+
+    responses = score_cohort(
+        patients=tables["patients"], labs=tables["labs"],
+        transfusions=tables["transfusions"], treatments=tables["treatments"],
+        cutoff=dt.date.fromisoformat(cfg["data_cutoff"]),
+        c=ResponseCriteria.from_config(cfg["response"]),
+    )
+    write_tsv(responses, responses_path)
+    stats, _ = clinical_statistics(patients=tables["patients"], responses=read_tsv(responses_path),
+                                   labs=tables["labs"], adverse_events=tables["adverse_events"],
+                                   cfg=cfg)
+    ard = stats_to_frame(stats, **provenance)
+    audit = evaluate(claims, ard) if claims is not None else pd.DataFrame(columns=AUDIT_COLUMNS)
+    return ard, audit

@@ -1,21 +1,25 @@
-rule audit_claims:
-    """Published versus reproduced, claim by claim (results/audit/claims.tsv)."""
-    input:
-        claims=config["audit"]["claims"],
-        ard="results/ard/ard.tsv",
-    output:
-        claims="results/audit/claims.tsv",
-    log:
-        "results/logs/audit_claims.log",
-    localrule: True
-    conda:
-        "../../envs/statistics.yaml"
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/audit_claims.py"
+if CLAIMS:
+
+    rule audit_claims:
+        """Published versus reproduced, claim by claim (results/audit/claims.tsv)."""
+        input:
+            claims=CLAIMS,
+            ard="results/ard/ard.tsv",
+        output:
+            claims="results/audit/claims.tsv",
+        log:
+            "results/logs/audit_claims.log",
+        localrule: True
+        conda:
+            "../../envs/statistics.yaml"
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
+        params:
+            cytometry=CYTO_ENABLED,
+        script:
+            "../scripts/audit_claims.py"
 
 
 rule provenance:
@@ -37,5 +41,6 @@ rule provenance:
         runtime=5,
     params:
         git=git_state(workflow.basedir),
+        cfg=report_config(config),
     script:
         "../scripts/provenance.py"

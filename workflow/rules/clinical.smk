@@ -16,6 +16,8 @@ rule validate_clinical:
         runtime=10,
     params:
         sites=site_codes(),
+        data_cutoff=config["data"]["data_cutoff"],
+        cleaning=config["cleaning"],
     script:
         "../scripts/clean_clinical.py"
 
@@ -44,5 +46,7 @@ rule clean_clinical:
         runtime=10,
     params:
         sites=site_codes(),
+        data_cutoff=config["data"]["data_cutoff"],
+        cleaning=config["cleaning"],
     script:
         "../scripts/clean_clinical.py"

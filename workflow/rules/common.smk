@@ -11,27 +11,27 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=SRC)
 
+from aiha.config_checks import check_config, merge_overrides
+from aiha.settings import (
+    analysis_config,
+    qc_config,
+    report_config,
+    scoring_config,
+    statistics_config,
+)
 
-def check_config(schema_file):
-    """One line naming the config key and the problem (Snakemake's validate prints
-    the whole schema); raises ValueError."""
-    import jsonschema
-    import yaml
-
-    schema = yaml.safe_load(open(schema_file, encoding="utf-8"))
-    validator = jsonschema.validators.validator_for(schema)(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(config))
-    if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ValueError(f"config.yaml: {where}: {error.message}")
-
-
-check_config(Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+# Shape and meaning of the config and of every sensitivity variant merged over it:
+# one line naming the key (Snakemake's validate prints the whole schema).
+SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+check_config(config, SCHEMAS)
+# Fills the schema defaults of keys a site's config leaves out.
 validate(config, "../schemas/config.schema.yaml")
 
 RAW = Path(config["data"]["raw_dir"])
 SITE_PROFILES = config["data"]["site_profiles"]
 RAW_TABLES = ["patients", "labs", "transfusions", "treatments", "adverse_events"]
+# Published (or the site's own) claims: optional. Without them there is no audit.
+CLAIMS = (config.get("audit") or {}).get("claims")
 
 
 def site_codes():
@@ -69,8 +69,10 @@ def clinical_raw_files():
 def all_raw_inputs():
     """Every raw input of the study: clinical exports, the cytometry sample sheet
     and FCS files (defined in cytometry.smk, included before this is called)."""
+    if not CYTO_ENABLED:
+        return clinical_raw_files()
     fcs = [CYTO_FCS[sample] for sample in CYTO_IDS]
-    return clinical_raw_files() + [str(CYTO_RAW / "samples.csv")] + fcs
+    return clinical_raw_files() + [str(CYTO_SHEET)] + fcs
 
 
 def git_state(path):

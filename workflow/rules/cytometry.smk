@@ -1,12 +1,13 @@
 # Cytometry arm: demo FCS files -> gating jobs (one per patient, or one per FCS
 # file) -> aggregation -> flow_* claims (ARD) and figures. Domain logic lives in
-# src/aiha/cytometry/.
+# src/aiha/cytometry/. The arm is optional: with cytometry.enabled false, no
+# cytometry section in the config, or no cytometry data, no cytometry job runs and
+# the report says there are no flow-cytometry data.
 import re
 from pathlib import Path
 
-from snakemake.utils import validate
-
 from aiha.cytometry.plan import (
+    cytometry_enabled,
     gating_source_file,
     gating_units,
     pick_samples,
@@ -14,213 +15,222 @@ from aiha.cytometry.plan import (
 )
 from aiha.pseudonym import read_key
 
-validate(config["cytometry"], "../schemas/cytometry.schema.yaml")
-
-CYTO = config["cytometry"]
 CYTO_RAW = Path(config["data"]["raw_dir"]) / "cytometry"
+CYTO_SHEET = CYTO_RAW / "samples.csv"
 CYTO_OUT = Path("results/cytometry")
 CYTO_LOGS = Path("results/logs/cytometry")
 CYTO_ENV = "../../envs/cytometry.yaml"
+CYTO_ENABLED = cytometry_enabled(config)
+CYTO = config.get("cytometry") or {}
 
-
-CYTO_SAMPLES = sample_rows(config)
+if CYTO_ENABLED:
+    CYTO_SAMPLES = sample_rows(config)
+else:
+    CYTO_SAMPLES = {}
 CYTO_IDS = sorted(CYTO_SAMPLES)
 # FCS path of each sample id (also used by all_raw_inputs in common.smk).
 CYTO_FCS = {s: str(CYTO_RAW / row["file"]) for s, row in CYTO_SAMPLES.items()}
 # One gating job per unit (config cytometry.gating_jobs: a patient's files, or one file).
-CYTO_UNITS = gating_units(
-    CYTO_SAMPLES, CYTO["gating_jobs"], read_key(config["data"]["pseudonym_key_file"])
+CYTO_UNITS = (
+    gating_units(
+        CYTO_SAMPLES,
+        CYTO["gating_jobs"],
+        read_key(config["data"]["pseudonym_key_file"]),
+    )
+    if CYTO_ENABLED
+    else {}
 )
-CYTO_GATING_IDS = pick_samples(
-    CYTO_SAMPLES, "phenotype", CYTO["figures"]["gating_visits"], 1
+CYTO_GATING_IDS = (
+    pick_samples(CYTO_SAMPLES, "phenotype", CYTO["figures"]["gating_visits"], 1)
+    if CYTO_ENABLED
+    else []
 )
-CYTO_PROLIF_IDS = pick_samples(
-    CYTO_SAMPLES,
-    "function",
-    CYTO["figures"]["proliferation_visits"],
-    CYTO["figures"]["proliferation_max_patients"],
+CYTO_PROLIF_IDS = (
+    pick_samples(
+        CYTO_SAMPLES,
+        "function",
+        CYTO["figures"]["proliferation_visits"],
+        CYTO["figures"]["proliferation_max_patients"],
+    )
+    if CYTO_ENABLED
+    else []
 )
 
 
-wildcard_constraints:
-    unit="|".join(re.escape(u) for u in CYTO_UNITS) or "NO_SAMPLES",
+if CYTO_ENABLED:
 
+    wildcard_constraints:
+        unit="|".join(re.escape(u) for u in CYTO_UNITS) or "NO_SAMPLES",
 
-if config["data"]["generate_demo"]:
+    if config["data"]["generate_demo"]:
 
-    rule cytometry_demo_fcs:
+        rule cytometry_demo_fcs:
+            input:
+                spec=config["data"]["demo_spec"],
+            output:
+                fcs=[CYTO_FCS[s] for s in CYTO_IDS],
+                sheet=CYTO_RAW / "samples.csv",
+                manifest=CYTO_RAW / "MANIFEST.sha256",
+            log:
+                CYTO_LOGS / "demo_fcs.log",
+            conda:
+                CYTO_ENV
+            threads: 1
+            resources:
+                mem_mb=1000,
+                runtime=10,
+            params:
+                demo=CYTO["demo"],
+                multiplier=config["data"]["demo_multiplier"],
+            script:
+                "../scripts/cytometry_demo_fcs.py"
+
+    # The sheet check needs the FCS files to exist, not their contents: they are no
+    # inputs here, so touching one FCS file does not rerun it.
+    rule cytometry_sample_sheet:
         input:
-            spec=config["data"]["demo_spec"],
-        output:
-            fcs=[CYTO_FCS[s] for s in CYTO_IDS],
             sheet=CYTO_RAW / "samples.csv",
-            manifest=CYTO_RAW / "MANIFEST.sha256",
+            patients="results/clinical/patients.tsv",
+            key=config["data"]["pseudonym_key_file"],
+        output:
+            samples=CYTO_OUT / "samples.tsv",
         log:
-            CYTO_LOGS / "demo_fcs.log",
+            CYTO_LOGS / "sample_sheet.log",
+        conda:
+            CYTO_ENV
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
+        script:
+            "../scripts/cytometry_sample_sheet.py"
+
+    rule cytometry_gate:
+        input:
+            fcs=lambda wc: [CYTO_FCS[s] for s in CYTO_UNITS[wc.unit]],
+            gating=lambda wc: sorted(
+                {
+                    gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"])
+                    for s in CYTO_UNITS[wc.unit]
+                }
+            ),
+        output:
+            populations=CYTO_OUT / "gated" / "{unit}.populations.tsv",
+            qc=CYTO_OUT / "gated" / "{unit}.qc.tsv",
+        log:
+            CYTO_LOGS / "gate_{unit}.log",
+        conda:
+            CYTO_ENV
+        threads: 1
+        resources:
+            mem_mb=1500,
+            runtime=lambda wc: 5 + len(CYTO_UNITS[wc.unit]),
+        params:
+            samples=lambda wc: [
+                (
+                    s,
+                    CYTO_FCS[s],
+                    gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"]),
+                )
+                for s in CYTO_UNITS[wc.unit]
+            ],
+            cyto={
+                k: CYTO[k]
+                for k in (
+                    "gating_source",
+                    "transform",
+                    "asinh",
+                    "gate_in_linear_units",
+                    "qc",
+                )
+            },
+        script:
+            "../scripts/cytometry_gate.py"
+
+    rule cytometry_aggregate:
+        input:
+            samples=CYTO_OUT / "samples.tsv",
+            populations=expand(
+                CYTO_OUT / "gated" / "{unit}.populations.tsv", unit=CYTO_UNITS
+            ),
+            qc=expand(CYTO_OUT / "gated" / "{unit}.qc.tsv", unit=CYTO_UNITS),
+        output:
+            populations=CYTO_OUT / "populations.tsv",
+            qc=CYTO_OUT / "qc.tsv",
+        log:
+            CYTO_LOGS / "aggregate.log",
         conda:
             CYTO_ENV
         threads: 1
         resources:
             mem_mb=1000,
+            runtime=5,
+        script:
+            "../scripts/cytometry_aggregate.py"
+
+    rule cytometry_claims:
+        input:
+            populations=CYTO_OUT / "populations.tsv",
+            qc=CYTO_OUT / "qc.tsv",
+            responses="results/response/responses.tsv",
+        output:
+            ard=CYTO_OUT / "flow_ard.tsv",
+        log:
+            CYTO_LOGS / "claims.log",
+        conda:
+            CYTO_ENV
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
+        params:
+            cyto=CYTO,
+        script:
+            "../scripts/cytometry_claims.py"
+
+    rule cytometry_summary_figures:
+        input:
+            populations=CYTO_OUT / "populations.tsv",
+            qc=CYTO_OUT / "qc.tsv",
+            labs="results/clinical/labs.tsv",
+            responses="results/response/responses.tsv",
+        output:
+            cd38=CYTO_OUT / "figures" / "cd38_timecourse.svg",
+            subsets=CYTO_OUT / "figures" / "tcell_subsets.svg",
+        log:
+            CYTO_LOGS / "summary_figures.log",
+        conda:
+            CYTO_ENV
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        params:
+            cyto=CYTO,
+        script:
+            "../scripts/cytometry_summary_figures.py"
+
+    rule cytometry_event_figures:
+        input:
+            samples=CYTO_OUT / "samples.tsv",
+            gating_phenotype=CYTO["gatingml"]["phenotype"],
+            gating_function=CYTO["gatingml"]["function"],
+            gating_fcs=[CYTO_FCS[s] for s in CYTO_GATING_IDS],
+            proliferation_fcs=[CYTO_FCS[s] for s in CYTO_PROLIF_IDS],
+        output:
+            gating=CYTO_OUT / "figures" / "gating_strategy.svg",
+            proliferation=CYTO_OUT / "figures" / "proliferation.svg",
+        log:
+            CYTO_LOGS / "event_figures.log",
+        conda:
+            CYTO_ENV
+        threads: 1
+        resources:
+            mem_mb=2000,
             runtime=10,
         params:
-            demo=CYTO["demo"],
-            multiplier=config["data"]["demo_multiplier"],
+            cyto=CYTO,
+            gating_ids=CYTO_GATING_IDS,
+            proliferation_ids=CYTO_PROLIF_IDS,
         script:
-            "../scripts/cytometry_demo_fcs.py"
-
-
-# The sheet check needs the FCS files to exist, not their contents: they are no
-# inputs here, so touching one FCS file does not rerun it.
-rule cytometry_sample_sheet:
-    input:
-        sheet=CYTO_RAW / "samples.csv",
-        patients="results/clinical/patients.tsv",
-        key=config["data"]["pseudonym_key_file"],
-    output:
-        samples=CYTO_OUT / "samples.tsv",
-    log:
-        CYTO_LOGS / "sample_sheet.log",
-    conda:
-        CYTO_ENV
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    script:
-        "../scripts/cytometry_sample_sheet.py"
-
-
-rule cytometry_gate:
-    input:
-        fcs=lambda wc: [CYTO_FCS[s] for s in CYTO_UNITS[wc.unit]],
-        gating=lambda wc: sorted(
-            {
-                gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"])
-                for s in CYTO_UNITS[wc.unit]
-            }
-        ),
-    output:
-        populations=CYTO_OUT / "gated" / "{unit}.populations.tsv",
-        qc=CYTO_OUT / "gated" / "{unit}.qc.tsv",
-    log:
-        CYTO_LOGS / "gate_{unit}.log",
-    conda:
-        CYTO_ENV
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=lambda wc: 5 + len(CYTO_UNITS[wc.unit]),
-    params:
-        samples=lambda wc: [
-            (
-                s,
-                CYTO_FCS[s],
-                gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"]),
-            )
-            for s in CYTO_UNITS[wc.unit]
-        ],
-        cyto={
-            k: CYTO[k]
-            for k in (
-                "gating_source",
-                "transform",
-                "asinh",
-                "gate_in_linear_units",
-                "qc",
-            )
-        },
-    script:
-        "../scripts/cytometry_gate.py"
-
-
-rule cytometry_aggregate:
-    input:
-        samples=CYTO_OUT / "samples.tsv",
-        populations=expand(
-            CYTO_OUT / "gated" / "{unit}.populations.tsv", unit=CYTO_UNITS
-        ),
-        qc=expand(CYTO_OUT / "gated" / "{unit}.qc.tsv", unit=CYTO_UNITS),
-    output:
-        populations=CYTO_OUT / "populations.tsv",
-        qc=CYTO_OUT / "qc.tsv",
-    log:
-        CYTO_LOGS / "aggregate.log",
-    conda:
-        CYTO_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    script:
-        "../scripts/cytometry_aggregate.py"
-
-
-rule cytometry_claims:
-    input:
-        populations=CYTO_OUT / "populations.tsv",
-        qc=CYTO_OUT / "qc.tsv",
-        responses="results/response/responses.tsv",
-    output:
-        ard=CYTO_OUT / "flow_ard.tsv",
-    log:
-        CYTO_LOGS / "claims.log",
-    conda:
-        CYTO_ENV
-    threads: 1
-    resources:
-        mem_mb=500,
-        runtime=5,
-    params:
-        cyto=CYTO,
-    script:
-        "../scripts/cytometry_claims.py"
-
-
-rule cytometry_summary_figures:
-    input:
-        populations=CYTO_OUT / "populations.tsv",
-        qc=CYTO_OUT / "qc.tsv",
-        labs="results/clinical/labs.tsv",
-        responses="results/response/responses.tsv",
-    output:
-        cd38=CYTO_OUT / "figures" / "cd38_timecourse.svg",
-        subsets=CYTO_OUT / "figures" / "tcell_subsets.svg",
-    log:
-        CYTO_LOGS / "summary_figures.log",
-    conda:
-        CYTO_ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        cyto=CYTO,
-    script:
-        "../scripts/cytometry_summary_figures.py"
-
-
-rule cytometry_event_figures:
-    input:
-        samples=CYTO_OUT / "samples.tsv",
-        gating_phenotype=CYTO["gatingml"]["phenotype"],
-        gating_function=CYTO["gatingml"]["function"],
-        gating_fcs=[CYTO_FCS[s] for s in CYTO_GATING_IDS],
-        proliferation_fcs=[CYTO_FCS[s] for s in CYTO_PROLIF_IDS],
-    output:
-        gating=CYTO_OUT / "figures" / "gating_strategy.svg",
-        proliferation=CYTO_OUT / "figures" / "proliferation.svg",
-    log:
-        CYTO_LOGS / "event_figures.log",
-    conda:
-        CYTO_ENV
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    params:
-        cyto=CYTO,
-        gating_ids=CYTO_GATING_IDS,
-        proliferation_ids=CYTO_PROLIF_IDS,
-    script:
-        "../scripts/cytometry_event_figures.py"
+            "../scripts/cytometry_event_figures.py"

@@ -1,7 +1,3 @@
-from snakemake.utils import validate
-
-validate(config["report"], "../schemas/report.schema.yaml")
-
 REPORT_FIGURES = ["swimmer", "hb_trajectories", "km_dor"]
 CYTOMETRY_FIGURES = [
     "gating_strategy",
@@ -14,7 +10,15 @@ CYTOMETRY_FIGURES = [
 # Named figure inputs of render_report: fig_<name> and cyto_<name>.
 REPORT_FIGURE_INPUTS = {
     **{f"fig_{k}": f"results/report/figures/{k}.svg" for k in REPORT_FIGURES},
-    **{f"cyto_{k}": f"results/cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES},
+    **{
+        f"cyto_{k}": f"results/cytometry/figures/{k}.svg"
+        for k in (CYTOMETRY_FIGURES if CYTO_ENABLED else [])
+    },
+}
+# Optional inputs of render_report: the cytometry QC and the claims audit.
+REPORT_OPTIONAL_INPUTS = {
+    **({"cytometry_qc": "results/cytometry/qc.tsv"} if CYTO_ENABLED else {}),
+    **({"audit": "results/audit/claims.tsv"} if CLAIMS else {}),
 }
 
 
@@ -38,6 +42,8 @@ rule report_figures:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        cfg={k: config[k] for k in ("response", "statistics")},
     script:
         "../scripts/report_figures.py"
 
@@ -46,14 +52,14 @@ rule render_report:
     """The study report (HTML and PDF) from the ARD, the results tables and figures."""
     input:
         **REPORT_FIGURE_INPUTS,
+        **REPORT_OPTIONAL_INPUTS,
         ard="results/ard/ard.tsv",
         responses="results/response/responses.tsv",
         patients="results/clinical/patients.tsv",
         labs="results/clinical/labs.tsv",
         adverse_events="results/clinical/adverse_events.tsv",
         cleaning_log="results/clinical/cleaning_log.tsv",
-        cytometry_qc="results/cytometry/qc.tsv",
-        audit="results/audit/claims.tsv",
+        qc="results/qc/double_programming.tsv",
         sensitivity="results/sensitivity/summary.tsv",
         provenance="results/provenance.json",
         templates=sorted(str(p) for p in Path("resources/report").glob("*.j2")),
@@ -79,5 +85,7 @@ rule render_report:
     resources:
         mem_mb=lambda wc, input: max(2000, int(1000 + 100 * input.size_mb)),
         runtime=15,
+    params:
+        cfg=report_config(config),
     script:
         "../scripts/report_render.py"

@@ -15,5 +15,7 @@ rule score_responses:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        cfg=scoring_config(config),
     script:
         "../scripts/score_responses.py"

@@ -1,37 +1,76 @@
+# Sensitivity analyses: scoring, statistics and the claims audit under each variant
+# (its overrides merged over the config). All variants run in one job by default
+# (sensitivity.jobs: single); per_variant gives one job per variant, for a cluster.
 VARIANTS = list(config["sensitivity"]["variants"])
+VARIANT_CONFIGS = {
+    name: analysis_config(merge_overrides(config, overrides, name))
+    for name, overrides in config["sensitivity"]["variants"].items()
+}
+SENSITIVITY_TABLES = {
+    "patients": "results/clinical/patients.tsv",
+    "labs": "results/clinical/labs.tsv",
+    "transfusions": "results/clinical/transfusions.tsv",
+    "treatments": "results/clinical/treatments.tsv",
+    "adverse_events": "results/clinical/adverse_events.tsv",
+}
+SENSITIVITY_CLAIMS = {"claims": CLAIMS} if CLAIMS else {}
 
 
 wildcard_constraints:
     variant="|".join(VARIANTS) if VARIANTS else "no_variant",
 
 
-rule sensitivity_variant:
-    """Scoring, statistics and claims audit under one sensitivity variant."""
-    input:
-        patients="results/clinical/patients.tsv",
-        labs="results/clinical/labs.tsv",
-        transfusions="results/clinical/transfusions.tsv",
-        treatments="results/clinical/treatments.tsv",
-        adverse_events="results/clinical/adverse_events.tsv",
-        claims=config["audit"]["claims"],
-    output:
-        responses="results/sensitivity/{variant}/responses.tsv",
-        ard="results/sensitivity/{variant}/clinical_ard.tsv",
-        claims="results/sensitivity/{variant}/claims.tsv",
-    log:
-        "results/logs/sensitivity/{variant}.log",
-    group:
-        "sensitivity"
-    conda:
-        "../../envs/statistics.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        overrides=lambda w: config["sensitivity"]["variants"][w.variant],
-    script:
-        "../scripts/sensitivity_variant.py"
+if config["sensitivity"].get("jobs", "single") == "per_variant":
+
+    rule sensitivity_variant:
+        """Scoring, statistics and claims audit under one sensitivity variant."""
+        input:
+            **SENSITIVITY_TABLES,
+            **SENSITIVITY_CLAIMS,
+        output:
+            responses=["results/sensitivity/{variant}/responses.tsv"],
+            ard=["results/sensitivity/{variant}/clinical_ard.tsv"],
+            claims=["results/sensitivity/{variant}/claims.tsv"],
+        log:
+            "results/logs/sensitivity/{variant}.log",
+        conda:
+            "../../envs/statistics.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=10,
+        params:
+            variants=lambda wc: {wc.variant: VARIANT_CONFIGS[wc.variant]},
+        script:
+            "../scripts/sensitivity_variant.py"
+
+else:
+
+    rule sensitivity_variants:
+        """Scoring, statistics and claims audit under every sensitivity variant."""
+        input:
+            **SENSITIVITY_TABLES,
+            **SENSITIVITY_CLAIMS,
+        output:
+            responses=expand(
+                "results/sensitivity/{variant}/responses.tsv", variant=VARIANTS
+            ),
+            ard=expand(
+                "results/sensitivity/{variant}/clinical_ard.tsv", variant=VARIANTS
+            ),
+            claims=expand("results/sensitivity/{variant}/claims.tsv", variant=VARIANTS),
+        log:
+            "results/logs/sensitivity/variants.log",
+        conda:
+            "../../envs/statistics.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=lambda wc: 5 + 2 * len(VARIANTS),
+        params:
+            variants=VARIANT_CONFIGS,
+        script:
+            "../scripts/sensitivity_variant.py"
 
 
 rule sensitivity_table:

@@ -16,6 +16,8 @@ rule clinical_statistics:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        cfg=statistics_config(config),
     script:
         "../scripts/clinical_statistics.py"
 
@@ -24,7 +26,7 @@ rule assemble_ard:
     """All numbers of the study in one analysis-results table."""
     input:
         "results/stats/clinical_ard.tsv",
-        "results/cytometry/flow_ard.tsv",
+        ["results/cytometry/flow_ard.tsv"] if CYTO_ENABLED else [],
     output:
         ard="results/ard/ard.tsv",
     log:
@@ -58,5 +60,7 @@ rule qc_double_programming:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        cfg=qc_config(config),
     script:
         "../scripts/qc_double_programming.py"

@@ -1,13 +1,11 @@
 """Join all per-sample population and QC tables with the sample metadata."""
 
-import sys
-
 from aiha.ard import write_tsv
 from aiha.cytometry.aggregate import aggregate, read_table
+from aiha.jobs import run_script
 
-sm = snakemake  # noqa: F821
-with open(sm.log[0], "w") as log:
-    sys.stderr = log
+
+def main(sm):
     populations, qc = aggregate(
         read_table(sm.input.samples),
         [read_table(p) for p in sm.input.populations],
@@ -15,3 +13,6 @@ with open(sm.log[0], "w") as log:
     )
     write_tsv(populations, sm.output.populations)
     write_tsv(qc, sm.output.qc)
+
+
+run_script(main, snakemake)  # noqa: F821

@@ -1,17 +1,18 @@
 """The flow_* claims as ARD rows."""
 
-import sys
-
 from aiha.ard import inputs_digest, read_text_tsv, stats_to_frame, write_ard
 from aiha.cytometry.aggregate import read_table
 from aiha.cytometry.claims import ClaimSettings, compute_claims
+from aiha.jobs import run_script
 
-sm = snakemake  # noqa: F821
-with open(sm.log[0], "w") as log:
-    sys.stderr = log
+
+def main(sm):
     responses = read_text_tsv(sm.input.responses)
     stats = compute_claims(read_table(sm.input.populations), read_table(sm.input.qc), responses,
                            ClaimSettings.from_config(sm.params.cyto))
     frame = stats_to_frame(stats, sm.rule, "workflow/scripts/cytometry_claims.py",
                            inputs_digest(sm.input))
     write_ard(frame, sm.output.ard)
+
+
+run_script(main, snakemake)  # noqa: F821

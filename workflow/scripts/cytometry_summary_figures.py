@@ -1,17 +1,15 @@
 """CD38 time course (with Hb) and T-cell subset figures."""
 
-import sys
-
 import pandas as pd
 
 from aiha.ard import read_text_tsv
 from aiha.cytometry import figures
 from aiha.cytometry.aggregate import read_table
 from aiha.cytometry.claims import SUBSETS, ClaimSettings, percent_of_t, relapse_days, usable
+from aiha.jobs import run_script
 
-sm = snakemake  # noqa: F821
-with open(sm.log[0], "w") as log:
-    sys.stderr = log
+
+def main(sm):
     cfg = sm.params.cyto
     s = ClaimSettings.from_config(cfg)
     pops = usable(read_table(sm.input.populations), read_table(sm.input.qc), s.exclude_flagged)
@@ -26,3 +24,6 @@ with open(sm.log[0], "w") as log:
                             s.reappearance_threshold_percent, sm.output.cd38)
     shares = {k: percent_of_t(pops, s.subsets[k], s.t_cells, "phenotype") for k in SUBSETS}
     figures.subsets_figure(shares, sm.output.subsets)
+
+
+run_script(main, snakemake)  # noqa: F821

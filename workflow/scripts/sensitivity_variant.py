@@ -1,38 +1,30 @@
-"""One sensitivity variant: scoring, statistics and the claims audit under the
-variant's config overrides (rule sensitivity_variant)."""
+"""Sensitivity variants: scoring, statistics and the claims audit under each
+variant's merged config (rules sensitivity_variants and sensitivity_variant: all
+variants in one job, or one job per variant)."""
 
 import sys
-from datetime import date
 
-from aiha.ard import inputs_digest, read_ard, stats_to_frame, write_ard, write_tsv
-from aiha.ard import read_tsv as read
-from aiha.audit import evaluate, load_claims
-from aiha.response import ResponseCriteria, score_cohort
-from aiha.sensitivity import apply_overrides
-from aiha.statistics import clinical_statistics
+from aiha.ard import inputs_digest, read_tsv, write_ard, write_tsv
+from aiha.audit import load_claims
+from aiha.jobs import run_script
+from aiha.sensitivity import run_variant
 
-sys.stderr = open(snakemake.log[0], "w")  # noqa: F821
-inp, out = snakemake.input, snakemake.output  # noqa: F821
-cfg = apply_overrides(snakemake.config, snakemake.params.overrides)  # noqa: F821
-patients, labs = read(inp.patients), read(inp.labs)
-responses = score_cohort(
-    patients=patients,
-    labs=labs,
-    transfusions=read(inp.transfusions),
-    treatments=read(inp.treatments),
-    cutoff=date.fromisoformat(cfg["data"]["data_cutoff"]),
-    c=ResponseCriteria.from_config(cfg["response"]),
-)
-write_tsv(responses, out.responses)
-stats, _ = clinical_statistics(
-    patients=patients,
-    responses=read(out.responses),
-    labs=labs,
-    adverse_events=read(inp.adverse_events),
-    cfg=cfg,
-)
-frame = stats_to_frame(stats, rule=snakemake.rule,  # noqa: F821
-                       script="workflow/scripts/sensitivity_variant.py",
-                       inputs_sha256=inputs_digest(list(inp)))
-write_ard(frame, out.ard)
-write_tsv(evaluate(load_claims(inp.claims), read_ard(out.ard)), out.claims)
+TABLES = ("patients", "labs", "transfusions", "treatments", "adverse_events")
+
+
+def main(sm):
+    inp, out = sm.input, sm.output
+    tables = {name: read_tsv(inp[name]) for name in TABLES}
+    claims = load_claims(inp.claims) if "claims" in inp.keys() else None
+    provenance = {"rule": sm.rule, "script": "workflow/scripts/sensitivity_variant.py",
+                  "inputs_sha256": inputs_digest(list(inp))}
+    variants = dict(sm.params.variants)
+    paths = [[p] if isinstance(p, str) else list(p) for p in (out.responses, out.ard, out.claims)]
+    for name, responses, ard, audit in zip(variants, *paths, strict=True):
+        print(f"variant {name}", file=sys.stderr)
+        ard_rows, table = run_variant(tables, variants[name], claims, responses, provenance)
+        write_ard(ard_rows, ard)
+        write_tsv(table, audit)
+
+
+run_script(main, snakemake)  # noqa: F821

@@ -12,6 +12,35 @@ from pathlib import Path
 from typing import Any
 
 
+def cytometry_enabled(config: Mapping[str, Any]) -> bool:
+    """Whether the cytometry arm runs: a ``cytometry`` config section with
+    ``enabled`` not false, and cytometry data (demo: a patient of the cohort
+    specification with ``cytometry: true``; a site: ``<raw_dir>/cytometry/samples.csv``
+    with at least one row). A ``cytometry/`` folder without its sample sheet is an
+    error: the data would be silently left out."""
+    cyto = config.get("cytometry")
+    if not cyto or not cyto.get("enabled", True):
+        return False
+    data = config["data"]
+    if data["generate_demo"]:
+        from aiha.demo.cohort import load_spec
+
+        spec = load_spec(data["demo_spec"], data["demo_multiplier"])
+        return bool(spec.cytometry_patients)
+    folder = Path(data["raw_dir"]) / "cytometry"
+    if not folder.exists():
+        return False
+    sheet = folder / "samples.csv"
+    if not sheet.is_file():
+        from aiha.errors import InputError
+
+        raise InputError(str(sheet), "sample sheet not found: the cytometry folder needs its "
+                         "samples.csv (or set cytometry.enabled: false)")
+    from aiha.cytometry.samplesheet import read_sample_sheet
+
+    return len(read_sample_sheet(sheet)) > 0
+
+
 def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """sample_id -> {file, tube, visit, patient (site, record_number)}."""
     if config["data"]["generate_demo"]:

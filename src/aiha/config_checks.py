@@ -1,0 +1,104 @@
+"""Config validation: shape (JSON schemas in ``workflow/schemas/``) and meaning.
+
+Every problem is one line naming the config key (and the sensitivity variant,
+if any). Beyond the schemas' shape, the meaning is checked:
+
+- ``format: date`` values are real calendar dates (``2023-02-30`` is refused);
+- a ``[low, high]`` pair marked ``increasing: true`` in a schema has low < high;
+- every sensitivity variant, merged over the config, passes the same checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import jsonschema
+import yaml
+
+from aiha.errors import ConfigError
+
+# Schema of each part of the config: (path of the section or "" for the whole, file).
+SCHEMAS = (("", "config.schema.yaml"), ("cytometry", "cytometry.schema.yaml"),
+           ("report", "report.schema.yaml"))
+
+
+def _increasing(validator: Any, flag: bool, instance: Any, schema: Mapping[str, Any]) -> Iterator[Any]:
+    if (flag and isinstance(instance, list) and len(instance) == 2
+            and all(isinstance(v, (int, float)) for v in instance) and not instance[0] < instance[1]):
+        yield jsonschema.ValidationError(
+            f"{instance} is not a range: the lower limit must be below the upper limit")
+
+
+def _is_date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    base = jsonschema.validators.validator_for(schema)
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("date")(_is_date)
+    cls = jsonschema.validators.extend(base, {"increasing": _increasing})
+    return cls(schema, format_checker=checker)
+
+
+def _load(schema_dir: Path, name: str) -> dict[str, Any]:
+    return yaml.safe_load((schema_dir / name).read_text(encoding="utf-8"))
+
+
+def _errors(config: Mapping[str, Any], schema_dir: Path) -> list[str]:
+    out = []
+    for section, name in SCHEMAS:
+        part = config.get(section) if section else config
+        if section and part is None:
+            continue
+        validator = _validator(_load(schema_dir, name))
+        error = jsonschema.exceptions.best_match(validator.iter_errors(part))
+        if error is not None:
+            path = [section] if section else []
+            where = ".".join(str(p) for p in [*path, *error.absolute_path]) or "(top level)"
+            out.append(f"{where}: {error.message}")
+    return out
+
+
+def merge_overrides(config: Mapping[str, Any], overrides: Mapping[str, Any] | None,
+                    variant: str = "") -> dict[str, Any]:
+    """A deep copy of ``config`` with a variant's ``overrides``; an override of a key
+    the config does not have is a ConfigError naming the variant and the key."""
+    out = copy.deepcopy(dict(config))
+
+    def merge(target: dict[str, Any], patch: Mapping[str, Any], where: str) -> None:
+        for key, value in patch.items():
+            if not isinstance(target, dict) or key not in target:
+                raise ConfigError(f"config.yaml: sensitivity.variants.{variant}: {where}{key} "
+                                  "is not a config key")
+            if isinstance(value, dict) and isinstance(target[key], dict):
+                merge(target[key], value, f"{where}{key}.")
+            else:
+                target[key] = copy.deepcopy(value)
+
+    merge(out, overrides or {}, "")
+    return out
+
+
+def check_config(config: Mapping[str, Any], schema_dir: str | Path) -> None:
+    """Raise ConfigError (one line per problem, the first ones) if the config or any
+    sensitivity variant merged over it is invalid."""
+    schema_dir = Path(schema_dir)
+    problems = [f"config.yaml: {e}" for e in _errors(config, schema_dir)]
+    if not problems:
+        variants = (config.get("sensitivity") or {}).get("variants") or {}
+        for name, overrides in variants.items():
+            merged = merge_overrides(config, overrides, name)
+            problems += [f"config.yaml: sensitivity.variants.{name} gives {e}"
+                         for e in _errors(merged, schema_dir)]
+    if problems:
+        raise ConfigError("\n".join(problems[:5]))

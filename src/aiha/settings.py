@@ -1,0 +1,57 @@
+"""The part of the config each job reads.
+
+Every config value a job uses reaches it as a declared Snakemake ``params`` built
+here, so changing a value reruns exactly the jobs that read it (and what depends
+on their outputs). Workflow scripts never read ``snakemake.config``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+from aiha.response import ResponseCriteria
+
+# Keys of the ``statistics`` section that the clinical statistics read.
+STATISTICS_KEYS = ("ci_level", "km_tie_rule", "km_tie_tolerance", "dor_median_method",
+                   "km_ci_transform")
+
+
+def scoring_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What response scoring reads: the data cut-off and the response criteria."""
+    response = config["response"]
+    return {
+        "data_cutoff": str(config["data"]["data_cutoff"]),
+        "response": {k: response[k] for k in ResponseCriteria.keys() if k in response},
+    }
+
+
+def statistics_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the clinical statistics read (config-shaped: ``statistics`` and ``response``)."""
+    st = config["statistics"]
+    return {
+        "statistics": {k: st[k] for k in STATISTICS_KEYS if k in st},
+        "response": {"acro_denominator": config["response"]["acro_denominator"]},
+    }
+
+
+def qc_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the independent QC reads."""
+    st = config["statistics"]
+    return {"ci_level": st["ci_level"], "qc_tolerance": st["qc_tolerance"]}
+
+
+def analysis_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Scoring and statistics settings together (a sensitivity variant runs both)."""
+    return {**scoring_config(config), **statistics_config(config),
+            "response": {**scoring_config(config)["response"],
+                         **statistics_config(config)["response"]}}
+
+
+def report_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config the report quotes: everything but the demo generator's settings."""
+    out = copy.deepcopy(dict(config))
+    out.get("cytometry", {}).pop("demo", None)
+    for key in ("demo_multiplier", "demo_spec"):
+        out.get("data", {}).pop(key, None)
+    return out
