@@ -21,7 +21,7 @@ from aiha.ard import read_text_tsv
 from aiha.errors import InputError
 
 AUDIT_COLUMNS = ["id", "published", "reproduced", "status", "source", "definition", "statistics"]
-RULES = ("integer", "percent", "decimal", "yes_no", "positive")
+RULES = ("integer", "percent", "decimal", "yes_no", "positive", "patients", "events")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,9 @@ def render(value: float, rule: str) -> str:
         return "yes" if value == 1 else "no"
     if rule == "positive":
         return "yes" if value > 0 else "no"
+    if rule in ("patients", "events"):
+        n = int(_half_up(value, 0))
+        return f"{n} {rule[:-1] if n == 1 else rule}"
     raise ValueError(f"unknown rounding rule {rule!r}")
 
 
@@ -130,12 +133,18 @@ def evaluate(claims: list[Claim], ard: pd.DataFrame,
     index = {(r.stat_id, r.group, r.statistic): r.value for r in ard.itertuples()}
     rows: list[dict[str, Any]] = []
     for claim in claims:
-        missing = [c.key for c in claim.checks
+        missing = [c for c in claim.checks
                    if not c.is_list and (c.stat_id, c.group, c.statistic) not in index]
-        if missing:
-            reasons = sorted({why for c in claim.checks for pre, why in (not_computed or {}).items()
+        undefined = [c for c in claim.checks if not c.is_list and c not in missing
+                     and math.isnan(float(index[(c.stat_id, c.group, c.statistic)]))]
+        if missing or undefined:
+            reasons = sorted({why for c in missing for pre, why in (not_computed or {}).items()
                               if c.stat_id.startswith(pre)})
-            reproduced = f"not computed: {'; '.join(reasons) if reasons else ', '.join(missing)}"
+            empty = sorted({c.group for c in missing + undefined
+                            if index.get(("n_treated", c.group, "n")) == 0})
+            reasons += [f"no patients in {g}" for g in empty]
+            keys = ", ".join(c.key for c in missing + undefined)
+            reproduced = f"not computed: {'; '.join(reasons) if reasons else keys}"
             status = "missing"
         else:
             printed = [join_list([render(v, c.rule) for v in _list_values(index, c)])

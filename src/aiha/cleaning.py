@@ -25,6 +25,10 @@ from aiha.pseudonym import age_at, pseudonymize
 from aiha.schemas import CLEAN_SCHEMAS, validate_raw
 
 RAW_TABLES = ("patients", "labs", "transfusions", "treatments", "adverse_events")
+# Treatment categories (docs/data_dictionary.md): the study drug; a drug given as
+# part of the daratumumab regimen (does not end the evaluable period); a new AIHA
+# therapy (ends it); supportive care.
+TREATMENT_CATEGORIES = ("daratumumab", "study_regimen", "aiha_therapy", "supportive")
 LOG_COLUMNS = ["file", "row", "field", "old", "new", "reason"]
 
 
@@ -67,6 +71,12 @@ def load_site_profiles(path: str | Path) -> dict[str, SiteProfile]:
             )
         except KeyError as err:
             raise InputError(str(path), f"site {code}: missing key {err}") from None
+        unknown = sorted({str(v) for v in profiles[code].codes.get("treatment", {}).values()}
+                         - set(TREATMENT_CATEGORIES))
+        if unknown:
+            raise InputError(str(path), f"site {code}: treatment codes map to {unknown}; "
+                             f"the categories are {', '.join(TREATMENT_CATEGORIES)}",
+                             column="codes.treatment")
     return profiles
 
 

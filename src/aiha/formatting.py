@@ -31,6 +31,7 @@ __all__ = [
     "is_missing",
     "fmt_number",
     "fmt_count",
+    "fmt_counted",
     "fmt_percent",
     "fmt_n_of_N",
     "fmt_proportion_ci",
@@ -88,6 +89,16 @@ def fmt_count(value: float | int | None) -> str:
     return fmt_number(number, 0)
 
 
+def fmt_counted(value: float | int | None, singular: str, plural: str | None = None,
+                zero: str = "no") -> str:
+    """A count with its noun: ``1 patient``, ``2 patients``, ``no patients``."""
+    if is_missing(value):
+        return MISSING
+    n = float(value)  # type: ignore[arg-type]
+    noun = singular if n == 1 else (plural or f"{singular}s")
+    return f"{zero} {noun}" if n == 0 else f"{fmt_count(n)} {noun}"
+
+
 def fmt_percent(proportion: float | None, decimals: int = 1) -> str:
     """A proportion (0-1) as a percentage: ``0.5`` -> ``50.0%``."""
     if is_missing(proportion):
@@ -107,6 +118,8 @@ def fmt_ci(lower: float | None, upper: float | None, decimals: int = 1, level: f
            percent: bool = True) -> str:
     """``95% CI 21.1–78.9`` (bounds as percentages when ``percent``)."""
     scale = 100.0 if percent else 1.0
+    if is_missing(lower) and is_missing(upper):
+        return f"{fmt_number(level * 100, 0)}% CI not estimable"
     lo = MISSING if is_missing(lower) else fmt_number(float(lower) * scale, decimals)  # type: ignore[arg-type]
     hi = NOT_REACHED if is_missing(upper) else fmt_number(float(upper) * scale, decimals)  # type: ignore[arg-type]
     sep = " to " if (lo.startswith(MINUS) or hi.startswith(MINUS)) else EN_DASH

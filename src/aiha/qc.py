@@ -68,6 +68,9 @@ def independent_intervals(counts: dict[str, float], level: float) -> dict[str, f
     for stat, group in (("orr", "wAIHA"), ("hb_response", "cAIHA")):
         k = int(counts[f"{stat}/{group}/numerator"])
         n = int(counts[f"{stat}/{group}/denominator"])
+        if n == 0:  # no patients: the interval is undefined
+            out[f"{stat}/{group}/ci_lower"] = out[f"{stat}/{group}/ci_upper"] = math.nan
+            continue
         lo, hi = proportion_confint(k, n, alpha=1 - level, method="beta")
         out[f"{stat}/{group}/ci_lower"] = float(lo)
         out[f"{stat}/{group}/ci_upper"] = float(hi)
@@ -93,16 +96,25 @@ def independent_km(responses: pd.DataFrame) -> dict[str, float]:
 
 
 def compare(primary: dict[str, float], independent: dict[str, float], tol: float) -> pd.DataFrame:
-    """Side-by-side table; raises QCMismatch naming every statistic that disagrees."""
+    """Side-by-side table; raises QCMismatch naming every statistic that disagrees.
+
+    Undefined on both sides (NaN, e.g. the interval of an empty group; a statistic
+    the primary does not write counts as undefined) is agreement ("agree: both
+    undefined"); undefined on one side only is a disagreement."""
     rows: list[dict[str, Any]] = []
     bad = []
     for key in sorted(independent):
-        ind = independent[key]
-        prim = primary.get(key, math.nan)
-        diff = abs(prim - ind) if not (math.isnan(prim) or math.isnan(ind)) else math.inf
-        ok = diff <= tol
+        ind = float(independent[key])
+        prim = float(primary.get(key, math.nan))
+        both_undefined = math.isnan(prim) and math.isnan(ind)
+        if both_undefined:
+            diff, ok, status = math.nan, True, "agree: both undefined"
+        else:
+            diff = abs(prim - ind) if not (math.isnan(prim) or math.isnan(ind)) else math.inf
+            ok = diff <= tol
+            status = "agree" if ok else "DISAGREE"
         rows.append({"statistic": key, "primary": prim, "independent": ind,
-                     "abs_diff": diff, "status": "agree" if ok else "DISAGREE"})
+                     "abs_diff": diff, "status": status})
         if not ok:
             bad.append(f"{key}: primary {prim!r} vs independent {ind!r}")
     table = pd.DataFrame(rows, columns=QC_COLUMNS)

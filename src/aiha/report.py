@@ -254,15 +254,31 @@ def _compact_pair(lo: float, hi: float) -> tuple[float, float, int]:
     return lo, hi, 0 if whole else 1
 
 
+def present_groups(ard: ARD) -> list[str]:
+    """The analysis groups with at least one treated patient (``all`` last)."""
+    return [g for g in GROUPS if ard.has("n_treated", g, "n") and ard.get("n_treated", g, "n") > 0]
+
+
+def empty_groups_note(ard: ARD, groups: Sequence[str]) -> str:
+    """"cAIHA (anemic): no patients." for each of ``groups`` without a treated patient."""
+    empty = [GROUP_LABELS[g] for g in groups if g not in present_groups(ard)]
+    return " ".join(f"{label}: no patients." for label in empty)
+
+
+def _join_notes(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
 def baseline_table(ard: ARD, fmt: Fmt) -> Table:
-    """Table 1: baseline characteristics by analysis group."""
+    """Table 1: baseline characteristics by analysis group (groups with patients)."""
+    groups = present_groups(ard)
     header = ["Characteristic"] + [
-        f"{GROUP_LABELS[g]} (n = {F.fmt_count(ard.get('n_treated', g, 'n'))})" for g in GROUPS
+        f"{GROUP_LABELS[g]} (n = {F.fmt_count(ard.get('n_treated', g, 'n'))})" for g in groups
     ]
     rows: list[list[str]] = []
 
     def row(label: str, fn: Callable[[str], str]) -> None:
-        rows.append([label] + [fn(g) for g in GROUPS])
+        rows.append([label] + [fn(g) for g in groups])
 
     row("Patients treated, n", lambda g: F.fmt_count(ard.get("n_treated", g, "n")))
     row("In the efficacy set, n", lambda g: F.fmt_count(ard.opt("n_efficacy", g, "n")))
@@ -271,25 +287,36 @@ def baseline_table(ard: ARD, fmt: Fmt) -> Table:
                                              ard.get("sex_female", g, "proportion"), fmt.percent))
     row("Prior treatment lines, median (range)",
         lambda g: _median_range(ard, "prior_lines", g, None))
-    row("Evans syndrome, n", lambda g: F.fmt_count(ard.opt("evans", g, "n")))
-    row("Acrocyanosis, n", lambda g: F.fmt_count(ard.opt("acrocyanosis", g, "n")))
+    if "wAIHA" in groups:
+        row("Evans syndrome, n", lambda g: F.fmt_count(ard.opt("evans", g, "n")))
+    if "cAIHA" in groups or "cAIHA_nonanemic" in groups:
+        row("Acrocyanosis, n", lambda g: F.fmt_count(ard.opt("acrocyanosis", g, "n")))
     row("Baseline Hb, g/dL, median (range)",
         lambda g: _median_range(ard, "baseline_hb", g, fmt.hb))
     row("Baseline LDH, \u00d7 ULN, median (range)",
         lambda g: _median_range(ard, "baseline_ldh", g, fmt.ldh))
+    n_na = ard.opt("n_treated", "cAIHA_nonanemic", "n")
+    outside = ("" if F.is_missing(n_na) or n_na == 0 else
+               f"The non-anemic cAIHA {'patient was' if n_na == 1 else 'patients were'} "
+               "treated but outside the efficacy set.")
     return Table("baseline", "Table 1. Baseline characteristics by analysis group", header, rows,
-                 note="Efficacy set: wAIHA and anemic cAIHA. The non-anemic cAIHA patient was "
-                      "treated but is outside the efficacy set. \u2014: not applicable.")
+                 note=_join_notes("Efficacy set: wAIHA and anemic cAIHA.", outside,
+                                  empty_groups_note(ard, GROUPS[:3]),
+                                  "\u2014: not applicable or not measured."))
 
 
 def _n_of_N(ard: ARD, stat: str, group: str, fmt: Fmt) -> str:
     if not ard.has(stat, group, "numerator"):
         return F.MISSING
+    if ard.get(stat, group, "denominator") == 0:
+        return "no patients"
     return F.fmt_n_of_N(ard.get(stat, group, "numerator"), ard.get(stat, group, "denominator"),
                         fmt.percent)
 
 
 def _prop_ci(ard: ARD, stat: str, group: str, fmt: Fmt, level: float) -> str:
+    if ard.opt(stat, group, "denominator") == 0:
+        return "no patients"
     return (f"{_n_of_N(ard, stat, group, fmt)}; "
             f"{F.fmt_ci(ard.get(stat, group, 'ci_lower'), ard.get(stat, group, 'ci_upper'), fmt.percent, level)}")
 
@@ -325,44 +352,70 @@ def _ongoing_durations(ard: ARD, group: str) -> str:
 
 
 def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
-    """Response and duration of response by group (from the ARD)."""
+    """Response and duration of response by group (from the ARD): a column per group
+    with patients, a row per outcome that applies to one of them."""
     level = float(cfg["statistics"]["ci_level"])
-    cols = ["wAIHA", "cAIHA", "cAIHA_nonanemic"]
-    header = ["Outcome"] + [GROUP_LABELS[g] for g in cols]
+    cols = [g for g in ("wAIHA", "cAIHA", "cAIHA_nonanemic") if g in present_groups(ard)]
     na = F.MISSING
-    rows = [
-        ["Overall response (CR + PR), n/N (%)", _prop_ci(ard, "orr", "wAIHA", fmt, level), na, na],
-        ["Complete response, n/N (%)", _n_of_N(ard, "cr", "wAIHA", fmt), na, na],
-        ["Partial response, n/N (%)", _n_of_N(ard, "pr", "wAIHA", fmt), na, na],
-        ["Hb response, n/N (%)", na, _prop_ci(ard, "hb_response", "cAIHA", fmt, level), na],
-        ["Median duration of response, crude"]
-        + [_months_opt(ard, "dor_median_crude", g, fmt) for g in cols],
-        ["Median duration of response, Kaplan-Meier"]
-        + [_km_median(ard, g, fmt, level) for g in cols],
-        ["Range of response duration"] + [_dor_range(ard, g) for g in cols],
-        ["Responses ongoing at data cut-off, n/N"] + [
-            (f"{F.fmt_count(ard.get('ongoing', g, 'numerator'))}/"
-             f"{F.fmt_count(ard.get('ongoing', g, 'denominator'))}")
-            if ard.has("ongoing", g, "numerator") else na for g in cols],
-        ["Durations of ongoing responses"] + [_ongoing_durations(ard, g) for g in cols],
-        ["Nonresponders with Evans syndrome, n/N (%)", _n_of_N(ard, "nr_evans", "wAIHA", fmt),
-         na, na],
-        ["Acrocyanosis improved, n/N (%)", na, _n_of_N(ard, "acro_improved", "cAIHA", fmt), na],
-        ["Acrocyanosis response, n/N (%)", na, na,
-         _n_of_N(ard, "nonanemic_acro_response", "cAIHA_nonanemic", fmt)],
-        ["Hb increase from baseline, n/N (%)", na, na,
-         _n_of_N(ard, "nonanemic_hb_increase", "cAIHA_nonanemic", fmt)],
-        ["Best Hb change from baseline, g/dL, median", na, na,
-         F.fmt_number(ard.opt("nonanemic_hb_change", "cAIHA_nonanemic", "median"), fmt.hb)],
+
+    def only(group: str, text: Callable[[], str]) -> list[str]:
+        return [text() if g == group else na for g in cols]
+
+    def each(fn: Callable[[str], str]) -> list[str]:
+        return [fn(g) for g in cols]
+
+    def ongoing(g: str) -> str:
+        if not ard.has("ongoing", g, "numerator"):
+            return na
+        return (f"{F.fmt_count(ard.get('ongoing', g, 'numerator'))}/"
+                f"{F.fmt_count(ard.get('ongoing', g, 'denominator'))}")
+
+    candidates = [
+        ["Overall response (CR + PR), n/N (%)", *only("wAIHA", lambda: _prop_ci(ard, "orr", "wAIHA", fmt, level))],
+        ["Complete response, n/N (%)", *only("wAIHA", lambda: _n_of_N(ard, "cr", "wAIHA", fmt))],
+        ["Partial response, n/N (%)", *only("wAIHA", lambda: _n_of_N(ard, "pr", "wAIHA", fmt))],
+        ["Hb response, n/N (%)", *only("cAIHA", lambda: _prop_ci(ard, "hb_response", "cAIHA", fmt, level))],
+        ["Median duration of response, crude", *each(lambda g: _months_opt(ard, "dor_median_crude", g, fmt))],
+        ["Median duration of response, Kaplan-Meier", *each(lambda g: _km_median(ard, g, fmt, level))],
+        ["Range of response duration", *each(lambda g: _dor_range(ard, g))],
+        ["Responses ongoing at data cut-off, n/N", *each(ongoing)],
+        ["Durations of ongoing responses", *each(lambda g: _ongoing_durations(ard, g))],
+        ["Nonresponders with Evans syndrome, n/N (%)", *only("wAIHA", lambda: _n_of_N(ard, "nr_evans", "wAIHA", fmt))],
+        ["Acrocyanosis improved, n/N (%)", *only("cAIHA", lambda: _n_of_N(ard, "acro_improved", "cAIHA", fmt))],
+        ["Acrocyanosis response, n/N (%)", *only("cAIHA_nonanemic", lambda: _n_of_N(ard, "nonanemic_acro_response", "cAIHA_nonanemic", fmt))],
+        ["Hb increase from baseline, n/N (%)", *only("cAIHA_nonanemic", lambda: _n_of_N(ard, "nonanemic_hb_increase", "cAIHA_nonanemic", fmt))],
+        ["Best Hb change from baseline, g/dL, median", *only("cAIHA_nonanemic", lambda: F.fmt_number(ard.opt("nonanemic_hb_change", "cAIHA_nonanemic", "median"), fmt.hb))],
     ]
-    reported = cfg["statistics"]["dor_median_method"]
-    note = (f"Confidence intervals: exact Clopper-Pearson for proportions, "
-            f"log(\u2212log) transform for the Kaplan-Meier median. The median duration "
-            f"reported as the paper's figure is the {reported} median "
-            f"(statistics.dor_median_method). Acrocyanosis denominator: "
-            f"{cfg['response']['acro_denominator']} (response.acro_denominator).")
+    rows = [r for r in candidates if any(cell != na for cell in r[1:])]
+    has_responders = any(ard.has("dor_min", g, "value") for g in cols)
+    notes = [empty_groups_note(ard, ("wAIHA", "cAIHA", "cAIHA_nonanemic"))]
+    if cols and not has_responders:
+        notes.append("No patient responded: no duration of response.")
+    notes.append("Confidence intervals: exact Clopper-Pearson for proportions"
+                 + (f", {KM_CI_WORDS[_ci_transform(cfg)]} for the Kaplan-Meier median"
+                    if has_responders else "") + ".")
+    if has_responders and "wAIHA" in cols:
+        notes.append(f"The median duration reported as the paper's figure is the "
+                     f"{MEDIAN_WORDS[cfg['statistics']['dor_median_method']]} "
+                     f"(statistics.dor_median_method).")
+    if ard.has("acro_improved", "cAIHA", "denominator") and "cAIHA" in cols:
+        notes.append("Acrocyanosis improved: among "
+                     + ("all treated cAIHA patients with acrocyanosis, non-anemic ones included"
+                        if cfg["response"]["acro_denominator"] == "all_treated"
+                        else "the anemic cAIHA patients with acrocyanosis")
+                     + " (response.acro_denominator).")
+    header = ["Outcome"] + [GROUP_LABELS[g] for g in cols]
     return Table("response", "Table 2. Response and duration of response", header, rows,
-                 note=note)
+                 note=_join_notes(*notes))
+
+
+KM_CI_WORDS = {"log-log": "log(\u2212log) transform", "log": "log transform",
+               "plain": "untransformed (plain) interval"}
+MEDIAN_WORDS = {"crude": "crude median", "km": "Kaplan-Meier median"}
+
+
+def _ci_transform(cfg: Mapping[str, Any]) -> str:
+    return str(cfg["statistics"].get("km_ci_transform", "log-log"))
 
 
 def response_listing(responses: pd.DataFrame, fmt: Fmt) -> Table:
@@ -391,15 +444,18 @@ def response_listing(responses: pd.DataFrame, fmt: Fmt) -> Table:
 
 
 def ae_grade_table(ard: ARD) -> Table:
-    """Adverse events by worst CTCAE grade and group (events)."""
-    header = ["Worst CTCAE grade"] + [GROUP_LABELS[g] for g in GROUPS]
-    rows = [[f"Grade {k}"] + [F.fmt_count(ard.get("ae_grade", g, f"grade_{k}")) for g in GROUPS]
+    """Adverse events by worst CTCAE grade and group (events; groups with patients)."""
+    groups = present_groups(ard)
+    header = ["Worst CTCAE grade"] + [GROUP_LABELS[g] for g in groups]
+    rows = [[f"Grade {k}"] + [F.fmt_count(ard.get("ae_grade", g, f"grade_{k}")) for g in groups]
             for k in range(1, 6) if ard.has("ae_grade", "all", f"grade_{k}")]
-    rows.append(["All events"] + [F.fmt_count(ard.get("ae_events", g, "n")) for g in GROUPS])
+    rows.append(["All events"] + [F.fmt_count(ard.get("ae_events", g, "n")) for g in groups])
     rows.append(["Patients with \u2265 1 event"]
-                + [F.fmt_count(ard.get("ae_patients", g, "n")) for g in GROUPS])
+                + [F.fmt_count(ard.get("ae_patients", g, "n")) for g in groups])
+    none = ard.opt("ae_events", "all", "n") == 0
     return Table("ae_grade", "Table 3. Adverse events by worst CTCAE v5 grade (events)", header,
-                 rows, note="Each event counts once, at the worst grade reported for it.")
+                 rows, note=("No adverse event was reported." if none else
+                             "Each event counts once, at the worst grade reported for it."))
 
 
 def ae_listing(aes: pd.DataFrame, responses: pd.DataFrame) -> Table:
@@ -530,6 +586,24 @@ def audit_table(audit: pd.DataFrame) -> Table:
                       "computed counts as a failure.")
 
 
+def qc_checks_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
+    """The independent QC (results/qc/double_programming.tsv): every statistic
+    recomputed by a second implementation, both values and the status."""
+    def value(v: Any) -> str:
+        return F.fmt_auto(v, 6) if not F.is_missing(v) else "undefined"
+
+    rows = [[r["statistic"], value(r["primary"]), value(r["independent"]),
+             F.MISSING if F.is_missing(r["abs_diff"]) else f"{float(r['abs_diff']):.1e}",
+             r["status"]] for _, r in qc.iterrows()]
+    return Table("qc_checks", "Table C1. Independent QC: each statistic computed twice",
+                 ["Statistic", "Primary", "Independent", "Difference", "Status"], rows,
+                 numeric=[False, True, True, True, False], css_class="listing", nowrap=(0,),
+                 note="Primary: lifelines Kaplan-Meier, scipy Clopper-Pearson, the analysis "
+                      "code's counts. Independent: statsmodels SurvfuncRight, statsmodels "
+                      "proportion_confint (beta), plain pandas counts. Undefined on both sides "
+                      "(an empty group) counts as agreement.")
+
+
 def sensitivity_table_view(summary: pd.DataFrame) -> Table:
     """Which config variants reproduce the paper (results/sensitivity/summary.tsv)."""
     rows = [[r["variant"], r["change"],
@@ -608,16 +682,24 @@ def build_context(
     fmt = Fmt.from_config(cfg)
     report_cfg = dict(cfg.get("report", {}))
     routine = list(report_cfg.get("cleaning_log_routine", []))
+    has_audit = tables.get("audit") is not None
+    has_cytometry = tables.get("cytometry_qc") is not None
+    optional = {}
+    if has_audit:
+        optional["audit"] = audit_table(tables["audit"])
+    if has_cytometry:
+        optional["cytometry_qc"] = qc_table(tables["cytometry_qc"], fmt)
+        optional["flow_ard"] = flow_table(ard, fmt)
+    if tables.get("qc") is not None:
+        optional["qc_checks"] = qc_checks_table(tables["qc"], fmt)
     t = {
-        "audit": audit_table(tables["audit"]),
+        **optional,
         "sensitivity": sensitivity_table_view(tables["sensitivity"]),
         "baseline": baseline_table(ard, fmt),
         "response": response_table(ard, fmt, cfg),
         "response_listing": response_listing(tables["responses"], fmt),
         "ae_grade": ae_grade_table(ard),
         "ae_listing": ae_listing(tables["adverse_events"], tables["responses"]),
-        "cytometry_qc": qc_table(tables["cytometry_qc"], fmt),
-        "flow_ard": flow_table(ard, fmt),
         "cleaning_summary": cleaning_summary_table(tables["cleaning_log"], routine),
         "cleaning_log": cleaning_table(tables["cleaning_log"], routine),
         "flagged_labs": flagged_labs_table(tables["labs"], fmt),
@@ -638,12 +720,19 @@ def build_context(
         "figures": {k: f"figures/{v}" for k, v in CLINICAL_FIGURES.items()},
         "cytometry_figures": {k: f"cytometry/{k}.svg" for k in CYTOMETRY_FIGURES},
         "digests": dict(digests or {}),
+        "has_audit": has_audit,
+        "has_cytometry": has_cytometry,
+        "has_sensitivity_claims": len(tables["sensitivity"]) > 0,
+        "treated_by_group": "; ".join(
+            f"{GROUP_LABELS[g] if g != 'cAIHA' else 'anemic cAIHA'} "
+            f"{F.fmt_count(ard.get('n_treated', g, 'n'))}"
+            for g in present_groups(ard) if g != "all"),
         "n_wAIHA": F.fmt_count(ard.get("n_treated", "wAIHA", "n")),
         "n_cAIHA": F.fmt_count(ard.get("n_treated", "cAIHA", "n")),
         "n_nonanemic": F.fmt_count(ard.get("n_treated", "cAIHA_nonanemic", "n")),
         "n_all": F.fmt_count(ard.get("n_treated", "all", "n")),
-        "flow_n": F.fmt_count(ard.get("flow_n", "all", "n")) if ard.has("flow_n", "all", "n")
-        else F.MISSING,
+        "flow_patients": F.fmt_counted(ard.get("flow_n", "all", "n"), "patient")
+        if ard.has("flow_n", "all", "n") else F.MISSING,
     }
 
 
@@ -727,8 +816,10 @@ def build_report(
     renderer fetched (``served``) or refused (for tests)."""
     resources_dir = Path(resources_dir)
     tables = {k: read_text_tsv(inputs[k]) for k in
-              ("responses", "patients", "labs", "adverse_events", "cleaning_log", "cytometry_qc",
-               "audit", "sensitivity")}
+              ("responses", "patients", "labs", "adverse_events", "cleaning_log", "sensitivity")}
+    # Optional: the cytometry QC (no cytometry arm), the audit (no claims), the QC table.
+    for k in ("cytometry_qc", "audit", "qc"):
+        tables[k] = read_text_tsv(inputs[k]) if inputs.get(k) else None
     tables["ard"] = read_ard(inputs["ard"])
     digests = {"ARD (results/ard/ard.tsv)": file_sha256(inputs["ard"])}
     provenance = json.loads(Path(inputs["provenance"]).read_text(encoding="utf-8"))
@@ -736,7 +827,7 @@ def build_report(
     html = render_html(context, resources_dir)
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
     figures = {k: inputs[f"fig_{k}"] for k in CLINICAL_FIGURES}
-    cyto = {k: inputs[f"cyto_{k}"] for k in CYTOMETRY_FIGURES}
+    cyto = {k: inputs[f"cyto_{k}"] for k in CYTOMETRY_FIGURES if inputs.get(f"cyto_{k}")}
     with tempfile.TemporaryDirectory(prefix="aiha-report-") as staging:
         stage_assets(staging, resources_dir / "report.css", fonts_dir, figures, cyto)
         fetcher = render_pdf(html, staging, pdf_path, source_date_epoch(cfg), identifier)
@@ -761,12 +852,14 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "cleaning_log": r / "clinical/cleaning_log.tsv",
         "cytometry_qc": r / "cytometry/qc.tsv",
         "audit": r / "audit/claims.tsv",
+        "qc": r / "qc/double_programming.tsv",
         "sensitivity": r / "sensitivity/summary.tsv",
         "provenance": r / "provenance.json",
     }
     inputs.update({f"fig_{k}": f / v for k, v in CLINICAL_FIGURES.items()})
     inputs.update({f"cyto_{k}": r / f"cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES})
-    return inputs
+    optional = ("cytometry_qc", "audit", "qc", *(f"cyto_{k}" for k in CYTOMETRY_FIGURES))
+    return {k: v for k, v in inputs.items() if k not in optional or Path(v).exists()}
 
 
 def figure_inputs(results_dir: str | os.PathLike[str]) -> dict[str, Path]:

@@ -38,8 +38,38 @@ class KaplanMeier:
     table: pd.DataFrame  # time, survival, ci_lower, ci_upper, at_risk, events, censored
 
 
-def kaplan_meier(durations: Sequence[float], events: Sequence[int], level: float = 0.95) -> KaplanMeier:
-    """lifelines Kaplan-Meier with log(-log) ("exponential Greenwood") confidence band."""
+CI_TRANSFORMS = ("log-log", "log", "plain")
+
+
+def greenwood_band(survival: np.ndarray, at_risk: np.ndarray, events: np.ndarray,
+                   level: float, transform: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise band of S(t) from Greenwood's variance of log S, as R's survfit
+    ``conf.type``: ``log`` (R's default) S exp(+-z se), ``plain`` S +- z S se, clipped
+    to [0, 1]. (``log-log`` comes from lifelines.)"""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(1 - (1 - level) / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(at_risk > events, events / (at_risk * (at_risk - events)), np.inf)
+    terms = np.where(events > 0, terms, 0.0)
+    se = np.sqrt(np.cumsum(terms))  # standard error of log S
+    with np.errstate(invalid="ignore", over="ignore"):
+        if transform == "log":
+            lower, upper = survival * np.exp(-z * se), survival * np.exp(z * se)
+        elif transform == "plain":
+            lower, upper = survival - z * survival * se, survival + z * survival * se
+        else:
+            raise ValueError(f"unknown CI transform {transform!r} (one of {CI_TRANSFORMS})")
+    undefined = (survival <= 0) | ~np.isfinite(se)
+    lower = np.where(undefined, np.nan, np.clip(lower, 0.0, 1.0))
+    upper = np.where(undefined, np.nan, np.clip(upper, 0.0, 1.0))
+    return lower, upper
+
+
+def kaplan_meier(durations: Sequence[float], events: Sequence[int], level: float = 0.95,
+                 transform: str = "log-log") -> KaplanMeier:
+    """lifelines Kaplan-Meier with a pointwise confidence band: ``log-log`` ("exponential
+    Greenwood", lifelines), or ``log`` / ``plain`` (Greenwood, :func:`greenwood_band`)."""
     from lifelines import KaplanMeierFitter
 
     kmf = KaplanMeierFitter(alpha=1 - level)
@@ -47,12 +77,16 @@ def kaplan_meier(durations: Sequence[float], events: Sequence[int], level: float
     sf = kmf.survival_function_.iloc[:, 0]
     ci = kmf.confidence_interval_survival_function_
     ev = kmf.event_table
+    lower, upper = ci.iloc[:, 0].to_numpy(float), ci.iloc[:, 1].to_numpy(float)
+    if transform != "log-log":
+        lower, upper = greenwood_band(sf.to_numpy(float), ev["at_risk"].to_numpy(float),
+                                      ev["observed"].to_numpy(float), level, transform)
     table = pd.DataFrame(
         {
             "time": sf.index.to_numpy(float),
             "survival": sf.to_numpy(float),
-            "ci_lower": ci.iloc[:, 0].to_numpy(float),
-            "ci_upper": ci.iloc[:, 1].to_numpy(float),
+            "ci_lower": lower,
+            "ci_upper": upper,
             "at_risk": ev["at_risk"].to_numpy(int),
             "events": ev["observed"].to_numpy(int),
             "censored": ev["censored"].to_numpy(int),
@@ -68,16 +102,22 @@ def km_quantile_time(
 
     Where S equals ``p`` (within ``tol``) on a flat segment from t1 to the next
     drop at t2, the tie rule decides: ``lower`` -> t1, ``upper`` -> t2,
-    ``midpoint`` -> (t1 + t2) / 2 (R survfit's choice). Where the curve jumps
-    below ``p`` the first such time is returned. NaN when not reached (for
-    ``upper``/``midpoint`` also when the curve ends on the flat segment).
+    ``midpoint`` -> (t1 + t2) / 2 (R survfit's choice). Where the curve ends on the
+    flat segment (no later drop), t2 is the last time of the curve, as survfit
+    does; NaN if that is t1 itself. Where the curve jumps below ``p`` the first
+    such time is returned. NaN when not reached.
     """
     t = np.asarray(times, float)
     s = np.asarray(survival, float)
     for i in range(len(t)):
+        if np.isnan(s[i]):
+            continue
         if abs(s[i] - p) <= tol:
             later = [j for j in range(i + 1, len(t)) if s[j] < s[i] - tol]
-            t2 = t[later[0]] if later else math.nan
+            if later:
+                t2 = t[later[0]]
+            else:
+                t2 = t[-1] if t[-1] > t[i] else math.nan
             if tie_rule == "lower":
                 return float(t[i])
             if tie_rule == "upper":
@@ -207,7 +247,7 @@ def clinical_statistics(
         stats += [Stat("dor_median_crude", g, "value", crude, "months"),
                   Stat("dor_min", g, "value", float(d.min()), "months"),
                   Stat("dor_max", g, "value", float(d.max()), "months")]
-        km = kaplan_meier(d.tolist(), e.tolist(), level)
+        km = kaplan_meier(d.tolist(), e.tolist(), level, st.get("km_ci_transform", "log-log"))
         med = km_quantile_time(km.table["time"], km.table["survival"], 0.5, tie, tol)
         lo, hi = km_median_ci(km, tie, tol)
         stats += [Stat("dor_median_km", g, "value", med, "months"),
