@@ -80,7 +80,7 @@ def test_fmt_proportion_ci() -> None:
 
 def test_fmt_ci_months_and_not_reached() -> None:
     assert F.fmt_ci(2.0, math.nan, 1, percent=False) == "95% CI 2.0\u2013not reached"
-    assert F.fmt_ci(math.nan, math.nan, 1, percent=False) == f"95% CI {F.MISSING}\u2013not reached"
+    assert F.fmt_ci(math.nan, math.nan, 1, percent=False) == "95% CI not estimable"
     assert F.fmt_ci(-0.5, 0.5, 1, percent=False) == f"95% CI {M}0.5 to 0.5"
 
 

@@ -174,7 +174,7 @@ def test_fixture_methods_quote_config(fixture_report: tuple[Path, dict], cfg: di
     for key in ("pr_rule", "ongoing_duration_origin", "duration_rounding", "acro_denominator"):
         assert norm(f"response.{key}") in text, key
     assert norm(f"response.pr_rule = {r['pr_rule']}") in text
-    assert norm(f"{r['confirmation_min_days']:g} days apart") in text
+    assert norm(f"at least {r['confirmation_min_days']:g} days") in text
     assert norm(f"{r['transfusion_washout_days']:g} days after a transfusion") in text
     assert norm(f"tolerance of {s['km_tie_tolerance']:g}") in text
     assert norm(f"The rule in force is {s['km_tie_rule']}") in text
