@@ -55,3 +55,17 @@ def report_config(config: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("demo_multiplier", "demo_spec"):
         out.get("data", {}).pop(key, None)
     return out
+
+
+# What the clinical figures read: thresholds drawn, months, the KM tie rule and level.
+FIGURE_RESPONSE_KEYS = ("days_per_month", "cr_hb_g_dl", "pr_hb_g_dl", "hb_normal_g_dl",
+                        "anemia_hb_g_dl")
+FIGURE_STATISTICS_KEYS = ("km_tie_rule", "ci_level")
+
+
+def figures_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the clinical figures read (config-shaped)."""
+    return {
+        "response": {k: config["response"][k] for k in FIGURE_RESPONSE_KEYS},
+        "statistics": {k: config["statistics"][k] for k in FIGURE_STATISTICS_KEYS},
+    }

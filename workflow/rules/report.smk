@@ -43,7 +43,7 @@ rule report_figures:
         mem_mb=1000,
         runtime=10,
     params:
-        cfg={k: config[k] for k in ("response", "statistics")},
+        cfg=figures_config(config),
     script:
         "../scripts/report_figures.py"
 
