@@ -178,11 +178,25 @@ def format_table(table: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def claims_file(config_path: str | Path) -> str | None:
+    """The claims file a config names (``audit.claims``), or None for no audit."""
+    cfg = yaml.safe_load(Path(config_path).read_text(encoding="utf-8")) or {}
+    claims = (cfg.get("audit") or {}).get("claims")
+    return str(claims) if claims else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m aiha.audit results/audit/claims.tsv`: print; exit 1 unless all pass."""
+    """`python -m aiha.audit results/audit/claims.tsv`: print; exit 1 unless all pass.
+    `python -m aiha.audit --has-claims config.yaml`: exit 0 if the config names a
+    claims file, else say there is no audit and exit 3 (for `make audit`)."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "--has-claims":
+        if claims_file(args[1]):
+            return 0
+        print(f"No claims file in {args[1]} (audit.claims): this study has no audit.")
+        return 3
     table = read_text_tsv(args[0])
     print(format_table(table))
     return 0 if all_pass(table) else 1
