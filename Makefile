@@ -43,5 +43,6 @@ clean:
 
 # Benchmarks (not tests, about 15 min): figures written into benchmarks/README.md.
 bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/floor.py
 	$(BIN)/python benchmarks/cytometry_bench.py
 	$(BIN)/python benchmarks/workflow_bench.py

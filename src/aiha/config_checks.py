@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -19,6 +20,8 @@ import jsonschema
 import yaml
 
 from aiha.errors import ConfigError
+
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
 
 # Schema of each part of the config: (path of the section or "" for the whole, file).
 SCHEMAS = (("", "config.schema.yaml"), ("cytometry", "cytometry.schema.yaml"),
@@ -42,7 +45,20 @@ def _is_date(value: object) -> bool:
     return len(value) == 10
 
 
-def _validator(schema: Mapping[str, Any]) -> Any:
+@functools.lru_cache(maxsize=None)
+def _schema(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+
+
+@functools.lru_cache(maxsize=None)
+def _validator(path: Path, section: str = "") -> Any:
+    """A validator of one schema file, or of one top-level section of it (read and
+    built once per process: the config and every sensitivity variant are checked
+    against the same schemas)."""
+    schema = _schema(path)
+    if section:
+        schema = {k: v for k, v in schema.items() if k in ("$schema", "definitions", "$defs")} \
+            | schema["properties"][section]
     base = jsonschema.validators.validator_for(schema)
     checker = jsonschema.FormatChecker(formats=())
     checker.checks("date")(_is_date)
@@ -50,17 +66,29 @@ def _validator(schema: Mapping[str, Any]) -> Any:
     return cls(schema, format_checker=checker)
 
 
-def _load(schema_dir: Path, name: str) -> dict[str, Any]:
-    return yaml.safe_load((schema_dir / name).read_text(encoding="utf-8"))
-
-
-def _errors(config: Mapping[str, Any], schema_dir: Path) -> list[str]:
+def _errors(config: Mapping[str, Any], schema_dir: Path,
+            only: set[str] | None = None) -> list[str]:
+    """Problems of the config; ``only``: check just these top-level sections (a
+    sensitivity variant changes values within the sections it overrides)."""
     out = []
     for section, name in SCHEMAS:
         part = config.get(section) if section else config
         if section and part is None:
             continue
-        validator = _validator(_load(schema_dir, name))
+        if only is not None and section and section not in only:
+            continue
+        if only is not None and not section:
+            path = (schema_dir / name).resolve()
+            for key in sorted(only & set(_schema(path).get("properties", {}))):
+                if any(key == s for s, _ in SCHEMAS):
+                    continue  # checked with its own schema below
+                error = jsonschema.exceptions.best_match(
+                    _validator(path, key).iter_errors(config.get(key)))
+                if error is not None:
+                    where = ".".join(str(p) for p in [key, *error.absolute_path])
+                    out.append(f"{where}: {error.message}")
+            continue
+        validator = _validator((schema_dir / name).resolve())
         error = jsonschema.exceptions.best_match(validator.iter_errors(part))
         if error is not None:
             path = [section] if section else []
@@ -99,6 +127,6 @@ def check_config(config: Mapping[str, Any], schema_dir: str | Path) -> None:
         for name, overrides in variants.items():
             merged = merge_overrides(config, overrides, name)
             problems += [f"config.yaml: sensitivity.variants.{name} gives {e}"
-                         for e in _errors(merged, schema_dir)]
+                         for e in _errors(merged, schema_dir, set(overrides or {}))]
     if problems:
         raise ConfigError("\n".join(problems[:5]))

@@ -1,3 +1,4 @@
+import functools
 import os
 import sys
 from pathlib import Path
@@ -35,14 +36,17 @@ RAW_TABLES = ["patients", "labs", "transfusions", "treatments", "adverse_events"
 CLAIMS = (config.get("audit") or {}).get("claims")
 
 
+@functools.lru_cache(maxsize=None)
 def site_codes():
     """Sites that export: every site of the profile file with a directory in raw_dir,
-    or, for the demo, every site of the cohort specification."""
+    or, for the demo, every site of the cohort specification (read once)."""
     import yaml
 
     if config["data"]["generate_demo"]:
-        spec = yaml.safe_load(open(config["data"]["demo_spec"], encoding="utf-8"))
-        return sorted({p["site"] for p in spec["patients"]})
+        from aiha.demo.cohort import load_spec
+
+        spec = load_spec(config["data"]["demo_spec"])
+        return sorted({p.site for p in spec.patients})
     if not RAW.is_dir():
         raise ValueError(f"config data.raw_dir: directory {str(RAW)!r} does not exist")
     profiles = yaml.safe_load(open(SITE_PROFILES, encoding="utf-8"))["sites"]

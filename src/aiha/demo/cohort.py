@@ -105,7 +105,8 @@ def replicate(raw: dict[str, Any], multiplier: int) -> dict[str, Any]:
 
 def load_spec(path: str | Path, multiplier: int = 1) -> CohortSpec:
     """Read the cohort specification YAML (optionally replicated, see :func:`replicate`)."""
-    raw = replicate(yaml.safe_load(Path(path).read_text(encoding="utf-8")), multiplier)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+    raw = replicate(yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader), multiplier)
     patients = []
     for entry in raw["patients"]:
         e = dict(entry)

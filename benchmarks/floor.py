@@ -1,0 +1,196 @@
+"""The one-process floor of the demo rebuild, and the rebuild as a multiple of it.
+
+    .venv/bin/python benchmarks/floor.py [--repeats 3] [--no-readme]
+
+1. Record: the workflow runs once in a fresh copy of the project with
+   ``AIHA_RECORD_JOBS`` set; every job saves what it gets (rule, input, output,
+   log, params; ``aiha.jobs.record_job``), in the order the jobs ran (one core).
+2. Floor: in another fresh copy, ONE Python process imports what the workflow's
+   jobs import (snakemake.api, flowkit, lifelines, weasyprint, matplotlib, pandas,
+   statsmodels) and runs every recorded job's script in that order, in-process:
+   the demo's work with none of the per-job start-up. Its wall time, Python start
+   included, is the floor. The ARD it writes must equal the workflow's, byte for
+   byte (else the floor did other work).
+3. Rebuild: ``snakemake --cores 2`` in a fresh copy (``results/``, ``.snakemake/``
+   and the demo data absent, venv kept), the same as ``workflow_bench.py``.
+4. No-op: ``snakemake --cores 2`` again on the built copy, against a Snakefile with
+   no rules in the same venv.
+
+Medians of ``--repeats``; the table goes into benchmarks/README.md between the
+``floor-bench`` markers, with the machine and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import pickle
+import re
+import runpy
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from record import machine, machine_line, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+PARTS = ["Snakefile", "config.yaml", "workflow", "resources", "envs", "src", "profiles"]
+IMPORTS = ("snakemake.api", "flowkit", "lifelines", "weasyprint", "matplotlib", "pandas",
+           "statsmodels.api")
+TARGETS = {"rebuild_over_floor": 2.0, "noop_over_empty": 1.2}
+
+
+def copy_project(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for part in PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def run(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{proc.stdout[-3000:]}\n"
+                         f"{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def snakemake(work: Path, *args: str, env: dict | None = None) -> float:
+    return run([SNAKEMAKE, "--cores", "2", "-q", "--directory", str(work), *args], work, env)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def record(tmp: Path) -> tuple[Path, Path]:
+    """Run the workflow once on one core, recording every job; return the
+    recordings folder and the built project."""
+    work = copy_project(tmp / "recorded")
+    jobs = tmp / "jobs"
+    jobs.mkdir()
+    run([SNAKEMAKE, "--cores", "1", "-q", "--directory", str(work)], work,
+        {"AIHA_RECORD_JOBS": str(jobs)})
+    return jobs, work
+
+
+def replay(jobs: Path, work: Path) -> None:
+    """The floor process: imports, then every recorded job in order (in-process)."""
+    import importlib
+
+    for name in IMPORTS:
+        importlib.import_module(name)
+    os.chdir(work)
+    sys.path.insert(0, str(work / "src"))
+    for path in sorted(jobs.glob("*.pkl"), key=lambda p: int(p.name.split("-")[0])):
+        job = pickle.loads(path.read_bytes())
+        script = re.sub(r"^tmp\w+\.", "", Path(job.script).name)
+        for out in job.output:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+        for log in job.log:
+            Path(log).parent.mkdir(parents=True, exist_ok=True)
+        runpy.run_path(str(work / "workflow" / "scripts" / script),
+                       init_globals={"snakemake": job}, run_name="__floor__")
+
+
+def floor(tmp: Path, jobs: Path, index: int) -> float:
+    work = copy_project(tmp / f"floor-{index}")
+    seconds = run([sys.executable, __file__, "--replay", str(jobs), str(work)], work,
+                  {"PYTHONPATH": str(work / "src")})
+    return seconds
+
+
+def empty_noop(tmp: Path) -> float:
+    work = tmp / "empty"
+    work.mkdir(exist_ok=True)
+    (work / "Snakefile").write_text("# no rules\n")
+    return snakemake(work, "--snakefile", str(work / "Snakefile"))
+
+
+def measure(repeats: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="aiha-floor-") as t:
+        tmp = Path(t)
+        jobs, recorded = record(tmp)
+        n_jobs = len(list(jobs.glob("*.pkl")))
+        floors, rebuilds = [], []
+        for i in range(repeats):
+            floors.append(floor(tmp, jobs, i))
+            work = copy_project(tmp / f"rebuild-{i}")
+            rebuilds.append(snakemake(work))
+        same_ard = sha256(tmp / "floor-0" / "results/ard/ard.tsv") == \
+            sha256(tmp / "rebuild-0" / "results/ard/ard.tsv")
+        same_pdf_numbers = sha256(tmp / "floor-0" / "results/report/study_report.html") == \
+            sha256(tmp / "rebuild-0" / "results/report/study_report.html")
+        noop = [snakemake(tmp / "rebuild-0") for _ in range(5)]
+        empty = [empty_noop(tmp) for _ in range(5)]
+    f, r = statistics.median(floors), statistics.median(rebuilds)
+    n, e = statistics.median(noop), statistics.median(empty)
+    return {"jobs": n_jobs, "floor_s": floors, "rebuild_s": rebuilds, "noop_s": noop,
+            "empty_noop_s": empty, "floor_median_s": f, "rebuild_median_s": r,
+            "noop_median_s": n, "empty_noop_median_s": e, "rebuild_over_floor": r / f,
+            "noop_over_empty": n / e, "same_ard": same_ard, "same_html": same_pdf_numbers}
+
+
+def table(res: dict, m: dict, load_end: list[float]) -> str:
+    def met(key: str) -> str:
+        return "met" if res[key] <= TARGETS[key] else "NOT met"
+
+    lines = [
+        machine_line(m, load_end), "",
+        "| measure | median | runs | ratio | target | |",
+        "|---|---|---|---|---|---|",
+        f"| one-process floor (imports + the demo's {res['jobs']} jobs in one Python) | "
+        f"{res['floor_median_s']:.1f} s | {', '.join(f'{x:.1f}' for x in res['floor_s'])} | 1 | | |",
+        f"| full rebuild (`snakemake --cores 2`, fresh copy) | {res['rebuild_median_s']:.1f} s | "
+        f"{', '.join(f'{x:.1f}' for x in res['rebuild_s'])} | "
+        f"{res['rebuild_over_floor']:.2f} x floor | <= {TARGETS['rebuild_over_floor']:g} x | "
+        f"{met('rebuild_over_floor')} |",
+        f"| empty Snakefile, no-op | {res['empty_noop_median_s']:.2f} s | "
+        f"{', '.join(f'{x:.2f}' for x in res['empty_noop_s'])} | 1 | | |",
+        f"| demo no-op rerun | {res['noop_median_s']:.2f} s | "
+        f"{', '.join(f'{x:.2f}' for x in res['noop_s'])} | "
+        f"{res['noop_over_empty']:.2f} x empty | <= {TARGETS['noop_over_empty']:g} x | "
+        f"{met('noop_over_empty')} |",
+        "",
+        f"The floor wrote the same ARD as the workflow: {'yes' if res['same_ard'] else 'NO'}; "
+        f"the same report HTML: {'yes' if res['same_html'] else 'NO'}.",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--replay":
+        replay(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+    m = machine()
+    res = measure(args.repeats)
+    text = table(res, m, [round(x, 2) for x in os.getloadavg()])
+    print(text)
+    out = ROOT / "benchmarks" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "floor_bench.json").write_text(json.dumps({"machine": m, **res}, indent=1))
+    if not args.no_readme:
+        write_section("floor-bench", text)
+
+
+if __name__ == "__main__":
+    main()
