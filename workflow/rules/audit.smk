@@ -9,6 +9,7 @@ if CLAIMS:
             claims="results/audit/claims.tsv",
         log:
             "results/logs/audit_claims.log",
+        priority: CRITICAL_PATH
         localrule: True
         conda:
             "../../envs/statistics.yaml"
@@ -32,6 +33,7 @@ rule provenance:
         json="results/provenance.json",
     log:
         "results/logs/provenance.log",
+    priority: CRITICAL_PATH
     localrule: True
     conda:
         "../../envs/statistics.yaml"

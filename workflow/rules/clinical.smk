@@ -8,6 +8,7 @@ rule validate_clinical:
         summary="results/validation/clinical_inputs.tsv",
     log:
         "results/logs/validate_clinical.log",
+    priority: CRITICAL_PATH
     conda:
         "../../envs/clinical.yaml"
     threads: 1
@@ -38,6 +39,7 @@ rule clean_clinical:
         cleaning_log="results/clinical/cleaning_log.tsv",
     log:
         "results/logs/clean_clinical.log",
+    priority: CRITICAL_PATH
     conda:
         "../../envs/clinical.yaml"
     threads: 1

@@ -32,6 +32,9 @@ validate(config, "../schemas/config.schema.yaml")
 RAW = Path(config["data"]["raw_dir"])
 SITE_PROFILES = config["data"]["site_profiles"]
 RAW_TABLES = ["patients", "labs", "transfusions", "treatments", "adverse_events"]
+# Scheduling priority of the clinical chain to the report (the critical path): with
+# few cores, its jobs go first, and gating, figures and sensitivity fill the gaps.
+CRITICAL_PATH = 10
 # Published (or the site's own) claims: optional. Without them there is no audit.
 CLAIMS = (config.get("audit") or {}).get("claims")
 

@@ -10,6 +10,7 @@ if config["data"]["generate_demo"]:
             manifest=RAW / "MANIFEST.sha256",
         log:
             "results/logs/generate_demo_cohort.log",
+        priority: CRITICAL_PATH
         localrule: True
         conda:
             "../../envs/clinical.yaml"

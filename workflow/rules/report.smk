@@ -36,6 +36,7 @@ rule report_figures:
         km_dor="results/report/figures/km_dor.svg",
     log:
         "results/logs/report_figures.log",
+    priority: CRITICAL_PATH
     conda:
         "../../envs/report.yaml"
     threads: 1
@@ -77,6 +78,7 @@ rule render_report:
         html="results/report/study_report.html",
     log:
         "results/logs/render_report.log",
+    priority: CRITICAL_PATH
     conda:
         "../../envs/report.yaml"
     threads: 1

@@ -9,6 +9,7 @@ rule score_responses:
         responses="results/response/responses.tsv",
     log:
         "results/logs/score_responses.log",
+    priority: CRITICAL_PATH
     conda:
         "../../envs/clinical.yaml"
     threads: 1

@@ -10,6 +10,7 @@ rule clinical_statistics:
         km="results/stats/km_curve.tsv",
     log:
         "results/logs/clinical_statistics.log",
+    priority: CRITICAL_PATH
     conda:
         "../../envs/statistics.yaml"
     threads: 1
@@ -31,6 +32,7 @@ rule assemble_ard:
         ard="results/ard/ard.tsv",
     log:
         "results/logs/assemble_ard.log",
+    priority: CRITICAL_PATH
     localrule: True
     conda:
         "../../envs/statistics.yaml"
