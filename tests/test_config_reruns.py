@@ -163,3 +163,11 @@ def test_no_workflow_script_reads_the_config():
     scripts = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
     offenders = [p.name for p in scripts.glob("*.py") if "snakemake.config" in p.read_text()]
     assert offenders == []
+
+
+def test_a_cytometry_claim_threshold_never_regates(demo_project: Path, tmp_path: Path):
+    jobs = dry_run_with(demo_project, tmp_path, lambda c: c["cytometry"]["claims"].__setitem__(
+        "depletion_threshold_percent", 2.0))
+    assert "cytometry_claims" in jobs, jobs
+    assert not {"cytometry_gate", "cytometry_demo_fcs", "cytometry_sample_sheet"} & set(jobs)
+    assert not CLINICAL_PREP & set(jobs) and "score_responses" not in jobs, jobs
