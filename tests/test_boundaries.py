@@ -429,3 +429,80 @@ def test_whole_months_round_half_up_at_the_edge():
     assert months(round(12 * dpm), C) == 12.0
     exact = replace(C, duration_rounding="exact")
     assert months(below, exact) == below / dpm
+
+
+# ------------------------------------------------------------ the cohort tables
+
+
+def test_score_cohort_from_cleaned_tables():
+    """Two patients in the cleaned-table layout; every column worked out by hand."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from aiha.response import RESPONSE_COLUMNS, score_cohort
+
+    patients = pd.DataFrame([
+        # P2 listed first: rows come out sorted by patient_id.
+        {"patient_id": "P2", "site": "VIE", "diagnosis": "cAIHA", "first_dose_date": "2023-01-01",
+         "evans": False, "acrocyanosis": True, "acrocyanosis_response": "True"},
+        {"patient_id": "P1", "site": "AMS", "diagnosis": "wAIHA", "first_dose_date": "2023-01-01",
+         "evans": True, "acrocyanosis": False, "acrocyanosis_response": ""},
+    ])
+    hb1 = [(-3, BASE), (7, GOOD), (7 + M, GOOD), (7 + 2 * M, BAD), (7 + 3 * M, BAD)]
+    labs = pd.DataFrame(
+        [{"patient_id": "P1", "day": d, "analyte": "hb", "value": h} for d, h in hb1]
+        + [{"patient_id": "P1", "day": -3, "analyte": "ldh", "value": 2.5},
+           {"patient_id": "P1", "day": 7, "analyte": "bilirubin", "value": 2.0},
+           # LDH measured on a day without Hb: no lab point.
+           {"patient_id": "P1", "day": 8, "analyte": "ldh", "value": 1.0}]
+        + [{"patient_id": "P2", "day": d, "analyte": "hb", "value": h}
+           for d, h in [(-3, 8.0), (10, 8.5)]])
+    transfusions = pd.DataFrame([{"patient_id": "P2", "day": 5, "date": "2023-01-06"}])
+    treatments = pd.DataFrame([
+        {"patient_id": "P1", "day": 0, "date": "2023-01-01", "treatment": "daratumumab"},
+        {"patient_id": "P1", "day": 7, "date": "2023-01-08", "treatment": "daratumumab"},
+        # Before the first dose: not a new therapy of the trial.
+        {"patient_id": "P1", "day": -30, "date": "2022-12-02", "treatment": "aiha_therapy"},
+        {"patient_id": "P2", "day": 0, "date": "2023-01-01", "treatment": "daratumumab"},
+        {"patient_id": "P2", "day": 60, "date": "2023-03-02", "treatment": "aiha_therapy"},
+    ])
+    cutoff = dt.date(2023, 12, 31)
+    out = score_cohort(patients, labs, transfusions, treatments, cutoff, C)
+    assert list(out.columns) == RESPONSE_COLUMNS and list(out["patient_id"]) == ["P1", "P2"]
+    p1, p2 = out.iloc[0].to_dict(), out.iloc[1].to_dict()
+    # P1: PR from day 7, relapse at the first of the two low values (7 + 2M).
+    assert (p1["best_response"], p1["responder"], p1["response_date"]) == ("PR", True, "2023-01-08")
+    relapse = dt.date(2023, 1, 1) + dt.timedelta(days=7 + 2 * M)
+    assert (p1["relapse_date"], p1["relapse_reason"], p1["event"]) == (relapse.isoformat(), "hb", 1)
+    assert (p1["duration_days"], p1["duration_months"]) == (2 * M, months(2 * M, C))
+    assert (p1["baseline_hb"], p1["max_hb"], p1["hb_change"]) == (BASE, GOOD, round(GOOD - BASE, 6))
+    assert (p1["n_doses"], p1["last_dose_date"], p1["new_therapy_date"]) == (2, "2023-01-08", "")
+    last = dt.date(2023, 1, 1) + dt.timedelta(days=7 + 3 * M)
+    assert p1["last_followup_date"] == last.isoformat()
+    assert (p1["evans"], p1["acrocyanosis"], p1["site"], p1["diagnosis"]) == (True, False, "AMS", "wAIHA")
+    assert (p1["ongoing"], p1["ongoing_duration_months"]) == (False, None)
+    # P2: cAIHA, one post-dose Hb (day 10, outside the washout of day 5 only if
+    # 10 > 5 + W): no confirmed response either way; new therapy on day 60.
+    assert (p2["analysis_group"], p2["efficacy_set"], p2["best_response"]) == ("cAIHA", True, "NR")
+    assert p2["new_therapy_date"] == "2023-03-02" and p2["n_doses"] == 1
+    assert (p2["max_hb"] == 8.5) if 10 > 5 + W else pd.isna(p2["max_hb"])
+    assert p2["acrocyanosis_response"] == "True" and p2["relapse_date"] == "" and p2["response_date"] == ""
+    assert str(out["duration_days"].dtype) == "Int64" and str(out["event"].dtype) == "Int64"
+
+
+def test_score_cohort_names_the_patient_without_a_baseline():
+    import datetime as dt
+
+    import pandas as pd
+
+    from aiha.response import score_cohort
+
+    patients = pd.DataFrame([{"patient_id": "PX", "site": "VIE", "diagnosis": "wAIHA",
+                              "first_dose_date": "2023-01-01", "evans": False,
+                              "acrocyanosis": False, "acrocyanosis_response": ""}])
+    labs = pd.DataFrame([{"patient_id": "PX", "day": 5, "analyte": "hb", "value": 9.0}])
+    empty_tx = pd.DataFrame(columns=["patient_id", "day", "date"])
+    trt = pd.DataFrame([{"patient_id": "PX", "day": 0, "date": "2023-01-01", "treatment": "daratumumab"}])
+    with pytest.raises(ValueError, match="patient PX: no Hb on or before"):
+        score_cohort(patients, labs, empty_tx, trt, dt.date(2023, 6, 30), C)
