@@ -506,3 +506,54 @@ def test_score_cohort_names_the_patient_without_a_baseline():
     trt = pd.DataFrame([{"patient_id": "PX", "day": 0, "date": "2023-01-01", "treatment": "daratumumab"}])
     with pytest.raises(ValueError, match="patient PX: no Hb on or before"):
         score_cohort(patients, labs, empty_tx, trt, dt.date(2023, 6, 30), C)
+
+
+# ------------------------------------------------------------ whole results
+
+
+def test_every_field_of_each_kind_of_result():
+    """Each return path of score_response, compared field by field with a result
+    written out by hand (not only the fields the other tests look at)."""
+    from aiha.response import ResponseResult
+
+    nonanemic = score_response(course([(7, 13.0)], diagnosis="cAIHA", baseline=C.anemia_hb_g_dl,
+                                      new_therapy_days=(50,)), C)
+    assert nonanemic == ResponseResult("cAIHA_nonanemic", False, C.anemia_hb_g_dl, 13.0, "NE", False,
+                                       None, None, "", False, None, None, None, 50)
+    nr = score_response(course([(7, BAD), (7 + M, BAD)], new_therapy_days=(60,), cutoff_day=300), C)
+    assert nr == ResponseResult("wAIHA", True, BASE, BAD, "NR", False, None, None, "", False,
+                                None, None, None, 60)
+    pts = responding_then([BAD] * N)
+    relapse = score_response(course(pts, new_therapy_days=(350,), cutoff_day=400), C)
+    assert relapse == ResponseResult("wAIHA", True, BASE, GOOD, "PR", True, 7, 7 + 2 * M, "hb", False,
+                                     2 * M, 1, None, 350)
+    s = 7 + 2 * M
+    censored = score_response(course(responding_then([GOOD]), new_therapy_days=(s,), cutoff_day=400),
+                              replace(C, relapse_on_new_therapy=False))
+    assert censored == ResponseResult("wAIHA", True, BASE, GOOD, "PR", True, 7, None, "", False,
+                                      2 * M, 0, None, s)
+    ongoing = score_response(course(responding_then([GOOD]), new_therapy_days=(401,), cutoff_day=400), C)
+    assert ongoing == ResponseResult("wAIHA", True, BASE, GOOD, "PR", True, 7, None, "", True,
+                                     400 - 7, 0, 400 - 7, 401)
+    cold = score_response(course([(7, 11.0), (7 + M, 11.0)], diagnosis="cAIHA", baseline=8.0,
+                                 cutoff_day=100), C)
+    assert cold == ResponseResult("cAIHA", True, 8.0, 11.0, "HR", True, 7, None, "", True,
+                                  93, 0, 93, None)
+
+
+def test_cr_under_the_pair_reading():
+    # CR level on 7 + M - 1 and 7 + M (1 day apart), PR from 7: the span reading
+    # confirms the CR from 7 + M - 1 only with a later CR value M days on.
+    cr = (C.cr_hb_g_dl, C.ldh_uln_multiple, C.bilirubin_uln_mg_dl)
+    pts = [LabPoint(-3, BASE, 2.5, 3.0), LabPoint(7, GOOD, 1.6, 2.0), LabPoint(7 + M - 1, *cr),
+           LabPoint(7 + M, *cr), LabPoint(7 + 2 * M, *cr)]
+    c = PatientCourse("wAIHA", tuple(pts), cutoff_day=400)
+    assert score_response(c, C).best_response == "CR"  # span 7+M-1 .. 7+2M
+    pair = replace(C, confirmation_reading="pair")
+    # Pair: 7+M-1 -> 7+M is 1 day; 7+M -> 7+2M is M days, both CR: CR.
+    assert score_response(c, pair).best_response == "CR"
+    short = PatientCourse("wAIHA", tuple(pts[:4]), cutoff_day=400)
+    # Without the last value: span reading has no CR value M days after 7+M-1; PR.
+    assert score_response(short, C).best_response == "PR"
+    # Pair: consecutive values M - 1 and 1 day apart: not even a confirmed PR.
+    assert score_response(short, pair).best_response == "NR"
