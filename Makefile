@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
 
-.PHONY: report test lint audit verify bench clean
+.PHONY: report test lint audit verify bench clean mutation
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,12 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/floor.py
 	$(BIN)/python benchmarks/cytometry_bench.py
 	$(BIN)/python benchmarks/workflow_bench.py
+
+# Mutation testing of the domain core against the unit tests only (not part of
+# make test; hours on 2 cores): config in pyproject.toml [tool.mutmut], figures
+# recorded in benchmarks/mutation.md. MUTANTS narrows it, e.g. MUTANTS='aiha.response.*'.
+MUTATION_CORES ?= 2
+MUTANTS ?=
+mutation: $(VENV)/.installed
+	$(BIN)/mutmut run --max-children $(MUTATION_CORES) $(MUTANTS)
+	$(BIN)/python benchmarks/mutation_summary.py

@@ -28,21 +28,30 @@ from test_guardrails_inputs import _copy_project, rewrite
 
 pytestmark = pytest.mark.workflow
 
+# The image URL points at a local listener (_Listener) that counts connections. Port
+# 9 (discard) needs privileges to bind; without them the listener takes a free port
+# and the URL is rewritten to it, so the "nothing was fetched" check always runs.
 PAYLOADS = [
     '<link rel="attachment" href="file:///etc/passwd">',
     '<img src="http://127.0.0.1:9/x">',
     '<style>td::after{content:"99.9"}</style>',
 ]
-PAYLOAD = " ".join(PAYLOADS)
-FRAGMENTS = ['<link rel="attachment" href="file:///etc/', 'passwd">', PAYLOADS[1], PAYLOADS[2]]
 
 
-def _set_free_text(path: Path, column: str, record_number: str) -> None:
+def _payloads(port: int) -> list[str]:
+    return [p.replace("127.0.0.1:9/", f"127.0.0.1:{port}/") for p in PAYLOADS]
+
+
+def _fragments(payloads: list[str]) -> list[str]:
+    return ['<link rel="attachment" href="file:///etc/', 'passwd">', payloads[1], payloads[2]]
+
+
+def _set_free_text(path: Path, column: str, record_number: str, payload: str) -> None:
     rows = list(csv.reader(path.read_text("utf-8").splitlines(), delimiter=";"))
     i = rows[0].index(column)
     hits = [r for r in rows[1:] if r[0] == record_number]
     assert hits
-    hits[0][i] = PAYLOAD
+    hits[0][i] = payload
     buf = io.StringIO()
     csv.writer(buf, delimiter=";", lineterminator="\n").writerows(rows)
     rewrite(path, buf.getvalue().encode("utf-8"))
@@ -61,13 +70,19 @@ def _pdf_objects(data: bytes) -> bytes:
 
 
 class _Listener:
-    """Counts connections to 127.0.0.1:9 (the payload's image URL) while it runs."""
+    """Counts connections to 127.0.0.1:<port> (the payload's image URL) while it runs.
+
+    Port 9 when it can be bound, else a free port chosen by the system."""
 
     def __init__(self) -> None:
         self.connections = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 9))  # OSError without the privilege: caller skips
+        try:
+            self.sock.bind(("127.0.0.1", 9))
+        except OSError:  # no privilege for a port below 1024
+            self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
         self.sock.listen(8)
         self.sock.settimeout(0.2)
         self.stop = threading.Event()
@@ -94,20 +109,15 @@ def test_payloads_in_free_text_stay_text(demo_project: Path, tmp_path: Path):
     site = work / "data" / "demo" / "AMS"
     # AMS patient W01 (the first row) and its adverse event
     first = (site / "patients.csv").read_text("utf-8").splitlines()[1].split(";")[0]
-    _set_free_text(site / "patients.csv", "comment", first)
-    _set_free_text(site / "adverse_events.csv", "description", first)
-
+    listener = _Listener()
+    payloads = _payloads(listener.port)
     try:
-        listener = _Listener()
-    except OSError:
-        listener = None
-    try:
+        _set_free_text(site / "patients.csv", "comment", first, " ".join(payloads))
+        _set_free_text(site / "adverse_events.csv", "description", first, " ".join(payloads))
         run_snakemake(work, "results/report/study_report.pdf")
     finally:
-        if listener is not None:
-            listener.close()
-    if listener is not None:
-        assert listener.connections == 0  # the <img> URL was never fetched
+        listener.close()
+    assert listener.connections == 0  # the <img> URL was never fetched
 
     report = work / "results" / "report"
     data = (report / "study_report.pdf").read_bytes()
@@ -122,10 +132,10 @@ def test_payloads_in_free_text_stay_text(demo_project: Path, tmp_path: Path):
     # The payload is printed as literal text (patient comment and AE description).
     # Text extraction interleaves the lines of neighbouring table cells, so each
     # payload is matched in pieces that a line break in its cell cannot split.
-    for piece in FRAGMENTS:
+    for piece in _fragments(payloads):
         assert flat.count(re.sub(r"\s+", "", piece)) >= 2, (piece, text[-3000:])
     # "99.9" appears only inside the payload: the <style> did not restyle a cell.
-    assert flat.count("99.9") == flat.count(re.sub(r"\s+", "", PAYLOADS[2]))
+    assert flat.count("99.9") == flat.count(re.sub(r"\s+", "", payloads[2]))
     # The HTML carries the payload escaped, never as markup.
     html = (report / "study_report.html").read_text("utf-8")
     assert "<style>td::after" not in html and '<img src="http' not in html
@@ -133,3 +143,20 @@ def test_payloads_in_free_text_stay_text(demo_project: Path, tmp_path: Path):
     # The identifiers of the export stay out (the payload sits next to them).
     assert first not in text
     shutil.rmtree(work / "data")  # 40 MB of hard links: free the copy early
+
+
+def test_the_listener_counts_a_fetch():
+    """The "never fetched" check above can fail: a connection to the URL is counted."""
+    import time
+
+    listener = _Listener()
+    try:
+        with socket.create_connection(("127.0.0.1", listener.port), timeout=2):
+            pass
+        deadline = time.monotonic() + 5
+        while listener.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        listener.close()
+    assert listener.connections == 1
+    assert "127.0.0.1:9/" not in _payloads(listener.port)[1] or listener.port == 9

@@ -207,3 +207,44 @@ def test_demo_report_numbers(demo_results: Path, cfg: dict) -> None:
     # The report the workflow wrote and the check render are the same bytes.
     assert (demo_results.parent / "report_check/study_report.pdf").read_bytes() == \
         pdf_path.read_bytes()
+
+
+def _half_up(x: float, decimals: int) -> str:
+    """Independent of aiha.formatting: decimal half-up rounding of the value as printed
+    by repr (so 2.25 -> 2.3), and U+2212 for a negative result."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    d = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    text = f"{abs(d):.{decimals}f}"
+    return ("\u2212" + text) if d < 0 else text
+
+
+def test_fixture_cells_against_independent_formatting(fixture_report: tuple[Path, dict], cfg: dict) -> None:
+    """Key cells of Tables 1-3 equal the ARD values formatted here, without the
+    report's formatters: "k/n (p%)", "95% CI lo–hi", "x.y months", "n"."""
+    ctx = fixture_report[1]
+    ard = read_ard(FIXTURE / "ard/ard.tsv")
+
+    def v(stat: str, group: str, statistic: str) -> float:
+        hit = ard[(ard.stat_id == stat) & (ard.group == group) & (ard.statistic == statistic)]
+        assert len(hit) == 1, (stat, group, statistic)
+        return float(hit.value.iloc[0])
+
+    p = cfg["report"]["decimals"]["percent"]
+    mo = cfg["report"]["decimals"]["months"]
+    t = ctx["tables"]
+    k, n = int(v("orr", "wAIHA", "numerator")), int(v("orr", "wAIHA", "denominator"))
+    lo, hi = v("orr", "wAIHA", "ci_lower"), v("orr", "wAIHA", "ci_upper")
+    level = round(float(cfg["statistics"]["ci_level"]) * 100)
+    assert cell(t["response"], "Overall response (CR + PR), n/N (%)", 1) == (
+        f"{k}/{n} ({_half_up(100 * k / n, p)}%); "
+        f"{level}% CI {_half_up(100 * lo, p)}\u2013{_half_up(100 * hi, p)}")
+    crude = v("dor_median_crude", "wAIHA", "value")
+    assert cell(t["response"], "Median duration of response, crude", 1) == (
+        f"{_half_up(crude, mo)} {'month' if _half_up(crude, mo) == _half_up(1, mo) else 'months'}")
+    for col, g in enumerate(GROUPS, start=1):
+        assert cell(t["baseline"], "Patients treated, n", col) == str(int(v("n_treated", g, "n")))
+        assert cell(t["ae_grade"], "All events", col) == str(int(v("ae_events", g, "n")))
+    ne, nd = int(v("nr_evans", "wAIHA", "numerator")), int(v("nr_evans", "wAIHA", "denominator"))
+    assert cell(t["response"], "Nonresponders with Evans syndrome, n/N (%)", 1) == (
+        f"{ne}/{nd} ({_half_up(100 * ne / nd, p)}%)")

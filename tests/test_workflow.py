@@ -12,7 +12,8 @@ import yaml
 
 from aiha.ard import lookup, read_ard
 from aiha.cleaning import load_site_profiles
-from conftest import copy_project, run_snakemake
+from aiha.demo.cohort import load_spec
+from conftest import ROOT, copy_project, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -51,7 +52,12 @@ def test_published_cAIHA_and_safety_claims(ard):
     assert v(ard, "n_treated", "cAIHA_nonanemic", "n") == 1
     assert v(ard, "nonanemic_acro_response", "cAIHA_nonanemic", "numerator") == 1
     assert v(ard, "nonanemic_hb_increase", "cAIHA_nonanemic", "numerator") == 1
-    assert v(ard, "nonanemic_hb_change", "cAIHA_nonanemic", "median") > 0
+    # The spec raises the non-anemic patient's Hb by hb_increase, with noise of at
+    # most 0.15 g/dL and rounding to the site's decimals (0.05): within 0.25 of it.
+    spec = load_spec(ROOT / "resources" / "demo" / "cohort.yaml")
+    (nonanemic,) = [p for p in spec.patients if p.course == "nonanemic"]
+    assert v(ard, "nonanemic_hb_change", "cAIHA_nonanemic", "median") == pytest.approx(
+        nonanemic.hb_increase, abs=0.25)
     # Default reading (A) of the acrocyanosis denominator: all treated cAIHA.
     assert (v(ard, "acro_improved", "cAIHA", "numerator"),
             v(ard, "acro_improved", "cAIHA", "denominator")) == (4, 6)
@@ -85,7 +91,10 @@ def test_no_identifier_reaches_results(demo_project: Path):
     cfg = yaml.safe_load((demo_project / "config.yaml").read_text())
     profiles = load_site_profiles(demo_project / cfg["data"]["site_profiles"])
     idents = raw_identifiers(demo_project / cfg["data"]["raw_dir"], profiles)
-    assert len(idents) > 60
+    # Every patient of the cohort spec: record number, name and birth date found.
+    spec = load_spec(demo_project / cfg["data"]["demo_spec"])
+    for p in spec.patients:
+        assert {p.record_number, p.name, p.birth_date.isoformat()} <= idents, p.key
     texts: dict[str, str] = {}
     for path in (demo_project / "results").rglob("*"):
         if path.is_file():
@@ -96,7 +105,11 @@ def test_no_identifier_reaches_results(demo_project: Path):
 
         with pdfplumber.open(pdf) as doc:
             texts["pdf text"] = "\n".join(page.extract_text() or "" for page in doc.pages)
-    assert len(texts) > 10
+    # The scan covers the tables that hold per-patient rows, and the report.
+    for part in ("clinical/patients.tsv", "response/responses.tsv", "ard/ard.tsv",
+                 "report/study_report.html"):
+        assert str(demo_project / "results" / part) in texts, part
+    assert "pdf text" in texts or not pdf.exists()
     leaks = [(i, f) for f, text in texts.items() for i in idents if i in text]
     assert not leaks, leaks[:10]
 
@@ -124,7 +137,17 @@ def test_numbers_are_computed_from_the_raw_series(demo_project: Path, tmp_path: 
             fields[3] = "4,6"
             lines[i] = ";".join(fields)
             changed += 1
-    assert changed > 5
+    # Every W01 Hb visit dated in 2022 by the generator's timeline changed.
+    from datetime import timedelta
+
+    from aiha.demo.exports import _lab_days
+    from aiha.demo.cohort import timeline
+
+    spec = load_spec(demo_project / cfg["data"]["demo_spec"])
+    t = timeline(spec, "W01")
+    visits_2022 = [d for d in _lab_days(spec, spec.patient("W01"), t)
+                   if (t.first_dose + timedelta(days=d)).year == 2022]
+    assert changed == len(visits_2022) > 0
     labs.write_text("\n".join(lines), "utf-8")
     cfg["data"]["raw_dir"] = str(export)
     cfg["data"]["generate_demo"] = False
@@ -132,4 +155,9 @@ def test_numbers_are_computed_from_the_raw_series(demo_project: Path, tmp_path: 
     run_snakemake(work, "results/stats/clinical_ard.tsv")
     ard = read_ard(work / "results" / "stats" / "clinical_ard.tsv")
     assert (v(ard, "orr", "wAIHA", "numerator"), v(ard, "orr", "wAIHA", "denominator")) == (5, 12)
-    assert v(ard, "dor_min", "wAIHA", "value") == 3
+    # W01's response (the shortest, 2 months) is gone: the minimum is the shortest
+    # duration of the other wAIHA responders of the cohort spec.
+    others = [p.duration_months for p in spec.patients
+              if p.diagnosis == "wAIHA" and p.course == "responder" and p.key != "W01"]
+    assert v(ard, "dor_min", "wAIHA", "value") == min(others)
+    assert v(ard, "dor_max", "wAIHA", "value") == max(others)

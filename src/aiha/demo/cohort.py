@@ -40,6 +40,8 @@ class PatientSpec:
     transfusion_days: tuple[int, ...] = ()
     hb_increase: float | None = None
     cytometry: bool = False
+    # course "explicit": the post-dose Hb values, ((day, hb g/dL), ...), exactly as given.
+    labs: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ def load_spec(path: str | Path, multiplier: int = 1) -> CohortSpec:
         if "first_dose" in e:
             e["first_dose"] = _as_date(e["first_dose"])
         e["transfusion_days"] = tuple(e.get("transfusion_days", ()))
+        e["labs"] = tuple((int(d), float(h)) for d, h in e.get("labs", ()))
         patients.append(PatientSpec(**e))
     cyto = tuple(raw.get("cytometry", {}).get("patients", ()))
     return CohortSpec(

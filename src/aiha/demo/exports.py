@@ -71,8 +71,10 @@ class _Site:
 
 
 def _lab_days(spec: CohortSpec, p: PatientSpec, t: Timeline) -> list[int]:
-    days = set(spec.baseline_days) | set(spec.visit_schedule_days)
     end = (spec.data_cutoff - t.first_dose).days
+    if p.course == "explicit":
+        return sorted(x for x in set(spec.baseline_days) | {d for d, _ in p.labs} if x <= end)
+    days = set(spec.baseline_days) | set(spec.visit_schedule_days)
     d = max(spec.visit_schedule_days)
     while d + 28 <= end:
         d += 28
@@ -99,6 +101,8 @@ def _hb(
     base = p.baseline_hb
     if day <= 0:
         return base if day == baseline_day else base + rng.uniform(-0.3, 0.2)
+    if p.course == "explicit":
+        return dict(p.labs)[day]
     if p.course == "nonanemic":
         return base + (p.hb_increase or 0.0) + rng.uniform(-0.15, 0.15)
     if p.course == "nonresponder":
