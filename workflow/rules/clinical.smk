@@ -1,3 +1,21 @@
+from aiha.pseudonym import check_not_demo_key
+
+# The committed demo key is refused for real data before any job runs (a job that
+# ran with it, cytometry gating included, would write reversible pseudonyms).
+check_not_demo_key(config["data"]["pseudonym_key_file"], config["data"]["generate_demo"])
+
+
+def clinical_params():
+    """Config values the cleaning uses (params: a change reruns the cleaning)."""
+    return dict(
+        sites=site_codes(),
+        data_cutoff=config["data"]["data_cutoff"],
+        export_date=config["data"].get("export_date"),
+        generate_demo=config["data"]["generate_demo"],
+        cleaning=config["cleaning"],
+    )
+
+
 rule validate_clinical:
     """Validate every site export (schemas, codes, units, limits, dates) before cleaning."""
     input:
@@ -15,9 +33,7 @@ rule validate_clinical:
         mem_mb=1000,
         runtime=10,
     params:
-        sites=site_codes(),
-        data_cutoff=config["data"]["data_cutoff"],
-        cleaning=config["cleaning"],
+        **clinical_params(),
     script:
         "../scripts/clean_clinical.py"
 
@@ -45,8 +61,6 @@ rule clean_clinical:
         mem_mb=1000,
         runtime=10,
     params:
-        sites=site_codes(),
-        data_cutoff=config["data"]["data_cutoff"],
-        cleaning=config["cleaning"],
+        **clinical_params(),
     script:
         "../scripts/clean_clinical.py"

@@ -11,13 +11,15 @@ from pathlib import Path
 from aiha.ard import write_tsv
 from aiha.cleaning import CleaningLimits, clean_study, input_summary, load_site_profiles
 from aiha.jobs import run_script
-from aiha.pseudonym import read_key
+from aiha.pseudonym import check_not_demo_key, read_key
 
 
 def main(sm):
     # raw_dir/<SITE>/<table>.csv: the export directory is two levels above any raw file.
     raw_dir = Path(sm.input.raw[0]).parent.parent
     sites = list(sm.params.sites)
+    check_not_demo_key(sm.input.key, sm.params.generate_demo)
+    export_date = sm.params.export_date
     tables = clean_study(
         raw_dir=raw_dir,
         sites=sites,
@@ -25,6 +27,7 @@ def main(sm):
         key=read_key(sm.input.key),
         cutoff=date.fromisoformat(sm.params.data_cutoff),
         limits=CleaningLimits.from_config(sm.params.cleaning),
+        export_date=date.fromisoformat(export_date) if export_date else None,
     )
     out = sm.output
     if "summary" in out.keys():
