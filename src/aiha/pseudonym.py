@@ -52,15 +52,26 @@ def is_demo_key(key: bytes) -> bool:
     return hashlib.sha256(key).hexdigest() == DEMO_KEY_SHA256
 
 
-def check_not_demo_key(path: str, generate_demo: bool) -> None:
-    """Refuse the committed demo key unless the data are the generated demo."""
+def check_not_demo_key(path: str, generate_demo: bool,
+                       records: set[tuple[str, str]] | None = None,
+                       demo_records: set[tuple[str, str]] | None = None) -> None:
+    """Refuse the committed demo key for real data.
+
+    The demo key is accepted when the data are generated (``generate_demo``), or
+    when every (site, record number) of the exports (``records``) is a patient of
+    the fictional demo cohort (``demo_records``): a copy of the demo export,
+    edited to test the workflow. Any other patient needs a key of the site's own.
+    """
     from aiha.errors import ConfigError
 
-    if not generate_demo and is_demo_key(read_key(path)):
-        raise ConfigError(
-            f"config.yaml: data.pseudonym_key_file: {path} is the committed demo key, which "
-            "anyone can use to reverse the pseudonyms; with data.generate_demo false make a "
-            "secret key of your own (README, 'Pseudonym key')")
+    if generate_demo or not is_demo_key(read_key(path)):
+        return
+    if records is not None and demo_records is not None and records <= demo_records:
+        return
+    raise ConfigError(
+        f"config.yaml: data.pseudonym_key_file: {path} is the committed demo key, which "
+        "anyone can use to reverse the pseudonyms; it only serves the fictional demo "
+        "patients. Make a secret key of your own (README, 'Pseudonym key')")
 
 
 def age_at(birth: date, when: date) -> int:

@@ -1,8 +1,24 @@
-from aiha.pseudonym import check_not_demo_key
+from aiha.pseudonym import check_not_demo_key, is_demo_key, read_key
 
-# The committed demo key is refused for real data before any job runs (a job that
-# ran with it, cytometry gating included, would write reversible pseudonyms).
-check_not_demo_key(config["data"]["pseudonym_key_file"], config["data"]["generate_demo"])
+
+def _demo_key_check():
+    """The committed demo key is refused for real data before any job runs (a job
+    that ran with it, cytometry gating included, would write reversible pseudonyms).
+    It still serves a copy of the demo export (only demo patients)."""
+    data = config["data"]
+    if data["generate_demo"] or not is_demo_key(read_key(data["pseudonym_key_file"])):
+        return
+    from aiha.cleaning import load_site_profiles
+    from aiha.cleaning.study import export_records
+    from aiha.demo.cohort import load_spec
+
+    spec = load_spec(data["demo_spec"], data["demo_multiplier"])
+    demo = {(p.site, p.record_number) for p in spec.patients}
+    found = export_records(RAW, site_codes(), load_site_profiles(SITE_PROFILES))
+    check_not_demo_key(data["pseudonym_key_file"], False, found, demo)
+
+
+_demo_key_check()
 
 
 def clinical_params():

@@ -11,14 +11,13 @@ from pathlib import Path
 from aiha.ard import write_tsv
 from aiha.cleaning import CleaningLimits, clean_study, input_summary, load_site_profiles
 from aiha.jobs import run_script
-from aiha.pseudonym import check_not_demo_key, read_key
+from aiha.pseudonym import read_key
 
 
 def main(sm):
     # raw_dir/<SITE>/<table>.csv: the export directory is two levels above any raw file.
     raw_dir = Path(sm.input.raw[0]).parent.parent
     sites = list(sm.params.sites)
-    check_not_demo_key(sm.input.key, sm.params.generate_demo)
     export_date = sm.params.export_date
     tables = clean_study(
         raw_dir=raw_dir,

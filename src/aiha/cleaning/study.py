@@ -99,6 +99,21 @@ def study_index(patients_files: list[str | Path], profiles: dict[str, SiteProfil
                        profiles)
 
 
+def export_records(raw_dir: Path, sites: list[str],
+                   profiles: dict[str, SiteProfile]) -> set[tuple[str, str]]:
+    """(site, record number) of every readable patients.csv (an unreadable file is
+    skipped here: the validation reports it)."""
+    out = set()
+    for site in sites:
+        try:
+            frame = parse_raw_table(Path(raw_dir) / site / "patients.csv", "patients", profiles[site])
+        except InputError:
+            continue
+        if "record_number" in frame.columns:
+            out |= {(site, r.strip()) for r in frame["record_number"]}
+    return out
+
+
 def clean_site(site: Site, raw: dict[str, pd.DataFrame], key: bytes) -> dict[str, pd.DataFrame]:
     """Clean one site's five exports, table by table."""
     pat = patient_rows(raw["patients"], site)
