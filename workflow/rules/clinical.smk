@@ -1,35 +1,8 @@
-from aiha.pseudonym import check_not_demo_key, is_demo_key, read_key
+from aiha.cleaning.workflow import clinical_params, demo_key_check
 
-
-def _demo_key_check():
-    """The committed demo key is refused for real data before any job runs (a job
-    that ran with it, cytometry gating included, would write reversible pseudonyms).
-    It still serves a copy of the demo export (only demo patients)."""
-    data = config["data"]
-    if data["generate_demo"] or not is_demo_key(read_key(data["pseudonym_key_file"])):
-        return
-    from aiha.cleaning import load_site_profiles
-    from aiha.cleaning.study import export_records
-    from aiha.demo.cohort import load_spec
-
-    spec = load_spec(data["demo_spec"], data["demo_multiplier"])
-    demo = {(p.site, p.record_number) for p in spec.patients}
-    found = export_records(RAW, site_codes(), load_site_profiles(SITE_PROFILES))
-    check_not_demo_key(data["pseudonym_key_file"], False, found, demo)
-
-
-_demo_key_check()
-
-
-def clinical_params():
-    """Config values the cleaning uses (params: a change reruns the cleaning)."""
-    return dict(
-        sites=site_codes(),
-        data_cutoff=config["data"]["data_cutoff"],
-        export_date=config["data"].get("export_date"),
-        generate_demo=config["data"]["generate_demo"],
-        cleaning=config["cleaning"],
-    )
+# The committed demo key is refused for real data before any job runs.
+demo_key_check(config, RAW, site_codes)
+CLINICAL_PARAMS = clinical_params(config, site_codes())
 
 
 rule validate_clinical:
@@ -49,7 +22,7 @@ rule validate_clinical:
         mem_mb=1000,
         runtime=10,
     params:
-        **clinical_params(),
+        **CLINICAL_PARAMS,
     script:
         "../scripts/clean_clinical.py"
 
@@ -77,6 +50,6 @@ rule clean_clinical:
         mem_mb=1000,
         runtime=10,
     params:
-        **clinical_params(),
+        **CLINICAL_PARAMS,
     script:
         "../scripts/clean_clinical.py"
