@@ -67,7 +67,7 @@ def test_qc_table(cyto: Path):
     assert len(qc) == 28 and qc["sample_id"].is_unique
     assert (qc["events_kept"] <= qc["events_acquired"]).all()
     assert set(qc["tube"]) == {"phenotype", "function"}
-    assert qc["patient_id"].str.fullmatch(r"PT-[0-9A-F]{8}").all()
+    assert qc["patient_id"].str.fullmatch(r"PT-[0-9A-F]{16}").all()
 
 
 def test_population_table(cyto: Path):

@@ -281,6 +281,38 @@ def _drop_published(text: str) -> str:
     return "\n".join(lines[:i] + lines[i + 1:])
 
 
+def _header_only(site: str):
+    """Every export of a site reduced to its header row."""
+
+    def edit(p: Path) -> None:
+        for table in ("patients", "labs", "transfusions", "treatments", "adverse_events"):
+            path = p / RAW / site / f"{table}.csv"
+            rewrite(path, path.read_bytes().split(b"\n", 1)[0] + b"\n")
+
+    return edit
+
+
+def _swap_header(a: str, b: str):
+    def fn(rows):
+        i, j = rows[0].index(a), rows[0].index(b)
+        rows[0][i], rows[0][j] = b, a
+        return rows
+
+    return fn
+
+
+def _headerless_with_column_like_record(p: Path) -> None:
+    """A file without its header, whose first record number looks like a column name."""
+    path = p / RAW / "CRE" / "patients.csv"
+    body = path.read_bytes().split(b"\n", 1)[1]
+    rewrite(path, body.replace(b"HMN-451203", b"HMN_REC_ABCDEF", 1))
+
+
+def _own_key_needed(p: Path) -> None:
+    """A patient who is not in the demo cohort, pseudonymized with the demo key."""
+    edit_rows("CRE", "patients", _append_copy(1, "record_number", "HMN-777777"))(p)
+
+
 # ------------------------------------------------------------------ the corpus
 
 
@@ -366,6 +398,42 @@ CASES: dict[str, Case] = {
                             hidden=CRE_IDENTIFIERS),
     "field_too_many": Case(_extra_field, (PAT_CRE, "row 2", "has 11 fields, header has 10"),
                            hidden=CRE_IDENTIFIERS),
+    # ---- issue 13: identifiers, dated records, real CSV, limits
+    "ae_in_the_future": Case(edit_cell("CRE", "adverse_events", 1, "onset_date", "2099-01-01"),
+                             (AE_CRE, "row 1", "column 'onset_date'", "value '2099-01-01'",
+                              "after the export date", "in the future of the export")),
+    "empty_site": Case(_header_only("CRE"), (PAT_CRE, "site CRE has no patients", "only its header row")),
+    "swapped_name_diagnosis": Case(edit_rows("CRE", "patients", _swap_header("name", "diagnosis")),
+                                   (PAT_CRE, "column 'name'", "identifier column holds the site's codes"),
+                                   hidden=CRE_IDENTIFIERS),
+    "record_number_like_column": Case(_headerless_with_column_like_record,
+                                      (PAT_CRE, "missing column", "[not shown]"),
+                                      hidden=(*CRE_IDENTIFIERS, "HMN_REC_ABCDEF")),
+    "name_in_wrong_column": Case(edit_cell("CRE", "patients", 1, "sex", "Camille Lefèvre"),
+                                 (PAT_CRE, "row 1", "column 'sex'", "unknown sex code", "[identifier]"),
+                                 hidden=CRE_IDENTIFIERS),
+    "record_number_in_unit": Case(edit_cell("CRE", "labs", 1, "unit", "451203"),
+                                  (LABS_CRE, "row 1", "column 'unit'", "[identifier]"),
+                                  hidden=("451203",)),
+    "nul_byte": Case(edit_cell("CRE", "labs", 1, "comment", "before\x00after"),
+                     (LABS_CRE, "row 1", "column 'comment'", "U+0000", "NUL byte")),
+    "field_over_limit": Case(edit_cell("CRE", "labs", 1, "comment", "x" * 1_000_000),
+                             (LABS_CRE, "row 1", "column 'comment'", "field of 1000000 characters",
+                              "the limit is 32768")),
+    "integer_23_digits": Case(edit_cell("CRE", "transfusions", 1, "units", "1" * 23),
+                              ("data/demo/CRE/transfusions.csv", "row 1", "column 'units'",
+                               "whole number out of range (allowed 1-20)")),
+    "transfusion_units_absurd": Case(edit_cell("CRE", "transfusions", 1, "units", "100"),
+                                     ("data/demo/CRE/transfusions.csv", "row 1", "column 'units'", "value '100'",
+                                      "out of range (allowed 1-20)")),
+    "negative_dose": Case(edit_cell("CRE", "treatments", 1, "dose_mg", "-1800"),
+                          (TRT_CRE, "row 1", "column 'dose_mg'", "value '-1800'",
+                           "implausible dose -1800 mg", "cleaning.hard_limits.dose_mg")),
+    "demo_key_for_real_patients": Case(_own_key_needed, ("data.pseudonym_key_file", "committed demo key"),
+                                       failing_outputs=(), hidden=("HMN-777777",)),
+    "config_date_not_real": Case(edit_config(_set("data.data_cutoff", "2023-02-30")),
+                                 ("config.yaml: data.data_cutoff", "'2023-02-30' is not a 'date'"),
+                                 "results/report/study_report.pdf", ()),
     # ---- FCS files (rule cytometry_gate, the job of SAMPLE's patient)
     "fcs_truncated": Case(_fcs(lambda b: b[: len(b) // 2]),
                           (FCS, "FCS file unreadable (truncated or corrupt)", "data section greater than file size"),
@@ -472,7 +540,7 @@ def test_bad_input_stops_with_one_clear_message(demo_project: Path, tmp_path: Pa
 
 
 def test_corpus_covers_the_issue():
-    assert len(CASES) >= 30
+    assert len(CASES) >= 55
 
 
 def test_suspicious_values_are_kept_and_logged(demo_results: Path):

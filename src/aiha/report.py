@@ -833,7 +833,9 @@ def build_report(
         fetcher = render_pdf(html, staging, pdf_path, source_date_epoch(cfg), identifier)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(html, encoding="utf-8")
+    tmp = html_path.with_name(f".{html_path.name}.tmp")  # atomic, like the PDF
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, html_path)
     return {"context": context, "html": html, "served": list(fetcher.served),
             "refused": list(fetcher.refused)}
 

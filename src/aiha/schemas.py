@@ -12,6 +12,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from aiha.errors import InputError
+from aiha.pseudonym import PATTERN as PSEUDONYM_PATTERN
 
 _NONEMPTY = pa.Check.str_length(min_value=1, error="must not be empty")
 _INT = pa.Check.str_matches(r"^\s*\d+\s*$", error="must be a whole number")
@@ -84,8 +85,23 @@ RAW_SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
-# A column name, or column names joined by a wrong delimiter (no spaces, dashes, digits first).
-_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}(?:[,;|\t][A-Za-z_][A-Za-z0-9_]{0,39}){0,30}")
+# A column name, or column names joined by a wrong delimiter (letters and "_" only:
+# a record number such as AB_123456 is not shown).
+_COLUMN_NAME = re.compile(r"[A-Za-z_]{1,40}(?:[,;|\t][A-Za-z_]{1,40}){0,30}")
+_KNOWN_COLUMNS = {c for s in RAW_SCHEMAS.values() for c in s.columns}
+
+
+def _known(cell: str) -> bool:
+    return all(part in _KNOWN_COLUMNS for part in re.split(r"[,;|\t]", cell))
+
+
+def shown_header(columns: list[str]) -> list[str]:
+    """Header cells a message may show. A header that is mostly unknown is a data
+    row (a file without its header): then only known column names are shown."""
+    cells = [str(c) for c in columns]
+    mostly_known = sum(_known(c) for c in cells) * 2 >= len(cells)
+    return [c if _known(c) or (mostly_known and _COLUMN_NAME.fullmatch(c)) else "[not shown]"
+            for c in cells]
 
 
 def validate_raw(table: str, frame: pd.DataFrame, file: str) -> None:
@@ -95,7 +111,7 @@ def validate_raw(table: str, frame: pd.DataFrame, file: str) -> None:
     if missing:
         # A file without its header row has data in the header: show only cells
         # that look like column names, never a record number, name or date.
-        found = [c if _COLUMN_NAME.fullmatch(str(c)) else "[not shown]" for c in frame.columns]
+        found = shown_header(list(frame.columns))
         raise InputError(
             file,
             f"missing column(s) {missing}; found {found} "
@@ -122,7 +138,7 @@ _BOOL = pa.Column(bool)
 CLEAN_SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "patients": pa.DataFrameSchema(
         {
-            "patient_id": pa.Column(str, pa.Check.str_matches(r"^PT-[0-9A-F]{8}$"), unique=True),
+            "patient_id": pa.Column(str, pa.Check.str_matches(PSEUDONYM_PATTERN), unique=True),
             "site": pa.Column(str),
             "country": pa.Column(str),
             "sex": pa.Column(str, pa.Check.isin(["male", "female"])),

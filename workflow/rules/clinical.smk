@@ -1,3 +1,10 @@
+from aiha.cleaning.workflow import clinical_params, demo_key_check
+
+# The committed demo key is refused for real data before any job runs.
+demo_key_check(config, RAW, site_codes)
+CLINICAL_PARAMS = clinical_params(config, site_codes())
+
+
 rule validate_clinical:
     """Validate every site export (schemas, codes, units, limits, dates) before cleaning."""
     input:
@@ -16,9 +23,7 @@ rule validate_clinical:
         mem_mb=1000,
         runtime=10,
     params:
-        sites=site_codes(),
-        data_cutoff=config["data"]["data_cutoff"],
-        cleaning=config["cleaning"],
+        **CLINICAL_PARAMS,
     script:
         "../scripts/clean_clinical.py"
 
@@ -47,8 +52,6 @@ rule clean_clinical:
         mem_mb=1000,
         runtime=10,
     params:
-        sites=site_codes(),
-        data_cutoff=config["data"]["data_cutoff"],
-        cleaning=config["cleaning"],
+        **CLINICAL_PARAMS,
     script:
         "../scripts/clean_clinical.py"

@@ -92,6 +92,9 @@ if CYTO_ENABLED:
             sheet=CYTO_RAW / "samples.csv",
             patients="results/clinical/patients.tsv",
             key=config["data"]["pseudonym_key_file"],
+            # identifiers of every patient: free text of the sheet is scrubbed of them
+            patients_raw=[str(RAW / s / "patients.csv") for s in site_codes()],
+            site_profiles=SITE_PROFILES,
         output:
             samples=CYTO_OUT / "samples.tsv",
         log:

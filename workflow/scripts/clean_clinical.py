@@ -18,6 +18,7 @@ def main(sm):
     # raw_dir/<SITE>/<table>.csv: the export directory is two levels above any raw file.
     raw_dir = Path(sm.input.raw[0]).parent.parent
     sites = list(sm.params.sites)
+    export_date = sm.params.export_date
     tables = clean_study(
         raw_dir=raw_dir,
         sites=sites,
@@ -25,6 +26,7 @@ def main(sm):
         key=read_key(sm.input.key),
         cutoff=date.fromisoformat(sm.params.data_cutoff),
         limits=CleaningLimits.from_config(sm.params.cleaning),
+        export_date=date.fromisoformat(export_date) if export_date else None,
     )
     out = sm.output
     if "summary" in out.keys():

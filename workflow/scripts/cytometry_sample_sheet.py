@@ -1,16 +1,21 @@
 """Validate the raw sample sheet and write pseudonymized sample metadata."""
 
+from aiha import identifiers
 from aiha.ard import read_text_tsv, write_tsv
+from aiha.cleaning import load_site_profiles, study_index
 from aiha.cytometry.samplesheet import check_files, read_sample_sheet, sample_table
 from aiha.jobs import run_script
 from aiha.pseudonym import read_key
 
 
 def main(sm):
+    index = study_index(list(sm.input.patients_raw), load_site_profiles(sm.input.site_profiles))
+    identifiers.activate(index)  # no message of this job shows an identifier
     sheet = read_sample_sheet(sm.input.sheet)
     check_files(sheet, sm.input.sheet)
     patients = read_text_tsv(sm.input.patients)
-    table = sample_table(sheet, patients, read_key(sm.input.key), sm.input.sheet, sm.input.patients)
+    table = sample_table(sheet, patients, read_key(sm.input.key), sm.input.sheet, sm.input.patients,
+                         index)
     write_tsv(table, sm.output.samples)
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from aiha.cleaning.freetext import clean_text
 from aiha.errors import InputError
+from aiha.identifiers import IdentifierIndex
 from aiha.pseudonym import pseudonymize
 
 TUBES = ("phenotype", "function")
@@ -93,8 +95,12 @@ def check_files(sheet: pd.DataFrame, sheet_path: str | os.PathLike[str]) -> None
 
 
 def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
-                 sheet_path: str = "samples.csv", patients_path: str = "patients.tsv") -> pd.DataFrame:
+                 sheet_path: str = "samples.csv", patients_path: str = "patients.tsv",
+                 index: IdentifierIndex | None = None) -> pd.DataFrame:
     """Pseudonymized sample metadata with days from the first dose.
+
+    ``index``: the study's identifiers (:func:`aiha.cleaning.study_index`); the
+    free-text ``visit`` passes through it (default: the active index).
 
     ``patients`` is results/clinical/patients.tsv (patient_id, first_dose_date).
     """
@@ -113,13 +119,18 @@ def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
         except ValueError as exc:
             raise InputError(patients_path, "first_dose_date is not an ISO date", column="first_dose_date",
                              value=first_dose[pid]) from exc
+        for column in ("sample_id", "file"):  # names of files and jobs: refused, not scrubbed
+            if index is not None and index.matches(getattr(rec, column)):
+                raise InputError(sheet_path, "holds an identifier of a patient (name, record number "
+                                 "or date of birth); use codes", row=i, column=column,
+                                 value=getattr(rec, column))
         collected = date.fromisoformat(rec.collection_date)
         rows.append(
             {
                 "sample_id": rec.sample_id,
                 "patient_id": pid,
                 "tube": rec.tube,
-                "visit": rec.visit,
+                "visit": clean_text(rec.visit, index),  # identifiers out, formulas defused
                 "collection_date": collected.isoformat(),
                 "day": (collected - dose).days,
                 "file": rec.file,
