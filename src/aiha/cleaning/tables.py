@@ -208,13 +208,29 @@ def treatment_rows(raw: pd.DataFrame, site: Site) -> pd.DataFrame:
 
 
 def clean_treatments(trt: pd.DataFrame, site: Site) -> pd.DataFrame:
+    """Cleaned administrations. A new AIHA therapy (``aiha_therapy``) given during the
+    daratumumab course (from the first to the last dose) ends the evaluable period;
+    as it may instead be a partner drug of the study regimen, it is noted in the
+    cleaning log (map such a drug to ``study_regimen`` in the site profile)."""
     out = []
+    last_dose: dict[str, int] = {}
+    for _, r in records(trt):
+        if r["treatment"] == "daratumumab":
+            rec = r["record_number"]
+            last_dose[rec] = max(last_dose.get(rec, 0), site.day(rec, r["date"]))
     for _, r in records(trt):
         if site.after_cutoff(r["date"], "treatments", int(r["_row"]), "administration_date"):
             continue
         rec = r["record_number"]
+        day = site.day(rec, r["date"])
+        if r["treatment"] == "aiha_therapy" and 0 <= day <= last_dose.get(rec, -1):
+            site.log.add(site.files["treatments"], int(r["_row"]), "treatment", r["drug"],
+                         "aiha_therapy",
+                         "new AIHA therapy during the daratumumab course: it ends the "
+                         "evaluable period; if it is part of the study regimen, map it to "
+                         "study_regimen in the site profile")
         out.append({"patient_id": site.pseudo[rec], "date": r["date"].isoformat(),
-                    "day": site.day(rec, r["date"]), "treatment": r["treatment"],
+                    "day": day, "treatment": r["treatment"],
                     "drug": r["drug"], "dose_mg": r["dose_mg"]})
     return pd.DataFrame(out, columns=TREATMENT_COLUMNS)
 
