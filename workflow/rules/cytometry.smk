@@ -13,6 +13,7 @@ from aiha.cytometry.plan import (
     pick_samples,
     sample_rows,
 )
+from aiha.cytometry.populations import tube_populations
 from aiha.pseudonym import read_key
 
 CYTO_RAW = Path(config["data"]["raw_dir"]) / "cytometry"
@@ -54,6 +55,23 @@ CYTO_PROLIF_IDS = (
     )
     if CYTO_ENABLED
     else []
+)
+
+
+# What a gating job needs of config cytometry (so a change reruns the gating).
+CYTO_GATE_SETTINGS = (
+    {
+        **{
+            k: CYTO[k]
+            for k in ("gating_source", "transform", "asinh", "gate_in_linear_units", "qc")
+        },
+        "panel": CYTO.get("panel") or {},
+        "missing_spillover": CYTO.get("missing_spillover", "refuse"),
+        "fcs_ignore_offset_error": bool(CYTO.get("fcs_ignore_offset_error", False)),
+        "tube_populations": tube_populations(CYTO["populations"]),
+    }
+    if CYTO_ENABLED
+    else {}
 )
 
 
@@ -127,23 +145,16 @@ if CYTO_ENABLED:
             runtime=lambda wc: 5 + len(CYTO_UNITS[wc.unit]),
         params:
             samples=lambda wc: [
-                (
-                    s,
-                    CYTO_FCS[s],
-                    gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"]),
-                )
+                {
+                    "sample_id": s,
+                    "fcs": CYTO_FCS[s],
+                    "gating": gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"]),
+                    "tube": CYTO_SAMPLES[s]["tube"],
+                    "workspace_sample": CYTO_SAMPLES[s].get("workspace_sample", ""),
+                }
                 for s in CYTO_UNITS[wc.unit]
             ],
-            cyto={
-                k: CYTO[k]
-                for k in (
-                    "gating_source",
-                    "transform",
-                    "asinh",
-                    "gate_in_linear_units",
-                    "qc",
-                )
-            },
+            cyto=CYTO_GATE_SETTINGS,
         script:
             "../scripts/cytometry_gate.py"
 
