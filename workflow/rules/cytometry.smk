@@ -224,8 +224,8 @@ if CYTO_ENABLED:
     rule cytometry_event_figures:
         input:
             samples=CYTO_OUT / "samples.tsv",
-            gating_phenotype=CYTO["gatingml"]["phenotype"],
-            gating_function=CYTO["gatingml"]["function"],
+            gating_phenotype=gating_source_file(CYTO, "phenotype") if CYTO_ENABLED else [],
+            gating_function=gating_source_file(CYTO, "function") if CYTO_ENABLED else [],
             gating_fcs=[CYTO_FCS[s] for s in CYTO_GATING_IDS],
             proliferation_fcs=[CYTO_FCS[s] for s in CYTO_PROLIF_IDS],
         output:
@@ -243,5 +243,45 @@ if CYTO_ENABLED:
             cyto=CYTO,
             gating_ids=CYTO_GATING_IDS,
             proliferation_ids=CYTO_PROLIF_IDS,
+            workspace_samples={
+                s: CYTO_SAMPLES[s].get("workspace_sample", "")
+                for s in CYTO_GATING_IDS + CYTO_PROLIF_IDS
+            },
         script:
             "../scripts/cytometry_event_figures.py"
+
+    if CYTO["gating_source"] == "flowjo":
+
+        # FlowJo's own stored counts against the pipeline's, per sample and
+        # population (docs/cytometry.md: polygons and ellipses differ slightly
+        # because FlowJo evaluates them on binned data).
+        rule cytometry_flowjo_reconciliation:
+            input:
+                populations=CYTO_OUT / "populations.tsv",
+                workspaces=sorted(
+                    {gating_source_file(CYTO, r["tube"]) for r in CYTO_SAMPLES.values()}
+                ),
+            output:
+                table=CYTO_OUT / "flowjo_reconciliation.tsv",
+                summary=CYTO_OUT / "flowjo_reconciliation_summary.tsv",
+            log:
+                CYTO_LOGS / "flowjo_reconciliation.log",
+            conda:
+                CYTO_ENV
+            threads: 1
+            resources:
+                mem_mb=500,
+                runtime=5,
+            params:
+                samples={
+                    s: [
+                        gating_source_file(CYTO, r["tube"]),
+                        r.get("workspace_sample") or r["file"],
+                    ]
+                    for s, r in CYTO_SAMPLES.items()
+                },
+                tolerance_percent=(CYTO.get("reconciliation") or {}).get(
+                    "tolerance_percent", 1.0
+                ),
+            script:
+                "../scripts/cytometry_flowjo_reconciliation.py"

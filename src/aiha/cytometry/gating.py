@@ -467,28 +467,64 @@ def memberships(results: Any, strategy: fk.GatingStrategy) -> dict[str, np.ndarr
     return out
 
 
-def display_values(sample: fk.Sample, strategy: fk.GatingStrategy,
-                   channels: Iterable[tuple[str, str | None]]) -> tuple[dict, dict]:
-    """Values to plot for each (channel, transform id): compensated when the
-    channel is a spillover detector, then transformed. Also axis limits."""
-    from aiha.cytometry.reference import compensate, parse_spillover
-
-    raw = sample.get_events(source="raw")
+def _channel_index(sample: fk.Sample, strategy: fk.GatingStrategy, channel: str,
+                   comp_ref: str | None) -> int:
+    """Index of a gate dimension's channel, resolved as FlowKit does: PnN, PnS,
+    FlowJo's PnN (``/`` -> ``_``), or a matrix fluorochrome -> its detector."""
     pnn, pns = list(sample.pnn_labels), list(sample.pns_labels)
-    spill = _spillover(sample.get_metadata())
-    comp = compensate(raw, pnn, spill) if spill else raw
-    detectors = set(parse_spillover(spill)[0]) if spill else set()
+    for labels in (pnn, pns, [lab.replace("/", "_") for lab in pnn]):
+        if channel in labels:
+            return labels.index(channel)
+    matrix = strategy.comp_matrices.get(comp_ref) if comp_ref else None
+    if matrix is not None and channel in matrix.fluorochromes:
+        return pnn.index(matrix.detectors[matrix.fluorochromes.index(channel)])
+    raise LookupError(f"channel {channel!r} not found")
+
+
+def _compensated(sample: fk.Sample, strategy: fk.GatingStrategy, comp_ref: str | None) -> np.ndarray:
+    raw = sample.get_events(source="raw")
+    if comp_ref in (None, "uncompensated"):
+        return raw
+    if comp_ref == "FCS":
+        from aiha.cytometry.reference import compensate
+
+        spill = _spillover(sample.get_metadata())
+        return compensate(raw, list(sample.pnn_labels), spill) if spill else raw
+    return strategy.comp_matrices[comp_ref].apply(sample)
+
+
+def display_values(sample: fk.Sample, strategy: fk.GatingStrategy,
+                   channels: Iterable[tuple[str, str | None] | tuple[str, str | None, str | None]]
+                   ) -> tuple[dict, dict]:
+    """Values to plot for each (channel, transform id[, compensation ref]):
+    compensated as the gate says (the file's own spillover for "FCS", a named
+    matrix of the strategy, e.g. a FlowJo workspace's), then transformed. Also
+    axis limits. Keys are (channel, transform id)."""
     values, limits = {}, {}
-    for channel, xid in set(channels):
-        idx = pnn.index(channel) if channel in pnn else pns.index(channel)
-        column = (comp if pnn[idx] in detectors else raw)[:, idx]
+    comp_cache: dict[Any, np.ndarray] = {}
+    pnr = {}
+    meta = sample.get_metadata()
+    for i in range(len(sample.pnn_labels)):
+        try:
+            pnr[i] = float(meta.get(f"p{i + 1}r", 262144))
+        except ValueError:
+            pnr[i] = 262144.0
+    for entry in set(channels):
+        channel, xid = entry[0], entry[1]
+        comp_ref = entry[2] if len(entry) > 2 else "FCS"
+        if comp_ref not in comp_cache:
+            comp_cache[comp_ref] = _compensated(sample, strategy, comp_ref)
+        idx = _channel_index(sample, strategy, channel, comp_ref)
+        column = comp_cache[comp_ref][:, idx]
         if xid is not None:
             column = strategy.transformations[xid].apply(column.reshape(-1, 1))[:, 0]
-            lo = float(min(0.0, np.percentile(column, 0.5)))
-            limits[(channel, xid)] = (lo, 1.0)
+            finite = column[np.isfinite(column)]
+            lo = float(min(0.0, np.percentile(finite, 0.5))) if len(finite) else 0.0
+            hi = float(max(1.0, np.percentile(finite, 99.9))) if len(finite) else 1.0
+            limits[(channel, xid)] = (lo, hi)
         else:
-            limits[(channel, xid)] = (0.0, float(max(np.max(column), 1.0)) * 1.02 if channel == "Time"
-                                      else 262144.0)
+            top = float(np.max(column)) * 1.02 if len(column) else 1.0
+            limits[(channel, xid)] = (0.0, max(top, 1.0) if channel == "Time" else max(pnr[idx], 1.0))
         values[(channel, xid)] = column
     return values, limits
 
