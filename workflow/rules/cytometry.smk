@@ -63,7 +63,13 @@ CYTO_GATE_SETTINGS = (
     {
         **{
             k: CYTO[k]
-            for k in ("gating_source", "transform", "asinh", "gate_in_linear_units", "qc")
+            for k in (
+                "gating_source",
+                "transform",
+                "asinh",
+                "gate_in_linear_units",
+                "qc",
+            )
         },
         "panel": CYTO.get("panel") or {},
         "missing_spillover": CYTO.get("missing_spillover", "refuse"),
@@ -224,8 +230,8 @@ if CYTO_ENABLED:
     rule cytometry_event_figures:
         input:
             samples=CYTO_OUT / "samples.tsv",
-            gating_phenotype=gating_source_file(CYTO, "phenotype") if CYTO_ENABLED else [],
-            gating_function=gating_source_file(CYTO, "function") if CYTO_ENABLED else [],
+            gating_phenotype=gating_source_file(CYTO, "phenotype"),
+            gating_function=gating_source_file(CYTO, "function"),
             gating_fcs=[CYTO_FCS[s] for s in CYTO_GATING_IDS],
             proliferation_fcs=[CYTO_FCS[s] for s in CYTO_PROLIF_IDS],
         output:
@@ -259,7 +265,10 @@ if CYTO_ENABLED:
             input:
                 populations=CYTO_OUT / "populations.tsv",
                 workspaces=sorted(
-                    {gating_source_file(CYTO, r["tube"]) for r in CYTO_SAMPLES.values()}
+                    {
+                        gating_source_file(CYTO, r["tube"])
+                        for r in CYTO_SAMPLES.values()
+                    }
                 ),
             output:
                 table=CYTO_OUT / "flowjo_reconciliation.tsv",
