@@ -286,6 +286,9 @@ def _read_fcs(path: str, sample_id: str | None, ignore_offset_error: bool) -> fk
                          value=data.text.get("tot")) from exc
     values = len(data.events) if data.events is not None else 0
     stored = values // data.channel_count if data.channel_count else 0
+    if tot == 0:
+        raise InputError(path, f"FCS file holds zero events ($TOT 0; the DATA segment holds "
+                         f"{values / max(data.channel_count, 1):g})", column="$TOT", value=0)
     if tot * data.channel_count != values:
         raise InputError(path, f"$TOT says {tot} events but the DATA segment holds "
                          f"{values / max(data.channel_count, 1):g} events of {data.channel_count} channels",
