@@ -3,6 +3,7 @@ through the independent numpy reference, on both scales; and bad FCS input."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -202,12 +203,32 @@ def test_zero_events(tmp_path: Path):
     assert str(bad) in str(err.value)
 
 
-def test_asinh_refuses_polygon_on_transformed_dimension():
+@pytest.mark.parametrize("kind", ["ellipse", "polygon"])
+def test_non_rectangular_gates_on_logicle_axes_keep_flowkit_counts_in_every_mode(tmp_path: Path, kind: str):
+    """A polygon or ellipse authored on logicle axes stays on them under asinh and
+    under linear-unit gating (only rectangle/quadrant bounds are re-expressed), so
+    every mode counts what FlowKit counts on the authored scale."""
     import flowkit as fk
 
-    strategy = gating.load_gatingml(GATING / "gating_phenotype.v1.xml", "logicle")
+    rng = np.random.default_rng(3)
+    path = write_fcs(tmp_path / "demo.fcs", demo.simulate_events("phenotype", demo.visit_biology(-3, None, 0),
+                                                                 20000, rng))
     dims = [fk.Dimension("CD4", "FCS", "logicle"), fk.Dimension("CD8", "FCS", "logicle")]
-    poly = fk.gates.PolygonGate("poly", dims, [(0.1, 0.1), (0.5, 0.1), (0.5, 0.5)])
-    strategy.add_gate(poly, ("root", "Time"))
-    with pytest.raises(ValueError, match="polygon"):
-        gating.use_asinh(strategy, ASINH)
+    if kind == "ellipse":
+        extra = fk.gates.EllipsoidGate("shape", dims, [0.3, 0.3], [[0.05, 0.0], [0.0, 0.05]], 1.0)
+    else:
+        extra = fk.gates.PolygonGate("shape", dims, [(0.1, 0.1), (0.6, 0.1), (0.6, 0.6), (0.1, 0.5)])
+    counts = {}
+    for transform, linear in (("logicle", False), ("logicle", True), ("asinh", False), ("asinh", True)):
+        strategy = gating.load_gatingml(GATING / "gating_phenotype.v1.xml", transform, ASINH, linear)
+        strategy.add_gate(copy.deepcopy(extra), ("root", "Time", "Margin", "Singlets", "Lymphocytes", "Live"))
+        table, _ = gating.gate_file(path, "demo", strategy)
+        counts[(transform, linear)] = dict(zip(table["gate_path"], table["count"]))
+    # FlowKit's own count, on a strategy it gates as authored
+    plain = fk.parse_gating_xml(str(GATING / "gating_phenotype.v1.xml"))
+    plain.add_gate(copy.deepcopy(extra), ("root", "Time", "Margin", "Singlets", "Lymphocytes", "Live"))
+    sample = fk.Sample(str(path))
+    expected = int(plain.gate_sample(sample).get_gate_membership("shape").sum())
+    assert expected > 100
+    for mode, got in counts.items():
+        assert got["Time/Margin/Singlets/Lymphocytes/Live/shape"] == expected, mode

@@ -13,6 +13,7 @@ from aiha.cytometry.plan import (
     pick_samples,
     sample_rows,
 )
+from aiha.cytometry.populations import tube_populations
 from aiha.pseudonym import read_key
 
 CYTO_RAW = Path(config["data"]["raw_dir"]) / "cytometry"
@@ -54,6 +55,29 @@ CYTO_PROLIF_IDS = (
     )
     if CYTO_ENABLED
     else []
+)
+
+
+# What a gating job needs of config cytometry (so a change reruns the gating).
+CYTO_GATE_SETTINGS = (
+    {
+        **{
+            k: CYTO[k]
+            for k in (
+                "gating_source",
+                "transform",
+                "asinh",
+                "gate_in_linear_units",
+                "qc",
+            )
+        },
+        "panel": CYTO.get("panel") or {},
+        "missing_spillover": CYTO.get("missing_spillover", "refuse"),
+        "fcs_ignore_offset_error": bool(CYTO.get("fcs_ignore_offset_error", False)),
+        "tube_populations": tube_populations(CYTO["populations"]),
+    }
+    if CYTO_ENABLED
+    else {}
 )
 
 
@@ -130,23 +154,16 @@ if CYTO_ENABLED:
             runtime=lambda wc: 5 + len(CYTO_UNITS[wc.unit]),
         params:
             samples=lambda wc: [
-                (
-                    s,
-                    CYTO_FCS[s],
-                    gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"]),
-                )
+                {
+                    "sample_id": s,
+                    "fcs": CYTO_FCS[s],
+                    "gating": gating_source_file(CYTO, CYTO_SAMPLES[s]["tube"]),
+                    "tube": CYTO_SAMPLES[s]["tube"],
+                    "workspace_sample": CYTO_SAMPLES[s].get("workspace_sample", ""),
+                }
                 for s in CYTO_UNITS[wc.unit]
             ],
-            cyto={
-                k: CYTO[k]
-                for k in (
-                    "gating_source",
-                    "transform",
-                    "asinh",
-                    "gate_in_linear_units",
-                    "qc",
-                )
-            },
+            cyto=CYTO_GATE_SETTINGS,
         script:
             "../scripts/cytometry_gate.py"
 
@@ -216,8 +233,8 @@ if CYTO_ENABLED:
     rule cytometry_event_figures:
         input:
             samples=CYTO_OUT / "samples.tsv",
-            gating_phenotype=CYTO["gatingml"]["phenotype"],
-            gating_function=CYTO["gatingml"]["function"],
+            gating_phenotype=gating_source_file(CYTO, "phenotype"),
+            gating_function=gating_source_file(CYTO, "function"),
             gating_fcs=[CYTO_FCS[s] for s in CYTO_GATING_IDS],
             proliferation_fcs=[CYTO_FCS[s] for s in CYTO_PROLIF_IDS],
         output:
@@ -235,5 +252,48 @@ if CYTO_ENABLED:
             cyto=CYTO,
             gating_ids=CYTO_GATING_IDS,
             proliferation_ids=CYTO_PROLIF_IDS,
+            workspace_samples={
+                s: CYTO_SAMPLES[s].get("workspace_sample", "")
+                for s in CYTO_GATING_IDS + CYTO_PROLIF_IDS
+            },
         script:
             "../scripts/cytometry_event_figures.py"
+
+    if CYTO["gating_source"] == "flowjo":
+
+        # FlowJo's own stored counts against the pipeline's, per sample and
+        # population (docs/cytometry.md: polygons and ellipses differ slightly
+        # because FlowJo evaluates them on binned data).
+        rule cytometry_flowjo_reconciliation:
+            input:
+                populations=CYTO_OUT / "populations.tsv",
+                workspaces=sorted(
+                    {
+                        gating_source_file(CYTO, r["tube"])
+                        for r in CYTO_SAMPLES.values()
+                    }
+                ),
+            output:
+                table=CYTO_OUT / "flowjo_reconciliation.tsv",
+                summary=CYTO_OUT / "flowjo_reconciliation_summary.tsv",
+            log:
+                CYTO_LOGS / "flowjo_reconciliation.log",
+            conda:
+                CYTO_ENV
+            threads: 1
+            resources:
+                mem_mb=500,
+                runtime=5,
+            params:
+                samples={
+                    s: [
+                        gating_source_file(CYTO, r["tube"]),
+                        r.get("workspace_sample") or r["file"],
+                    ]
+                    for s, r in CYTO_SAMPLES.items()
+                },
+                tolerance_percent=(CYTO.get("reconciliation") or {}).get(
+                    "tolerance_percent", 1.0
+                ),
+            script:
+                "../scripts/cytometry_flowjo_reconciliation.py"

@@ -18,6 +18,13 @@ REPORT_FIGURE_INPUTS = {
 # Optional inputs of render_report: the cytometry QC and the claims audit.
 REPORT_OPTIONAL_INPUTS = {
     **({"cytometry_qc": "results/cytometry/qc.tsv"} if CYTO_ENABLED else {}),
+    **(
+        {
+            "flowjo_reconciliation": "results/cytometry/flowjo_reconciliation_summary.tsv",
+        }
+        if CYTO_ENABLED and CYTO["gating_source"] == "flowjo"
+        else {}
+    ),
     **({"audit": "results/audit/claims.tsv"} if CLAIMS else {}),
 }
 

@@ -9,7 +9,7 @@ from aiha.jobs import run_script
 def main(sm):
     responses = read_text_tsv(sm.input.responses)
     stats = compute_claims(read_table(sm.input.populations), read_table(sm.input.qc), responses,
-                           ClaimSettings.from_config(sm.params.cyto))
+                           ClaimSettings.from_config(sm.params.cyto), str(sm.input.populations))
     frame = stats_to_frame(stats, sm.rule, "workflow/scripts/cytometry_claims.py",
                            inputs_digest(sm.input))
     write_ard(frame, sm.output.ard)

@@ -36,4 +36,5 @@ def aggregate(samples: pd.DataFrame, populations: Sequence[pd.DataFrame],
 def read_table(path: str) -> pd.DataFrame:
     """A results TSV with string ids and empty cells kept as empty strings."""
     return pd.read_csv(path, sep="\t", dtype={"sample_id": str, "patient_id": str, "qc_flag": str,
-                                              "parent": str}, keep_default_na=False)
+                                              "parent": str,
+                                              "population": str, "gate_path": str}, keep_default_na=False)

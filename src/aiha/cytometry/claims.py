@@ -23,6 +23,8 @@ from typing import Any
 import pandas as pd
 
 from aiha.ard import Stat
+from aiha.cytometry.populations import PopulationLookupError, sample_row
+from aiha.errors import InputError
 
 SUBSETS = ("naive", "central_memory", "effector_memory", "temra")
 
@@ -73,21 +75,25 @@ def usable(populations: pd.DataFrame, qc: pd.DataFrame, exclude_flagged: bool) -
     return populations[~populations["sample_id"].isin(flagged)]
 
 
-def percent_of_t(populations: pd.DataFrame, population: str, t_cells: str, tube: str) -> pd.DataFrame:
+def percent_of_t(populations: pd.DataFrame, population: str, t_cells: str, tube: str,
+                 source: str = "populations.tsv") -> pd.DataFrame:
     """Per sample of ``tube``: ``population`` as a percentage of ``t_cells``.
 
-    Columns: patient_id, sample_id, visit, day, percent. A population name that
-    occurs twice in one sample's gates is an error (ambiguous).
+    Columns: patient_id, sample_id, visit, day, percent. Both populations are
+    named by a gate name or a gate path (:mod:`aiha.cytometry.populations`); a
+    name found 0 times or several times in a sample is an :class:`InputError`
+    naming ``source``, the sample and the population.
     """
     sub = populations[populations["tube"] == tube]
     out = []
     for sample_id, rows in sub.groupby("sample_id", sort=True):
         counts = {}
         for name in (population, t_cells):
-            hit = rows[rows["population"] == name]
-            if len(hit) != 1:
-                raise ValueError(f"sample {sample_id}: population {name!r} found {len(hit)} times")
-            counts[name] = int(hit["count"].iloc[0])
+            try:
+                counts[name] = int(sample_row(rows, name)["count"])
+            except PopulationLookupError as exc:
+                raise InputError(source, f"sample {sample_id} ({tube} tube): {exc.message}",
+                                 column="population", value=name) from None
         denom = counts[t_cells]
         first = rows.iloc[0]
         out.append(
@@ -278,13 +284,13 @@ def flow_relapse(cd38: pd.DataFrame, relapses: Mapping[str, int], s: ClaimSettin
 
 
 def compute_claims(populations: pd.DataFrame, qc: pd.DataFrame, responses: pd.DataFrame,
-                   s: ClaimSettings) -> list[Stat]:
-    """All flow_* statistics."""
+                   s: ClaimSettings, source: str = "populations.tsv") -> list[Stat]:
+    """All flow_* statistics (``source``: the populations table's path, for errors)."""
     pops = usable(populations, qc, s.exclude_flagged)
-    cd38 = percent_of_t(pops, s.cd38, s.t_cells, "phenotype")
-    shares = {k: percent_of_t(pops, s.subsets[k], s.t_cells, "phenotype") for k in SUBSETS}
-    activated = percent_of_t(pops, s.activation, s.t_cells, "function")
-    divided = percent_of_t(pops, s.divided, s.t_cells, "function")
+    cd38 = percent_of_t(pops, s.cd38, s.t_cells, "phenotype", source)
+    shares = {k: percent_of_t(pops, s.subsets[k], s.t_cells, "phenotype", source) for k in SUBSETS}
+    activated = percent_of_t(pops, s.activation, s.t_cells, "function", source)
+    divided = percent_of_t(pops, s.divided, s.t_cells, "function", source)
     return (
         flow_n(pops, populations)
         + flow_depletion(cd38, s)

@@ -56,11 +56,24 @@ class GatePanel:
     x_transform: str | None
     y_transform: str | None
     gate: Any
+    x_comp: str | None = "FCS"
+    y_comp: str | None = "FCS"
+
+    def channels(self) -> list[tuple[str, str | None, str | None]]:
+        return [(self.x, self.x_transform, self.x_comp), (self.y, self.y_transform, self.y_comp)]
+
+
+def scatter_channel(labels: Sequence[str]) -> str:
+    """The side-scatter channel a one-dimensional gate is drawn against."""
+    for name in ("SSC-A", "SSC-H", "SSC", "SSC-W"):
+        if name in labels:
+            return name
+    return next((lab for lab in labels if "SSC" in lab.upper()), labels[0])
 
 
 def gate_panels(strategy: Any, default_y: str = "SSC-A") -> list[GatePanel]:
     """One panel per gate object, in hierarchy order. A one-dimensional gate is
-    drawn against ``default_y``."""
+    drawn against ``default_y``; boolean gates have no panel."""
     import flowkit as fk
     from flowkit.exceptions import QuadrantReferenceError
 
@@ -71,14 +84,18 @@ def gate_panels(strategy: Any, default_y: str = "SSC-A") -> list[GatePanel]:
         except QuadrantReferenceError:
             continue
         dims = []
-        for d in gate.dimensions:
+        for d in getattr(gate, "dimensions", []):
+            if isinstance(d, fk.RatioDimension):
+                continue
             channel = d.dimension_ref if isinstance(d, fk.QuadrantDivider) else d.id
-            dims.append((channel, d.transformation_ref))
+            dims.append((channel, d.transformation_ref, d.compensation_ref))
+        if not dims:
+            continue
         if len(dims) == 1:
             other = "FSC-A" if dims[0][0] == default_y else default_y
-            dims.append((other, None))
-        (x, xt), (y, yt) = dims[:2]
-        panels.append(GatePanel(name, tuple(path), x, y, xt, yt, gate))
+            dims.append((other, None, None))
+        (x, xt, xc), (y, yt, yc) = dims[:2]
+        panels.append(GatePanel(name, tuple(path), x, y, xt, yt, gate, xc, yc))
     return panels
 
 
@@ -98,6 +115,14 @@ def _draw_gate(ax: Any, panel: GatePanel) -> None:
         xs = [x0 if xlo is None else xlo, x1 if xhi is None else xhi]
         ys = [y0 if ylo is None else ylo, y1 if yhi is None else yhi]
         ax.add_patch(plt.Rectangle((xs[0], ys[0]), xs[1] - xs[0], ys[1] - ys[0], fill=False, **style))
+    elif isinstance(gate, fk.gates.EllipsoidGate) and len(gate.coordinates) == 2:
+        from matplotlib.patches import Ellipse
+
+        vals, vecs = np.linalg.eigh(np.asarray(gate.covariance_matrix, dtype=float))
+        width, height = 2 * np.sqrt(np.maximum(vals, 0) * gate.distance_square)
+        angle = float(np.degrees(np.arctan2(vecs[1, 1], vecs[0, 1])))
+        ax.add_patch(Ellipse(tuple(gate.coordinates), width=height, height=width, angle=angle,
+                             fill=False, **style))
     elif isinstance(gate, fk.gates.QuadrantGate):
         for d in gate.dimensions:
             for v in d.values:
@@ -126,12 +151,13 @@ def gating_figure(samples: Sequence[Mapping[str, Any]], strategy: Any, path: str
     events; transformed where the gate is) and ``members`` (gate path string ->
     boolean membership; ``""`` for all events).
     """
-    panels = gate_panels(strategy)
+    per_sample = [sample.get("panels") or gate_panels(strategy) for sample in samples]
     ncol = 5
-    rows_per = math.ceil(len(panels) / ncol)
+    rows_per = max(1, max((math.ceil(len(p) / ncol) for p in per_sample), default=1))
     fig, axes = plt.subplots(rows_per * len(samples), ncol,
                              figsize=(3.0 * ncol, 2.7 * rows_per * len(samples)), squeeze=False)
     for s_index, sample in enumerate(samples):
+        panels = per_sample[s_index]
         for p_index, panel in enumerate(panels):
             ax = axes[s_index * rows_per + p_index // ncol][p_index % ncol]
             parent_key = "/".join(p for p in panel.gate_path if p != "root")
@@ -248,41 +274,60 @@ def proliferation_figure(histograms: Sequence[Mapping[str, Any]], divided_bound:
 
 
 # ---------------------------------------------------------------- from FCS files
-def gating_figure_from_files(files: Sequence[tuple[str, str, str]], strategy: Any,
-                             path: str | os.PathLike[str]) -> None:
-    """``files``: (fcs path, sample id, title). Gates each file with FlowKit."""
-    from aiha.cytometry.gating import (display_values, gate_results, memberships, read_sample,
-                                       required_channels)
+def gating_figure_from_files(files: Sequence[tuple[str, str, str]] | Sequence[tuple[str, str, str, Any]],
+                             strategy: Any, path: str | os.PathLike[str],
+                             options: Mapping[str, Any] | None = None) -> None:
+    """``files``: (fcs path, sample id, title[, strategy of this file]). Gates each
+    file with FlowKit, with its own strategy (a FlowJo workspace's sample) when
+    given, else ``strategy``. ``options``: FCS reading options (panel, ...)."""
+    from aiha.cytometry.gating import display_values, gate_file, gate_results, memberships
 
-    panels = gate_panels(strategy)
-    channels = [(p.x, p.x_transform) for p in panels] + [(p.y, p.y_transform) for p in panels]
     samples = []
-    for fcs, sample_id, title in files:
-        sample = read_sample(fcs, required_channels(strategy), sample_id=sample_id)
-        results = gate_results(sample, strategy)
-        values, limits = display_values(sample, strategy, channels)
-        samples.append({"title": title, "values": values, "limits": limits,
-                        "members": memberships(results, strategy)})
+    for fcs, sample_id, title, *own in files:
+        strat = own[0] if own else strategy
+        _, sample = gate_file(fcs, sample_id, strat, options=options)
+        panels = gate_panels(strat, scatter_channel(list(sample.pnn_labels)))
+        channels = [c for p in panels for c in p.channels()]
+        results = gate_results(sample, strat)
+        values, limits = display_values(sample, strat, channels)
+        samples.append({"title": title, "values": values, "limits": limits, "panels": panels,
+                        "members": memberships(results, strat)})
     gating_figure(samples, strategy, path)
 
 
-def proliferation_from_files(files: Sequence[tuple[str, str, str, str]], strategy: Any, t_cells: str,
-                             divided: str, path: str | os.PathLike[str]) -> None:
-    """``files``: (fcs path, sample id, patient id, label). CTV of the gated T cells,
-    the dye channel and bound taken from the ``divided`` gate."""
-    from aiha.cytometry.gating import (display_values, gate_results, iter_gates, memberships,
-                                       read_sample, required_channels)
+def proliferation_from_files(files: Sequence[tuple[str, str, str, str]] | Sequence[tuple[str, str, str, str, Any]],
+                             strategy: Any, t_cells: str, divided: str, path: str | os.PathLike[str],
+                             options: Mapping[str, Any] | None = None) -> None:
+    """``files``: (fcs path, sample id, patient id, label[, strategy of this file]).
+    The dye of the gated T cells, the channel and bound taken from the
+    ``divided`` gate; both populations by gate name or path."""
+    from flowkit.exceptions import QuadrantReferenceError
 
-    gate = next(g for g in iter_gates(strategy) if g.gate_name == divided)
-    dim = gate.dimensions[0]
-    bound = dim.max if dim.max is not None else dim.min
+    from aiha.cytometry.gating import display_values, find_population_row, gate_file, gate_results, memberships
+
     histograms = []
-    for fcs, sample_id, patient_id, label in files:
-        sample = read_sample(fcs, required_channels(strategy), sample_id=sample_id)
-        members = memberships(gate_results(sample, strategy), strategy)
-        key = next(k for k in members if k.split("/")[-1] == t_cells)
-        values, _ = display_values(sample, strategy, [(dim.id, dim.transformation_ref)])
+    dim = bound = None
+    for fcs, sample_id, patient_id, label, *own in files:
+        strat = own[0] if own else strategy
+        table, sample = gate_file(fcs, sample_id, strat, options=options)
+        where = str(fcs)
+        t_key = find_population_row(table, t_cells, sample_id, fcs, where, "T cells")["gate_path"]
+        d_key = find_population_row(table, divided, sample_id, fcs, where, "divided")["gate_path"]
+        gates = {}
+        for name, gpath in strat.get_gate_ids():
+            try:
+                gates["/".join([*(p for p in gpath if p != "root"), name])] = strat.get_gate(name, gpath)
+            except QuadrantReferenceError:
+                continue
+        gate = gates[d_key]
+        dim = gate.dimensions[0]
+        bound = dim.max if getattr(dim, "max", None) is not None else getattr(dim, "min", 0.0)
+        members = memberships(gate_results(sample, strat), strat)
+        values, _ = display_values(sample, strat, [(dim.id, dim.transformation_ref, dim.compensation_ref)])
         histograms.append({"patient_id": patient_id, "label": label,
-                           "values": values[(dim.id, dim.transformation_ref)][members[key]]})
-    x_label = f"{dim.id} ({dim.transformation_ref})" if dim.transformation_ref else dim.id
-    proliferation_figure(histograms, float(bound), x_label, path)
+                           "values": values[(dim.id, dim.transformation_ref)][members[t_key]]})
+    if dim is None:
+        x_label, bound = "", 0.0
+    else:
+        x_label = f"{dim.id} ({dim.transformation_ref})" if dim.transformation_ref else dim.id
+    proliferation_figure(histograms, float(bound or 0.0), x_label, path)

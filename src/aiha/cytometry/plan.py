@@ -42,13 +42,14 @@ def cytometry_enabled(config: Mapping[str, Any]) -> bool:
 
 
 def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """sample_id -> {file, tube, visit, patient (site, record_number)}."""
+    """sample_id -> {file, tube, visit, patient (site, record_number),
+    workspace_sample (the sample's name in a FlowJo workspace; "" = the file name)}."""
     if config["data"]["generate_demo"]:
         from aiha.cytometry.demo import plan_samples
         from aiha.demo.cohort import load_spec
 
         planned = plan_samples(load_spec(config["data"]["demo_spec"], config["data"]["demo_multiplier"]), config["cytometry"]["demo"])
-        rows = [(s.sample_id, s.file, s.tube, s.visit, s.site, s.record_number) for s in planned]
+        rows = [(s.sample_id, s.file, s.tube, s.visit, s.site, s.record_number, "") for s in planned]
     else:
         from aiha.cytometry.samplesheet import check_files, read_sample_sheet
 
@@ -57,10 +58,11 @@ def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         # A row without its file, or a file without a row, stops the workflow here,
         # with the sheet's row, before any rule runs (a stray file is no rule input).
         check_files(sheet, sheet_path)
-        rows = [(r.sample_id, r.file, r.tube, r.visit, r.site, r.record_number)
-                for r in sheet.itertuples(index=False)]
-    return {sid: {"file": f, "tube": t, "visit": v, "patient": (site, rec)}
-            for sid, f, t, v, site, rec in rows}
+        named = sheet["workspace_sample"] if "workspace_sample" in sheet else [""] * len(sheet)
+        rows = [(r.sample_id, r.file, r.tube, r.visit, r.site, r.record_number, w)
+                for r, w in zip(sheet.itertuples(index=False), named)]
+    return {sid: {"file": f, "tube": t, "visit": v, "patient": (site, rec), "workspace_sample": w}
+            for sid, f, t, v, site, rec, w in rows}
 
 
 def pick_samples(rows: Mapping[str, Mapping[str, Any]], tube: str, visits: Sequence[str],

@@ -21,6 +21,10 @@ from aiha.pseudonym import pseudonymize
 
 TUBES = ("phenotype", "function")
 SAMPLE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# Optional columns: workspace_sample, the sample's name in the FlowJo workspace
+# (default: the FCS file name, as FlowJo names samples; set it when a file was
+# renamed after analysis).
+OPTIONAL_COLUMNS = {"workspace_sample": pa.Column(str, required=False)}  # empty: the file name
 SAMPLES_COLUMNS = ["sample_id", "patient_id", "tube", "visit", "collection_date", "day", "file"]
 
 
@@ -62,11 +66,12 @@ def read_sample_sheet(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = [c for c in SAMPLE_SHEET_SCHEMA.columns if c not in sheet.columns]
     if missing:
         raise InputError(path, "sample sheet lacks a required column", column=missing[0])
-    extra = [c for c in sheet.columns if c not in SAMPLE_SHEET_SCHEMA.columns]
+    extra = [c for c in sheet.columns if c not in SAMPLE_SHEET_SCHEMA.columns and c not in OPTIONAL_COLUMNS]
     if extra:
         raise InputError(path, "sample sheet has an unknown column", column=extra[0])
     try:
-        SAMPLE_SHEET_SCHEMA.validate(sheet, lazy=True)
+        SAMPLE_SHEET_SCHEMA.add_columns(
+            {c: col for c, col in OPTIONAL_COLUMNS.items() if c in sheet.columns}).validate(sheet, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         first = cases.iloc[0]
