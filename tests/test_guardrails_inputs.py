@@ -333,6 +333,23 @@ AE_CRE = "data/demo/CRE/adverse_events.csv"
 TRT_CRE = "data/demo/CRE/treatments.csv"
 SHEET = "data/demo/cytometry/samples.csv"
 FCS = f"data/demo/cytometry/{SAMPLE}.fcs"
+
+
+def _sheet_row(sample_id: str) -> str:
+    """'row N': SAMPLE's 1-based data row in the demo sample sheet, from the
+    generator's plan of the sheet (rows in plan order)."""
+    import yaml
+
+    from aiha.cytometry.demo import plan_samples
+    from aiha.demo.cohort import load_spec
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    plan = plan_samples(load_spec(root / cfg["data"]["demo_spec"]), cfg["cytometry"]["demo"])
+    return f"row {[s.sample_id for s in plan].index(sample_id) + 1}"
+
+
+SAMPLE_ROW = _sheet_row(SAMPLE)
 CRE_IDENTIFIERS = ("HMN-451203", "Lefèvre", "Lef", "Camille", "1968-10-05", "HMN-460881", "Moreau")
 
 CASES: dict[str, Case] = {
@@ -454,19 +471,25 @@ CASES: dict[str, Case] = {
     "fcs_spillover_size": Case(_fcs(lambda b: b.replace(b"/8,BV421-A,", b"/9,BV421-A,")),
                                (FCS, "column '$SPILLOVER'", "value 9", "expected 9 names and 81 coefficients"),
                                FCS_TARGET, tuple(FCS_OUTPUTS)),
+    "fcs_tot_off_by_one": Case(_fcs(lambda b: b.replace(b"/$TOT/30000/", b"/$TOT/30001/")),
+                               # (a 5-digit value is shown in the text, not as the
+                               # value: in a gating job no identifier index is active)
+                               (FCS, "column '$TOT'",
+                                "$TOT says 30001 events but the DATA segment holds 30000"),
+                               FCS_TARGET, tuple(FCS_OUTPUTS)),
     "fcs_zero_events": Case(_fcs(lambda b: b.replace(b"/$TOT/30000/", b"/$TOT/00000/")),
                             (FCS, "column '$TOT'", "value 0", "zero events"),
                             FCS_TARGET, tuple(FCS_OUTPUTS)),
     # ---- cytometry sample sheet (read when the workflow is parsed)
-    "sheet_row_without_file": Case(_remove_fcs, (SHEET, "row 9", "column 'file'", f"value '{SAMPLE}.fcs'",
+    "sheet_row_without_file": Case(_remove_fcs, (SHEET, SAMPLE_ROW, "column 'file'", f"value '{SAMPLE}.fcs'",
                                                  "does not exist"), FCS_TARGET, ()),
     "fcs_without_row": Case(_stray_fcs, ("data/demo/cytometry/STRAY-01.fcs", "value 'STRAY-01.fcs'",
                                          "no row in the sample sheet"), FCS_TARGET, ()),
     "sheet_bad_tube": Case(_sheet_cell(SAMPLE, "tube", "phenotyp"),
-                           (SHEET, "row 9", "column 'tube'", "value 'phenotyp'", "sample sheet check failed"),
+                           (SHEET, SAMPLE_ROW, "column 'tube'", "value 'phenotyp'", "sample sheet check failed"),
                            FCS_TARGET, ()),
     "sheet_unknown_patient": Case(_sheet_cell(SAMPLE, "record_number", "AMC-0000000"),
-                                  (SHEET, "row 9", "column 'record_number'", "not in the clinical patients table"),
+                                  (SHEET, SAMPLE_ROW, "column 'record_number'", "not in the clinical patients table"),
                                   "results/cytometry/samples.tsv", ("results/cytometry/samples.tsv",),
                                   hidden=("AMC-0000000",)),
     # ---- config (validated when the workflow is parsed)
@@ -539,8 +562,26 @@ def test_bad_input_stops_with_one_clear_message(demo_project: Path, tmp_path: Pa
     assert after == expected
 
 
-def test_corpus_covers_the_issue():
-    assert len(CASES) >= 55
+# The defects of the guard-rail issues, each a case of the corpus above (the
+# identifier forms in free text are in tests/test_guardrails_identifiers.py, CSV
+# details in tests/test_guardrails_cleaning.py).
+ISSUE_DEFECTS = {
+    "identifiers echoed in errors": ["swapped_name_diagnosis", "record_number_like_column",
+                                     "name_in_wrong_column", "record_number_in_unit"],
+    "adverse events after the cut-off": ["ae_in_the_future"],
+    "a site of header-only files": ["empty_site"],
+    "real CSV": ["nul_byte", "field_over_limit", "integer_23_digits"],
+    "a config date that does not exist": ["config_date_not_real"],
+    "FCS header counts": ["fcs_tot_off_by_one", "fcs_zero_events"],
+    "the demo key for real data": ["demo_key_for_real_patients"],
+    "absurd values": ["negative_dose", "transfusion_units_absurd"],
+}
+
+
+@pytest.mark.parametrize("defect", sorted(ISSUE_DEFECTS))
+def test_corpus_covers_each_defect(defect):
+    missing = [name for name in ISSUE_DEFECTS[defect] if name not in CASES]
+    assert not missing, f"{defect}: no corpus case {missing}"
 
 
 def test_suspicious_values_are_kept_and_logged(demo_results: Path):
