@@ -69,3 +69,14 @@ def figures_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "response": {k: config["response"][k] for k in FIGURE_RESPONSE_KEYS},
         "statistics": {k: config["statistics"][k] for k in FIGURE_STATISTICS_KEYS},
     }
+
+
+# Default of ``report.transfusion_windows_days`` (as in workflow/schemas/report.schema.yaml).
+DEFAULT_TRANSFUSION_WINDOWS = [[-84, -1], [0, 83], [84, 167]]
+
+
+def content_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the report's clinical-content statistics read (rule clinical_content)."""
+    report = config.get("report") or {}
+    return {"transfusion_windows_days": [list(w) for w in report.get(
+        "transfusion_windows_days", DEFAULT_TRANSFUSION_WINDOWS)]}

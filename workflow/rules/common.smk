@@ -14,6 +14,7 @@ os.environ.update(PYTHONPATH=SRC)
 from aiha.config_checks import check_config, merge_overrides
 from aiha.settings import (
     analysis_config,
+    content_config,
     figures_config,
     qc_config,
     report_config,
