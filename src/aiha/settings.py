@@ -59,8 +59,8 @@ def report_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 # What the clinical figures read: thresholds drawn, months, the KM tie rule and level.
 FIGURE_RESPONSE_KEYS = ("days_per_month", "cr_hb_g_dl", "pr_hb_g_dl", "hb_normal_g_dl",
-                        "anemia_hb_g_dl")
-FIGURE_STATISTICS_KEYS = ("km_tie_rule", "ci_level")
+                        "anemia_hb_g_dl", "ldh_uln_multiple", "bilirubin_uln_mg_dl")
+FIGURE_STATISTICS_KEYS = ("km_tie_rule", "ci_level", "km_ci_transform")
 
 
 def figures_config(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-REPORT_FIGURES = ["swimmer", "hb_trajectories", "km_dor"]
+REPORT_FIGURES = ["swimmer", "hb_trajectories", "km_dor", "hemolysis"]
 CYTOMETRY_FIGURES = [
     "gating_strategy",
     "cd38_timecourse",
@@ -49,7 +49,7 @@ rule clinical_content:
 
 
 rule report_figures:
-    """Swimmer plot, Hb trajectories and Kaplan-Meier plot as deterministic SVG."""
+    """Swimmer plot, Hb, LDH and bilirubin courses and Kaplan-Meier plot as deterministic SVG."""
     input:
         responses="results/response/responses.tsv",
         labs="results/clinical/labs.tsv",
@@ -60,6 +60,7 @@ rule report_figures:
         swimmer="results/report/figures/swimmer.svg",
         hb_trajectories="results/report/figures/hb_trajectories.svg",
         km_dor="results/report/figures/km_dor.svg",
+        hemolysis="results/report/figures/hemolysis.svg",
     log:
         "results/logs/report_figures.log",
     conda:
