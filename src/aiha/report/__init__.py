@@ -18,12 +18,12 @@ Modules, by concern:
 from aiha.report.context import build_context, cfgnum, data_cutoff, jinja_env, render_html, source_date_epoch
 from aiha.report.fetcher import ASSET_BASE_URL, AssetRefused, AssetURLFetcher
 from aiha.report.model import ARD, GROUP_LABELS, GROUPS, Fmt, Table, present_groups
-from aiha.report.render import (build_from_results, build_report, figure_inputs, render_pdf,
+from aiha.report.render import (build_from_results, build_listings, build_report, figure_inputs, render_pdf,
                                  results_inputs, stage_assets, write_figures)
 from aiha.report.render_paths import CLINICAL_FIGURES, CYTOMETRY_FIGURES
 
 __all__ = ["ARD", "ASSET_BASE_URL", "AssetRefused", "AssetURLFetcher", "CLINICAL_FIGURES",
            "CYTOMETRY_FIGURES", "Fmt", "GROUPS", "GROUP_LABELS", "Table", "build_context",
-           "build_from_results", "build_report", "cfgnum", "data_cutoff", "figure_inputs",
+           "build_from_results", "build_listings", "build_report", "cfgnum", "data_cutoff", "figure_inputs",
            "jinja_env", "present_groups", "render_html", "render_pdf", "results_inputs",
            "source_date_epoch", "stage_assets", "write_figures"]

@@ -14,7 +14,8 @@ from aiha import formatting as F
 from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cleaning_table,
                                          comments_table, flagged_labs_table, flow_table,
                                          provenance_table, provenance_tables, qc_checks_table,
-                                         qc_table, sensitivity_table_view)
+                                         qc_table, sensitivity_claims_table,
+                                         sensitivity_table_view)
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
                                          response_table, transfusion_table)
@@ -40,6 +41,34 @@ def cfgnum(value: Any) -> str:
     if isinstance(value, (int, float)):
         return format(value, "g").replace("-", F.MINUS) if value < 0 else format(value, "g")
     return str(value)
+
+
+LISTINGS_NOTE = ("Patient-level listings (response per patient, adverse events, the cleaning "
+                 "log, flagged laboratory values, free-text comments and cytometry samples) "
+                 "are in the separate listings document, study_listings.pdf, made by its own "
+                 "job so that this report keeps the same shape at any number of patients.")
+
+
+def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
+                           cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The patient-level listings (rule render_listings). ``tables`` keys: responses,
+    patients, labs, adverse_events, cleaning_log, cytometry_qc (optional)."""
+    fmt = Fmt.from_config(cfg)
+    routine = list(dict(cfg.get("report", {})).get("cleaning_log_routine", []))
+    t: dict[str, Table] = {
+        "response_listing": response_listing(tables["responses"], fmt),
+        "ae_listing": ae_listing(tables["adverse_events"], tables["responses"]),
+        "cleaning_log": cleaning_table(tables["cleaning_log"], routine),
+        "flagged_labs": flagged_labs_table(tables["labs"], fmt),
+        "comments": comments_table(tables["patients"], tables["labs"]),
+    }
+    if tables.get("cytometry_qc") is not None:
+        t["cytometry_qc"] = qc_table(tables["cytometry_qc"], fmt)
+    report_cfg = dict(cfg.get("report", {}))
+    cutoff = data_cutoff(cfg)
+    return {"title": report_cfg.get("title", "Study report"), "data_cutoff": cutoff.isoformat(),
+            "created": f"{cutoff.isoformat()}T00:00:00Z", "author": report_cfg.get("author", ""),
+            "tables": t}
 
 
 def chapter_list(has_audit: bool, has_cytometry: bool, has_qc: bool) -> list[dict[str, str]]:
@@ -106,25 +135,22 @@ def build_context(
     if has_audit:
         optional["audit"] = audit_table(tables["audit"], cfg)
     if has_cytometry:
-        optional["cytometry_qc"] = qc_table(tables["cytometry_qc"], fmt)
         optional["flow_ard"] = flow_table(ard, fmt)
     if tables.get("qc") is not None:
         optional["qc_checks"] = qc_checks_table(tables["qc"], fmt)
     t = {
         **optional,
         "sensitivity": sensitivity_table_view(tables["sensitivity"]),
+        **({"sensitivity_claims": sensitivity_claims_table(tables["sensitivity_claims"])}
+           if tables.get("sensitivity_claims") is not None
+           and len(tables["sensitivity_claims"]) else {}),
         "baseline": baseline_table(ard, fmt),
         "exposure": exposure_table(ard, fmt),
         "transfusions": transfusion_table(ard, fmt),
         "response": response_table(ard, fmt, cfg),
         "ae_term": ae_term_table(ard, fmt),
-        "response_listing": response_listing(tables["responses"], fmt),
         "ae_grade": ae_grade_table(ard),
-        "ae_listing": ae_listing(tables["adverse_events"], tables["responses"]),
         "cleaning_summary": cleaning_summary_table(tables["cleaning_log"], routine),
-        "cleaning_log": cleaning_table(tables["cleaning_log"], routine),
-        "flagged_labs": flagged_labs_table(tables["labs"], fmt),
-        "comments": comments_table(tables["patients"], tables["labs"]),
         "provenance": provenance_table(ard),
         **provenance_tables(provenance),
     }
@@ -145,7 +171,7 @@ def build_context(
         "chapters": chapters,
         "tie_words": {"lower": "start", "upper": "end", "midpoint": "midpoint"}[
             cfg["statistics"]["km_tie_rule"]],
-        "listings_note": "",
+        "listings_note": LISTINGS_NOTE,
         "chapter": {c["id"]: c for c in chapters},
         "facts": facts,
         "flow_patients_cell": flow_patients,

@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from aiha.ard import file_sha256, read_ard, read_text_tsv
-from aiha.report.context import build_context, render_html, source_date_epoch
+from aiha.report.context import (build_context, build_listings_context, render_html,
+                                 source_date_epoch)
 from aiha.report.fetcher import ASSET_BASE_URL, AssetURLFetcher, _weasyprint
 from aiha.report.model import ARD
 from aiha.report.render_paths import CLINICAL_FIGURES, CYTOMETRY_FIGURES, FONT_FILES
@@ -85,10 +86,9 @@ def build_report(
     cyto_<cytometry figure>. Returns the context, the HTML and the URLs the PDF
     renderer fetched (``served``) or refused (for tests)."""
     resources_dir = Path(resources_dir)
-    tables = {k: read_text_tsv(inputs[k]) for k in
-              ("responses", "patients", "labs", "adverse_events", "cleaning_log", "sensitivity")}
+    tables = {k: read_text_tsv(inputs[k]) for k in ("cleaning_log", "sensitivity")}
     # Optional: the cytometry QC (no cytometry arm), the audit (no claims), the QC table.
-    for k in ("cytometry_qc", "audit", "qc"):
+    for k in ("cytometry_qc", "audit", "qc", "sensitivity_claims"):
         tables[k] = read_text_tsv(inputs[k]) if inputs.get(k) else None
     tables["ard"] = read_ard(inputs["ard"])
     digests = {"ARD (results/ard/ard.tsv)": file_sha256(inputs["ard"])}
@@ -101,9 +101,41 @@ def build_report(
     with tempfile.TemporaryDirectory(prefix="aiha-report-") as staging:
         stage_assets(staging, resources_dir / "report.css", fonts_dir, figures, cyto)
         fetcher = render_pdf(html, staging, pdf_path, source_date_epoch(cfg), identifier)
-    html_path = Path(html_path)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(html, encoding="utf-8")
+    _write_atomic(html_path, html)
+    return {"context": context, "html": html, "served": list(fetcher.served),
+            "refused": list(fetcher.refused)}
+
+
+def _write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def build_listings(
+    inputs: Mapping[str, str | os.PathLike[str]],
+    cfg: Mapping[str, Any],
+    pdf_path: str | os.PathLike[str],
+    html_path: str | os.PathLike[str],
+    resources_dir: str | os.PathLike[str] = "resources/report",
+    fonts_dir: str | os.PathLike[str] = "resources/fonts",
+) -> dict[str, Any]:
+    """The patient-level listings document (rule render_listings). ``inputs`` keys:
+    responses, patients, labs, adverse_events, cleaning_log, cytometry_qc (optional)."""
+    resources_dir = Path(resources_dir)
+    tables: dict[str, Any] = {k: read_text_tsv(inputs[k]) for k in
+                              ("responses", "patients", "labs", "adverse_events", "cleaning_log")}
+    tables["cytometry_qc"] = read_text_tsv(inputs["cytometry_qc"]) \
+        if inputs.get("cytometry_qc") else None
+    context = build_listings_context(tables, cfg)
+    html = render_html(context, resources_dir, "listings.html.j2")
+    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
+    with tempfile.TemporaryDirectory(prefix="aiha-listings-") as staging:
+        stage_assets(staging, resources_dir / "report.css", fonts_dir, {}, {})
+        fetcher = render_pdf(html, staging, pdf_path, source_date_epoch(cfg), identifier)
+    _write_atomic(html_path, html)
     return {"context": context, "html": html, "served": list(fetcher.served),
             "refused": list(fetcher.refused)}
 
@@ -124,11 +156,12 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "audit": r / "audit/claims.tsv",
         "qc": r / "qc/double_programming.tsv",
         "sensitivity": r / "sensitivity/summary.tsv",
+        "sensitivity_claims": r / "sensitivity/sensitivity.tsv",
         "provenance": r / "provenance.json",
     }
     inputs.update({f"fig_{k}": f / v for k, v in CLINICAL_FIGURES.items()})
     inputs.update({f"cyto_{k}": r / f"cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES})
-    optional = ("cytometry_qc", "audit", "qc", *(f"cyto_{k}" for k in CYTOMETRY_FIGURES))
+    optional = ("cytometry_qc", "audit", "qc", "sensitivity_claims", *(f"cyto_{k}" for k in CYTOMETRY_FIGURES))
     return {k: v for k, v in inputs.items() if k not in optional or Path(v).exists()}
 
 
@@ -178,7 +211,11 @@ def build_from_results(results_dir: str | os.PathLike[str], cfg: Mapping[str, An
     write_figures(figure_inputs(results_dir), cfg,
                   {k: fig_dir / v for k, v in CLINICAL_FIGURES.items()})
     root = Path(root)
-    return build_report(results_inputs(results_dir, fig_dir), cfg, out / "study_report.pdf",
-                        out / "study_report.html", root / "resources/report",
-                        root / "resources/fonts")
+    inputs = results_inputs(results_dir, fig_dir)
+    result = build_report(inputs, cfg, out / "study_report.pdf", out / "study_report.html",
+                          root / "resources/report", root / "resources/fonts")
+    result["listings"] = build_listings(inputs, cfg, out / "study_listings.pdf",
+                                        out / "study_listings.html", root / "resources/report",
+                                        root / "resources/fonts")
+    return result
 
