@@ -170,7 +170,7 @@ def audit_table(audit: pd.DataFrame, cfg: Mapping[str, Any]) -> Table:
                  note="Published: as printed in the abstract of Jalink et al., Blood Adv 2024, "
                       "or in the drug maker's summary (safety events). Reproduced: computed "
                       "from the raw data, read from the ARD and printed with the claim's "
-                      "rounding rule (resources/published_claims.yaml). A claim that is not "
+                      "rounding rule (from the claims file named above). A claim that is not "
                       "computed counts as a failure.")
 
 
@@ -180,15 +180,15 @@ def qc_checks_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
     def value(v: Any) -> str:
         return F.fmt_auto(v, 6) if not F.is_missing(v) else "undefined"
 
-    rows = [[r["statistic"], value(r["primary"]), value(r["independent"]),
+    rows = [[Cell(r["statistic"], code=True), value(r["primary"]), value(r["independent"]),
              F.MISSING if F.is_missing(r["abs_diff"]) else f"{float(r['abs_diff']):.1e}",
              r["status"]] for _, r in qc.iterrows()]
     return Table("qc_checks", "Table C1. Independent QC: each statistic computed twice",
                  ["Statistic", "Primary", "Independent", "Difference", "Status"], rows,
                  numeric=[False, True, True, True, False], css_class="listing", nowrap=(0,),
                  note="Primary: lifelines Kaplan-Meier, scipy Clopper-Pearson, the analysis "
-                      "code's counts. Independent: statsmodels SurvfuncRight, statsmodels "
-                      "proportion_confint (beta), plain pandas counts. Undefined on both sides "
+                      "code's counts. Independent: statsmodels SurvfuncRight, the statsmodels "
+                      "exact (beta) binomial interval, plain pandas counts. Undefined on both sides "
                       "(an empty group) counts as agreement.")
 
 

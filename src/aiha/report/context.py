@@ -45,8 +45,8 @@ def cfgnum(value: Any) -> str:
 
 LISTINGS_NOTE = ("Patient-level listings (response per patient, adverse events, the cleaning "
                  "log, flagged laboratory values, free-text comments and cytometry samples) "
-                 "are in the separate listings document, study_listings.pdf, made by its own "
-                 "job so that this report keeps the same shape at any number of patients.")
+                 "are in the separate listings document made by its own job, so that this "
+                 "report keeps the same shape at any number of patients.")
 
 
 def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
