@@ -83,7 +83,7 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
     t = ctx["tables"]
     # Table 1
     for col, g in enumerate(GROUPS, start=1):
-        assert str(t["baseline"].header[col]) == f"{GROUP_LABELS[g]} (n = {F.fmt_count(v('n_treated', g, 'n'))})"
+        assert str(t["baseline"].header[col]) == f"{GROUP_LABELS[g]} (n\u00a0=\u00a0{F.fmt_count(v('n_treated', g, 'n'))})"
         assert cell(t["baseline"], "Patients treated, n", col) == F.fmt_count(v("n_treated", g, "n"))
         assert cell(t["baseline"], "Female sex, n (%)", col) == (
             f"{F.fmt_count(v('sex_female', g, 'n'))} "

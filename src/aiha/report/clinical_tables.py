@@ -23,7 +23,7 @@ def _median_range(ard: ARD, stat: str, group: str, decimals: int | None,
 
 
 def _group_header(ard: ARD, groups: Sequence[str], first: str) -> list[Any]:
-    return [first] + [ard.cell(lambda g=g: f"{GROUP_LABELS[g]} (n = "
+    return [first] + [ard.cell(lambda g=g: f"{GROUP_LABELS[g]} (n\u00a0=\u00a0"
                                f"{F.fmt_count(ard.get('n_treated', g, 'n'))})") for g in groups]
 
 
@@ -289,7 +289,7 @@ def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
                  "confidence interval; n/N: patients with the outcome / patients in the "
                  "denominator. Response criteria: international consensus (Jäger et al., "
                  "Blood Rev 2020) for wAIHA; Berentsen et al. for cAIHA (see Methods).")
-    header = ["Outcome"] + [ard.cell(lambda g=g: f"{GROUP_LABELS[g]} (n = "
+    header = ["Outcome"] + [ard.cell(lambda g=g: f"{GROUP_LABELS[g]} (n\u00a0=\u00a0"
                                      f"{F.fmt_count(ard.get('n_treated', g, 'n'))})")
                             for g in cols]
     return Table("response", "Table 4. Response, duration of response and time to response",
