@@ -134,6 +134,15 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
     assert [r[5:8] for r in t["cytometry_qc"].rows] == [
         [F.fmt_count(r.events_acquired), F.fmt_count(r.events_kept),
          F.fmt_number(r.percent_kept, dec["percent"])] for r in qc.itertuples()]
+    # Cytometry per patient: CD38+ baseline -> nadir (day), straight from the flow rows.
+    for row in t["flow_patients"].rows:
+        pid = str(row[0])
+        assert str(row[1]) == (
+            f"{F.fmt_number(v('flow_depletion', pid, 'baseline_percent'), dec['percent'])}% \u2192 "
+            f"{F.fmt_number(v('flow_depletion', pid, 'nadir_percent'), dec['percent'])}% "
+            f"(day {F.fmt_count(v('flow_depletion', pid, 'nadir_day'))})")
+    assert [str(r[0]) for r in t["flow_patients"].rows] == sorted(
+        set(ard[ard.stat_id.str.startswith("flow_") & ard.group.str.startswith("PT-")].group))
     flow = ard[ard.stat_id.str.startswith("flow_")]
     assert [r[3] for r in t["flow_ard"].rows] == [F.fmt_auto(x, dec["other"]) for x in flow.value]
     log = read_text_tsv(results / "clinical/cleaning_log.tsv")

@@ -82,7 +82,7 @@ def qc_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
              F.fmt_count(r["events_kept"]), F.fmt_number(r["percent_kept"], fmt.percent),
              F.fmt_text(r["qc_flag"])]
             for _, r in qc.iterrows()]
-    return Table("cytometry_qc", "Table 7. Cytometry sample quality control", header, rows,
+    return Table("cytometry_qc", "Listing 3. Cytometry sample quality control", header, rows,
                  numeric=[False, False, False, True, False, True, True, True, False],
                  css_class="listing", nowrap=(1,))
 
@@ -234,7 +234,7 @@ def sensitivity_table_view(summary: pd.DataFrame) -> Table:
     rows = [[variant_label(r["change"]), _change_cell(r["change"]),
              f"{F.fmt_count(float(r['claims_reproduced']))} of {F.fmt_count(float(r['claims_compared']))}"]
             for _, r in summary.iterrows()]
-    return Table("sensitivity", "Table 8. Sensitivity analyses: the configuration variants and "
+    return Table("sensitivity", "Table 9. Sensitivity analyses: the configuration variants and "
                  "how many published clinical claims each reproduces",
                  ["Variant", "Change from config.yaml", "Claims reproduced"],
                  rows, numeric=[False, False, True], css_class="listing", nowrap=(2,),
@@ -257,12 +257,12 @@ def sensitivity_claims_table(claims: pd.DataFrame) -> Table:
         rows.append([Cell(p["id"], code=True), p["published"], p["reproduced"],
                      text or "none",
                      "all" if same == len(others) else f"{same} of {len(others)}"])
-    return Table("sensitivity_claims", "Table 9. Each published claim under each variant",
+    return Table("sensitivity_claims", "Table 10. Each published claim under each variant",
                  ["Claim", "Published", "Primary analysis", "Variants giving another value "
                   "(variant: value)", "Variants giving the primary value"], rows,
                  numeric=[False, False, False, False, True], css_class="listing",
                  nowrap=(0,), source="results/sensitivity/sensitivity.tsv",
-                 note="Variants are named by their change from the configuration (Table 8). "
+                 note="Variants are named by their change from the configuration (Table 9). "
                       "Values are printed with each claim's rounding rule.")
 
 

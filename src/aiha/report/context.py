@@ -19,6 +19,7 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cl
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
                                          response_table, transfusion_table)
+from aiha.report.cytometry_tables import flow_findings_table, flow_patient_table
 from aiha.report.model import ARD, GROUP_LABELS, Cell, Fmt, Table, anchor, present_groups
 from aiha.report.render_paths import CLINICAL_FIGURES, CYTOMETRY_FIGURES
 
@@ -135,6 +136,8 @@ def build_context(
     if has_audit:
         optional["audit"] = audit_table(tables["audit"], cfg)
     if has_cytometry:
+        optional["flow_findings"] = flow_findings_table(ard, fmt, cfg)
+        optional["flow_patients"] = flow_patient_table(ard, fmt, cfg)
         optional["flow_ard"] = flow_table(ard, fmt)
     if tables.get("qc") is not None:
         optional["qc_checks"] = qc_checks_table(tables["qc"], fmt)
