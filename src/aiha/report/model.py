@@ -41,7 +41,7 @@ class Cell:
     parts: tuple[tuple[str, bool], ...] = ()  # (text, in code type), when mixed
 
     def __str__(self) -> str:
-        return self.text
+        return "".join(t for t, _ in self.parts) if self.parts else self.text
 
 
 class ARD:
