@@ -124,3 +124,22 @@ def test_numbers_at_risk_from_the_step_table() -> None:
 def test_response_categories_have_distinct_colours() -> None:
     colours = [figures.COLORS[k] for k in ("CR", "PR", "HR", "NR", "NE")]
     assert len(set(colours)) == len(colours)
+
+
+def test_many_patients_keep_one_page_and_raster_marks(tmp_path: Path) -> None:
+    """A cohort larger than MANY_PATIENTS: the swimmer plot is capped in height, prints
+    no pseudonyms and embeds its marks as an image."""
+    n = figures.MANY_PATIENTS + 5
+    responses = pd.DataFrame({
+        "patient_id": [f"PT-{i:08X}" for i in range(n)], "analysis_group": ["wAIHA"] * n,
+        "first_dose_date": ["2022-01-01"] * n, "last_followup_date": ["2022-06-01"] * n,
+        "best_response": ["NR"] * n, "response_date": [""] * n, "relapse_date": [""] * n,
+        "ongoing": ["False"] * n, "acrocyanosis_response": [""] * n})
+    treatments = pd.DataFrame({"patient_id": responses["patient_id"], "day": [0] * n,
+                               "treatment": ["daratumumab"] * n})
+    fig = figures.swimmer_plot(responses, treatments, 30.4375)
+    assert fig.get_size_inches()[1] <= figures.MAX_SWIMMER_HEIGHT_IN
+    assert not any(t.get_text().startswith("PT-") for t in fig.axes[0].get_yticklabels())
+    figures.save_svg(fig, tmp_path / "s.svg")
+    svg = (tmp_path / "s.svg").read_text(encoding="utf-8")
+    assert "data:image/png;base64" in svg and "PT-00000000" not in svg

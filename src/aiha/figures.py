@@ -27,6 +27,20 @@ from matplotlib.ticker import MultipleLocator  # noqa: E402
 from aiha.formatting import fmt_months  # noqa: E402
 
 SVG_HASHSALT = "aiha-report"
+# Figures keep one page at any cohort size: above this many patients the swimmer plot
+# prints no pseudonyms (its height is capped), and per-patient marks of every figure
+# are drawn as an embedded image instead of thousands of vector paths.
+MANY_PATIENTS = 40
+MAX_SWIMMER_HEIGHT_IN = 9.6
+RASTER_DPI = 200
+
+
+def _rasterize_marks(fig: Figure) -> None:
+    """Per-patient lines, bars and markers as one embedded PNG per axes (text and
+    axes stay vector)."""
+    for ax in fig.axes:
+        for artist in [*ax.lines, *ax.patches, *ax.collections]:
+            artist.set_rasterized(True)
 GROUP_ORDER = ["wAIHA", "cAIHA", "cAIHA_nonanemic"]
 GROUP_LABELS = {
     "wAIHA": "wAIHA",
@@ -79,7 +93,7 @@ def save_svg(fig: Figure, path: str | os.PathLike[str]) -> None:
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp")
-    fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None})
+    fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None}, dpi=RASTER_DPI)
     plt.close(fig)
     os.replace(tmp, path)
 
@@ -131,7 +145,8 @@ def swimmer_plot(
         sub = sub.sort_values(["span", "patient_id"], ascending=[True, True], kind="stable")
         rows.append((g, None))
         rows.extend((g, r) for _, r in sub.iterrows())
-    height = 1.9 + 0.2 * len(rows)
+    many = len(resp) > MANY_PATIENTS
+    height = min(1.9 + 0.2 * len(rows), MAX_SWIMMER_HEIGHT_IN)
     fig, ax = plt.subplots(figsize=(7.0, height))
     dara = treatments[treatments["treatment"] == "daratumumab"]
     yticks, ylabels = [], []
@@ -175,13 +190,17 @@ def swimmer_plot(
         yticks.append(y)
         ylabels.append(str(r["patient_id"]) + (" \u25c6" if r["patient_id"] in flow_patients
                                                 else ""))
-    ax.set_yticks(yticks)
-    ax.set_yticklabels(ylabels, fontsize=6)
+    if many:
+        ax.set_yticks([])
+        _rasterize_marks(fig)
+    else:
+        ax.set_yticks(yticks)
+        ax.set_yticklabels(ylabels, fontsize=6)
     ax.set_ylim(-0.8, len(rows) - 0.2)
     ax.set_xlim(0, max(1.0, xmax) * 1.08 + 1)
     ax.xaxis.set_major_locator(MultipleLocator(_month_step(xmax)))
     ax.set_xlabel("Months from first daratumumab dose")
-    ax.set_ylabel("Patient (pseudonym)")
+    ax.set_ylabel(f"Patients (n = {len(resp)}), one row each" if many else "Patient (pseudonym)")
     ax.set_title("Treatment and response course per patient")
     present = [k for k in ("CR", "PR", "HR", "NR", "NE") if k in set(resp["best_response"])]
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[k]) for k in present]
@@ -257,6 +276,8 @@ def hb_trajectories(
     fig.legend(handles, ["Responder", "Nonresponder / not evaluable", "Flagged suspicious value"],
                loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    if responses["patient_id"].nunique() > MANY_PATIENTS:
+        _rasterize_marks(fig)
     return fig
 
 
@@ -392,6 +413,8 @@ def hemolysis_courses(
     fig.legend(handles, ["Responder", "Nonresponder / not evaluable", "Normal limit (CR criterion)"],
                loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
+    if responses["patient_id"].nunique() > MANY_PATIENTS:
+        _rasterize_marks(fig)
     return fig
 
 
@@ -409,3 +432,4 @@ def hb_thresholds(response_cfg: Mapping[str, Any]) -> dict[str, dict[str, float]
             f"anemia < {response_cfg['anemia_hb_g_dl']:g}": float(response_cfg["anemia_hb_g_dl"]),
         },
     }
+
