@@ -295,7 +295,8 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
                         numeric=[False, False], css_class="listing mono"),
         "packages": Table("packages", "Table B4. Installed packages (resolved versions)",
                           ["Package", "Version"] * 3, pkg_rows, numeric=[False] * 6,
-                          css_class="listing"),
+                          css_class="listing keep",
+                          note="In alphabetical order down each pair of columns."),
     }
 
 
