@@ -75,6 +75,15 @@ def figures_config(config: Mapping[str, Any]) -> dict[str, Any]:
 DEFAULT_TRANSFUSION_WINDOWS = [[-84, -1], [0, 83], [84, 167]]
 
 
+def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the patient-level listings read (rule render_listings): the data cut-off,
+    the decimals and the routine cleaning actions (config-shaped)."""
+    report = config.get("report") or {}
+    return {"data": {"data_cutoff": str(config["data"]["data_cutoff"])},
+            "report": {k: report[k] for k in ("decimals", "cleaning_log_routine")
+                       if k in report}}
+
+
 def content_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the report's clinical-content statistics read (rule clinical_content)."""
     report = config.get("report") or {}

@@ -149,6 +149,6 @@ rule render_listings:
         mem_mb=lambda wc, input: max(2000, int(1000 + 100 * input.size_mb)),
         runtime=30,
     params:
-        cfg=report_config(config),
+        cfg=listings_config(config),
     script:
         "../scripts/report_listings.py"

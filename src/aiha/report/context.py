@@ -65,10 +65,8 @@ def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
     }
     if tables.get("cytometry_qc") is not None:
         t["cytometry_qc"] = qc_table(tables["cytometry_qc"], fmt)
-    report_cfg = dict(cfg.get("report", {}))
     cutoff = data_cutoff(cfg)
-    return {"title": report_cfg.get("title", "Study report"), "data_cutoff": cutoff.isoformat(),
-            "created": f"{cutoff.isoformat()}T00:00:00Z", "author": report_cfg.get("author", ""),
+    return {"data_cutoff": cutoff.isoformat(), "created": f"{cutoff.isoformat()}T00:00:00Z",
             "tables": t}
 
 
