@@ -309,6 +309,9 @@ def _ci_transform(cfg: Mapping[str, Any]) -> str:
     return str(cfg["statistics"].get("km_ci_transform", "log-log"))
 
 
+RELAPSE_WORDS = {"hb": "Hb", "transfusion": "transfusion", "new_therapy": "new AIHA therapy"}
+
+
 def response_listing(responses: pd.DataFrame, fmt: Fmt) -> Table:
     """Per-patient response listing from responses.tsv."""
     header = ["Patient", "Group", "Baseline Hb (g/dL)", "Max Hb (g/dL)", "Hb change (g/dL)",
@@ -321,7 +324,7 @@ def response_listing(responses: pd.DataFrame, fmt: Fmt) -> Table:
     for _, r in frame.iterrows():
         relapse = F.fmt_date(r["relapse_date"])
         if not F.is_missing(r["relapse_reason"]):
-            relapse = f"{relapse} ({r['relapse_reason']})"
+            relapse = f"{relapse} ({RELAPSE_WORDS.get(r['relapse_reason'], r['relapse_reason'])})"
         rows.append([
             r["patient_id"], GROUP_LABELS.get(r["analysis_group"], r["analysis_group"]),
             F.fmt_number(r["baseline_hb"], fmt.hb), F.fmt_number(r["max_hb"], fmt.hb),
@@ -331,7 +334,7 @@ def response_listing(responses: pd.DataFrame, fmt: Fmt) -> Table:
         ])
     return Table("response_listing", "Listing 1. Response per patient", header, rows,
                  numeric=[False, False, True, True, True, False, False, False, True, False],
-                 css_class="listing new-page", nowrap=(0, 6))
+                 css_class="listing", nowrap=(0, 6))
 
 
 def ae_grade_table(ard: ARD) -> Table:
