@@ -26,3 +26,4 @@ rule all:
         "results/provenance.json",
         "results/sensitivity/sensitivity.tsv",
         "results/report/study_report.pdf",
+        "results/report/study_listings.pdf",

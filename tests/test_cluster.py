@@ -274,12 +274,13 @@ def test_slurm_profile_dry_run_without_slurm(tmp_path: Path):
     assert "SLURM-COMMAND-CALLED" not in out, out[-3000:]
     assert "profiles/slurm" in out and "Job stats" in out
     # Every job asks for memory and a runtime (a dry run does not mark local rules).
-    # render_report sizes its memory from its inputs, which a dry run of a fresh
-    # project does not have yet: Snakemake shows it as <TBD> until they exist.
+    # render_listings sizes its memory from its inputs (the patient-level listings grow
+    # with the cohort), which a dry run of a fresh project does not have yet: Snakemake
+    # shows it as <TBD> until they exist.
     blocks = [b for b in JOB_BLOCK.finditer(out) if b.group(2) != "all"]
     assert len(blocks) > 10, out[-3000:]
     for block in blocks:
-        memory = r"\bmem_mb=(\d+|<TBD>)" if block.group(2) == "render_report" else r"\bmem_mb=\d+"
+        memory = r"\bmem_mb=(\d+|<TBD>)" if block.group(2) == "render_listings" else r"\bmem_mb=\d+"
         assert re.search(memory, block.group(3)), block.group(0)
         assert re.search(r"\bruntime=\d+", block.group(3)), block.group(0)
 

@@ -16,7 +16,7 @@ from aiha.report import ARD, figure_inputs, write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/data/report/results"
-NAMES = ["swimmer", "hb_trajectories", "km_dor"]
+NAMES = ["swimmer", "hb_trajectories", "km_dor", "hemolysis"]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,10 @@ def test_figures_are_labelled(tmp_path: Path, cfg: dict) -> None:
     assert f"CR \u2265 {r['cr_hb_g_dl']:g}" in svg["hb_trajectories"]
     assert "Months from response" in svg["km_dor"]
     assert "Probability of continued response" in svg["km_dor"]
-    assert f"tie rule: {cfg['statistics']['km_tie_rule']}" in svg["km_dor"]
+    assert f"at a tie: {cfg['statistics']['km_tie_rule']}" in svg["km_dor"]
+    assert "Number at risk" in svg["km_dor"]
+    assert "LDH (\u00d7 ULN)" in svg["hemolysis"] and "Bilirubin (mg/dL)" in svg["hemolysis"]
+    assert "Normal limit (CR criterion)" in svg["hemolysis"]
     assert "Censored" in svg["km_dor"]
     # The fixture's wAIHA KM median (ARD) is marked; cAIHA's is not reached.
     med = ARD(read_ard(FIXTURE / "ard/ard.tsv")).get("dor_median_km", "wAIHA", "value")
@@ -103,8 +106,40 @@ def test_km_plot_with_empty_median() -> None:
     km = pd.read_csv(FIXTURE / "stats/km_curve.tsv", sep="\t")
     fig = figures.km_plot(km, {"wAIHA": float("nan")}, "midpoint", 0.9)
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert "Median (tie rule: midpoint)" in texts
+    assert "Median (at a tie: midpoint)" in texts
     assert any(t.startswith("90% CI") for t in texts)
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+def test_numbers_at_risk_from_the_step_table() -> None:
+    # 4 responders: an event at 2 months, a censoring at 3, an event at 5, one at 7.
+    curve = pd.DataFrame({"time_months": [0.0, 2.0, 3.0, 5.0, 7.0],
+                          "at_risk": [4, 4, 3, 2, 1], "events": [0, 1, 0, 1, 1],
+                          "censored": [0, 0, 1, 0, 0]})
+    assert [figures.at_risk(curve, t) for t in (0, 2, 2.5, 4, 6, 7, 8)] == [4, 4, 3, 2, 1, 1, 0]
+
+
+def test_response_categories_have_distinct_colours() -> None:
+    colours = [figures.COLORS[k] for k in ("CR", "PR", "HR", "NR", "NE")]
+    assert len(set(colours)) == len(colours)
+
+
+def test_many_patients_keep_one_page_and_raster_marks(tmp_path: Path) -> None:
+    """A cohort larger than MANY_PATIENTS: the swimmer plot is capped in height, prints
+    no pseudonyms and embeds its marks as an image."""
+    n = figures.MANY_PATIENTS + 5
+    responses = pd.DataFrame({
+        "patient_id": [f"PT-{i:08X}" for i in range(n)], "analysis_group": ["wAIHA"] * n,
+        "first_dose_date": ["2022-01-01"] * n, "last_followup_date": ["2022-06-01"] * n,
+        "best_response": ["NR"] * n, "response_date": [""] * n, "relapse_date": [""] * n,
+        "ongoing": ["False"] * n, "acrocyanosis_response": [""] * n})
+    treatments = pd.DataFrame({"patient_id": responses["patient_id"], "day": [0] * n,
+                               "treatment": ["daratumumab"] * n})
+    fig = figures.swimmer_plot(responses, treatments, 30.4375)
+    assert fig.get_size_inches()[1] <= figures.MAX_SWIMMER_HEIGHT_IN
+    assert not any(t.get_text().startswith("PT-") for t in fig.axes[0].get_yticklabels())
+    figures.save_svg(fig, tmp_path / "s.svg")
+    svg = (tmp_path / "s.svg").read_text(encoding="utf-8")
+    assert "data:image/png;base64" in svg and "PT-00000000" not in svg

@@ -126,3 +126,12 @@ def test_is_missing() -> None:
     assert F.is_missing(None) and F.is_missing(math.nan) and F.is_missing(" ")
     assert F.is_missing("nan")
     assert not F.is_missing(0) and not F.is_missing("0") and not F.is_missing(False)
+
+
+def test_signed_day_numbers() -> None:
+    from aiha.formatting import MINUS, fmt_signed_int
+
+    assert fmt_signed_int(-84) == f"{MINUS}84"
+    assert fmt_signed_int(0) == "0"
+    assert fmt_signed_int(83) == "+83"
+    assert fmt_signed_int(float("nan")) == "\u2014"

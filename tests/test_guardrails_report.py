@@ -114,18 +114,26 @@ def test_payloads_in_free_text_stay_text(demo_project: Path, tmp_path: Path):
     try:
         _set_free_text(site / "patients.csv", "comment", first, " ".join(payloads))
         _set_free_text(site / "adverse_events.csv", "description", first, " ".join(payloads))
-        run_snakemake(work, "results/report/study_report.pdf")
+        run_snakemake(work, "results/report/study_report.pdf",
+                      "results/report/study_listings.pdf")
     finally:
         listener.close()
     assert listener.connections == 0  # the <img> URL was never fetched
 
     report = work / "results" / "report"
-    data = (report / "study_report.pdf").read_bytes()
-    objects = _pdf_objects(data)
-    for marker in (b"/EmbeddedFile", b"/EmbeddedFiles", b"/Filespec", b"/URI", b"/Launch", b"/JavaScript"):
-        assert marker not in objects, marker
-    assert b"root:x:0:0" not in objects  # /etc/passwd not embedded
-    with pdfplumber.open(report / "study_report.pdf") as doc:
+    # The free text is printed in the listings document; the study report carries only
+    # internal links (each number to its ARD row).
+    for name in ("study_report.pdf", "study_listings.pdf"):
+        data = (report / name).read_bytes()
+        objects = _pdf_objects(data)
+        for marker in (b"/EmbeddedFile", b"/EmbeddedFiles", b"/Filespec", b"/URI", b"/Launch",
+                       b"/JavaScript"):
+            assert marker not in objects, (name, marker)
+        assert b"root:x:0:0" not in objects  # /etc/passwd not embedded
+        with pdfplumber.open(report / name) as doc:
+            assert all(a["data"].get("Dest") and not a["data"].get("A")
+                       for page in doc.pages for a in page.annots), name
+    with pdfplumber.open(report / "study_listings.pdf") as doc:
         assert all(not page.annots for page in doc.pages)
         text = "\n".join(page.extract_text() or "" for page in doc.pages)
     flat = re.sub(r"\s+", "", text)
@@ -137,7 +145,7 @@ def test_payloads_in_free_text_stay_text(demo_project: Path, tmp_path: Path):
     # "99.9" appears only inside the payload: the <style> did not restyle a cell.
     assert flat.count("99.9") == flat.count(re.sub(r"\s+", "", payloads[2]))
     # The HTML carries the payload escaped, never as markup.
-    html = (report / "study_report.html").read_text("utf-8")
+    html = (report / "study_listings.html").read_text("utf-8")
     assert "<style>td::after" not in html and '<img src="http' not in html
     assert "&lt;style&gt;td::after" in html
     # The identifiers of the export stay out (the payload sits next to them).

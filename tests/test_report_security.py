@@ -139,15 +139,18 @@ def injected_report(tmp_path: Path, http_server) -> tuple[Path, dict]:
 
 
 def test_injection_is_inert(injected_report: tuple[Path, dict]) -> None:
-    pdf_path, out = injected_report
-    data = pdf_path.read_bytes()
-    # Nothing attached, no link annotation, no foreign fetch, no request.
-    assert b"/EmbeddedFile" not in data and b"/Filespec" not in data
-    assert b"/URI" not in data and b"/Launch" not in data
-    assert b"root:" not in data
-    assert all(u.startswith(ASSET_BASE_URL) or u.startswith("data:image/")
-               for u in out["served"]), out["served"]
-    assert out["refused"] == []
+    report_path, report = injected_report
+    # Free text is printed in the listings document; both documents are checked.
+    pdf_path, out = report_path.with_name("study_listings.pdf"), report["listings"]
+    for path, built in ((report_path, report), (pdf_path, out)):
+        data = path.read_bytes()
+        # Nothing attached, no external link annotation, no foreign fetch, no request.
+        assert b"/EmbeddedFile" not in data and b"/Filespec" not in data
+        assert b"/URI" not in data and b"/Launch" not in data
+        assert b"root:" not in data
+        assert all(u.startswith(ASSET_BASE_URL) or u.startswith("data:image/")
+                   for u in built["served"]), built["served"]
+        assert built["refused"] == []
     assert _Recorder.hits == []
     # The payloads are escaped in the HTML ...
     html = out["html"]

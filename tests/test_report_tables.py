@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/data/report/results"
 
 
-def norm(text: str | None) -> str:
-    return re.sub(r"\s+", "", text or "")
+def norm(text: object) -> str:
+    return re.sub(r"\s+", "", "" if text is None else str(text))
 
 
 def pdf_tables(pdf_path: Path) -> list[list[list[str]]]:
@@ -51,7 +51,7 @@ def assert_pdf_matches_model(pdf_path: Path, tables: dict) -> None:
         assert len(rows) == len(model), f"{key}: {len(rows)} rows in PDF, {len(model)} built"
         for pdf_row, model_row in zip(rows, model):
             for pdf_cell, cell in zip(pdf_row, model_row):
-                if re.search(r"\d", cell):
+                if re.search(r"\d", str(cell)):
                     seen_numeric += 1
                     assert norm(pdf_cell) == norm(cell), (key, pdf_row, model_row)
     assert seen_numeric > 0
@@ -63,12 +63,13 @@ def assert_pdf_matches_model(pdf_path: Path, tables: dict) -> None:
 
 def cell(table, row_label: str, column: int) -> str:
     for row in table.rows:
-        if row[0] == row_label:
-            return row[column]
+        if str(row[0]) == row_label:
+            return str(row[column])
     raise KeyError(row_label)
 
 
-def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
+def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
+                                 listings: dict | None = None) -> None:
     """Independent look-ups in the ARD and results tables, same formatters."""
     ard = read_ard(results / "ard/ard.tsv")
 
@@ -82,7 +83,7 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
     t = ctx["tables"]
     # Table 1
     for col, g in enumerate(GROUPS, start=1):
-        assert t["baseline"].header[col] == f"{GROUP_LABELS[g]} (n = {F.fmt_count(v('n_treated', g, 'n'))})"
+        assert str(t["baseline"].header[col]) == f"{GROUP_LABELS[g]} (n\u00a0=\u00a0{F.fmt_count(v('n_treated', g, 'n'))})"
         assert cell(t["baseline"], "Patients treated, n", col) == F.fmt_count(v("n_treated", g, "n"))
         assert cell(t["baseline"], "Female sex, n (%)", col) == (
             f"{F.fmt_count(v('sex_female', g, 'n'))} "
@@ -90,7 +91,12 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
         assert cell(t["baseline"], "Baseline Hb, g/dL, median (range)", col) == F.fmt_median_range(
             v("baseline_hb", g, "median"), v("baseline_hb", g, "min"), v("baseline_hb", g, "max"),
             dec["hb"])
-        assert cell(t["baseline"], "Evans syndrome, n", col) == F.fmt_count(v("evans", g, "n"))
+        # Evans syndrome: the same count as the clinical statistics, with its percentage.
+        evans = v("baseline_evans", g, "n")
+        assert evans == v("evans", g, "n")
+        assert cell(t["baseline"], "Evans syndrome, n (%)", col) == (
+            "0" if evans == 0 else f"{F.fmt_count(evans)} "
+            f"({F.fmt_percent(evans / v('n_treated', g, 'n'), dec['percent'])})")
     # Table 2
     orr = cell(t["response"], "Overall response (CR + PR), n/N (%)", 1)
     assert orr == (f"{F.fmt_n_of_N(v('orr', 'wAIHA', 'numerator'), v('orr', 'wAIHA', 'denominator'), dec['percent'])}; "
@@ -110,7 +116,8 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
         for k in range(1, 6):
             assert cell(t["ae_grade"], f"Grade {k}", col) == F.fmt_count(v("ae_grade", g, f"grade_{k}"))
         assert cell(t["ae_grade"], "All events", col) == F.fmt_count(v("ae_events", g, "n"))
-    # Listings against the results tables.
+    # Listings (their own document) against the results tables.
+    t = {**t, **(listings or {})}
     responses = read_text_tsv(results / "response/responses.tsv").set_index("patient_id")
     assert len(t["response_listing"].rows) == len(responses)
     for row in t["response_listing"].rows:
@@ -127,6 +134,18 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
     assert [r[5:8] for r in t["cytometry_qc"].rows] == [
         [F.fmt_count(r.events_acquired), F.fmt_count(r.events_kept),
          F.fmt_number(r.percent_kept, dec["percent"])] for r in qc.itertuples()]
+    # Cytometry per patient: CD38+ baseline -> nadir (day), straight from the flow rows.
+    for row in t["flow_patients"].rows:
+        pid = str(row[0])
+        if not ((ard.stat_id == "flow_depletion") & (ard.group == pid)).any():
+            assert str(row[1]) == F.MISSING
+            continue
+        assert str(row[1]) == (
+            f"{F.fmt_number(v('flow_depletion', pid, 'baseline_percent'), dec['percent'])}% \u2192 "
+            f"{F.fmt_number(v('flow_depletion', pid, 'nadir_percent'), dec['percent'])}% "
+            f"(day {F.fmt_count(v('flow_depletion', pid, 'nadir_day'))})")
+    assert [str(r[0]) for r in t["flow_patients"].rows] == sorted(
+        set(ard[ard.stat_id.str.startswith("flow_") & ard.group.str.startswith("PT-")].group))
     flow = ard[ard.stat_id.str.startswith("flow_")]
     assert [r[3] for r in t["flow_ard"].rows] == [F.fmt_auto(x, dec["other"]) for x in flow.value]
     log = read_text_tsv(results / "clinical/cleaning_log.tsv")
@@ -135,7 +154,7 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict) -> None:
     assert [r[1] for r in t["cleaning_log"].rows] == [F.fmt_count(x) for x in listed.row]
     # Audit: every claim of results/audit/claims.tsv, as written there.
     audit = read_text_tsv(results / "audit/claims.tsv")
-    assert [r[:3] for r in t["audit"].rows] == [
+    assert [[str(c) for c in r[:3]] for r in t["audit"].rows] == [
         [r.id, r.published, r.reproduced] for r in audit.itertuples()]
     summary = read_text_tsv(results / "sensitivity/summary.tsv")
     assert [r[2] for r in t["sensitivity"].rows] == [
@@ -154,16 +173,18 @@ def fixture_report(tmp_path_factory: pytest.TempPathFactory, cfg: dict) -> tuple
     results = out / "results"
     shutil.copytree(FIXTURE, results)
     built = build_from_results(results, cfg, out / "out", ROOT)
+    built["context"]["listings"] = built["listings"]["context"]["tables"]
     return out / "out/study_report.pdf", built["context"]
 
 
 def test_fixture_pdf_tables_match_model(fixture_report: tuple[Path, dict]) -> None:
     pdf_path, ctx = fixture_report
     assert_pdf_matches_model(pdf_path, ctx["tables"])
+    assert_pdf_matches_model(pdf_path.with_name("study_listings.pdf"), ctx["listings"])
 
 
 def test_fixture_model_matches_results(fixture_report: tuple[Path, dict], cfg: dict) -> None:
-    assert_model_matches_results(fixture_report[1], FIXTURE, cfg)
+    assert_model_matches_results(fixture_report[1], FIXTURE, cfg, fixture_report[1]["listings"])
 
 
 def test_fixture_methods_quote_config(fixture_report: tuple[Path, dict], cfg: dict) -> None:
@@ -202,11 +223,15 @@ def test_demo_report_numbers(demo_results: Path, cfg: dict) -> None:
     assert pdf_path.exists()
     # Rebuild the model from the same results (what render_report did).
     built = build_from_results(demo_results, cfg, demo_results.parent / "report_check", ROOT)
+    listings = built["listings"]["context"]["tables"]
     assert_pdf_matches_model(pdf_path, built["context"]["tables"])
-    assert_model_matches_results(built["context"], demo_results, cfg)
+    assert_pdf_matches_model(demo_results / "report/study_listings.pdf", listings)
+    assert_model_matches_results(built["context"], demo_results, cfg, listings)
     # The report the workflow wrote and the check render are the same bytes.
     assert (demo_results.parent / "report_check/study_report.pdf").read_bytes() == \
         pdf_path.read_bytes()
+    assert (demo_results.parent / "report_check/study_listings.pdf").read_bytes() == \
+        (demo_results / "report/study_listings.pdf").read_bytes()
 
 
 def _half_up(x: float, decimals: int) -> str:

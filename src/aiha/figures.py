@@ -27,6 +27,20 @@ from matplotlib.ticker import MultipleLocator  # noqa: E402
 from aiha.formatting import fmt_months  # noqa: E402
 
 SVG_HASHSALT = "aiha-report"
+# Figures keep one page at any cohort size: above this many patients the swimmer plot
+# prints no pseudonyms (its height is capped), and per-patient marks of every figure
+# are drawn as an embedded image instead of thousands of vector paths.
+MANY_PATIENTS = 40
+MAX_SWIMMER_HEIGHT_IN = 9.6
+RASTER_DPI = 200
+
+
+def _rasterize_marks(fig: Figure) -> None:
+    """Per-patient lines, bars and markers as one embedded PNG per axes (text and
+    axes stay vector)."""
+    for ax in fig.axes:
+        for artist in [*ax.lines, *ax.patches, *ax.collections]:
+            artist.set_rasterized(True)
 GROUP_ORDER = ["wAIHA", "cAIHA", "cAIHA_nonanemic"]
 GROUP_LABELS = {
     "wAIHA": "wAIHA",
@@ -38,12 +52,19 @@ GROUP_LABELS = {
 COLORS = {
     "CR": "#009E73",
     "PR": "#56B4E9",
-    "HR": "#56B4E9",
+    "HR": "#CC79A7",
     "NR": "#BBBBBB",
     "NE": "#E69F00",
     "wAIHA": "#0072B2",
     "cAIHA": "#D55E00",
-    "cAIHA_nonanemic": "#CC79A7",
+    "cAIHA_nonanemic": "#882255",
+}
+RESPONSE_WORDS = {
+    "CR": "CR, complete response",
+    "PR": "PR, partial response",
+    "HR": "HR, hemoglobin response",
+    "NR": "NR, no response",
+    "NE": "NE, not evaluable (non-anemic)",
 }
 
 
@@ -72,7 +93,7 @@ def save_svg(fig: Figure, path: str | os.PathLike[str]) -> None:
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp")
-    fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None})
+    fig.savefig(tmp, format="svg", metadata={"Date": None, "Creator": None}, dpi=RASTER_DPI)
     plt.close(fig)
     os.replace(tmp, path)
 
@@ -106,6 +127,7 @@ def swimmer_plot(
     responses: pd.DataFrame,
     treatments: pd.DataFrame,
     days_per_month: float,
+    flow_patients: frozenset[str] = frozenset(),
 ) -> Figure:
     """One bar per patient from first dose to last follow-up, grouped by analysis group.
 
@@ -123,7 +145,8 @@ def swimmer_plot(
         sub = sub.sort_values(["span", "patient_id"], ascending=[True, True], kind="stable")
         rows.append((g, None))
         rows.extend((g, r) for _, r in sub.iterrows())
-    height = 1.9 + 0.2 * len(rows)
+    many = len(resp) > MANY_PATIENTS
+    height = min(1.9 + 0.2 * len(rows), MAX_SWIMMER_HEIGHT_IN)
     fig, ax = plt.subplots(figsize=(7.0, height))
     dara = treatments[treatments["treatment"] == "daratumumab"]
     yticks, ylabels = [], []
@@ -162,19 +185,26 @@ def swimmer_plot(
                         arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 0.8})
         else:
             ax.plot(end, y, marker="s", color="black", markersize=2.5, linestyle="none")
+        if r["analysis_group"] == "cAIHA_nonanemic" and _bool(r.get("acrocyanosis_response")):
+            ax.plot(end + 0.5, y, marker="*", color="#882255", markersize=6, linestyle="none")
         yticks.append(y)
-        ylabels.append(str(r["patient_id"]))
-    ax.set_yticks(yticks)
-    ax.set_yticklabels(ylabels, fontsize=6)
+        ylabels.append(str(r["patient_id"]) + (" \u25c6" if r["patient_id"] in flow_patients
+                                                else ""))
+    if many:
+        ax.set_yticks([])
+        _rasterize_marks(fig)
+    else:
+        ax.set_yticks(yticks)
+        ax.set_yticklabels(ylabels, fontsize=6)
     ax.set_ylim(-0.8, len(rows) - 0.2)
     ax.set_xlim(0, max(1.0, xmax) * 1.08 + 1)
     ax.xaxis.set_major_locator(MultipleLocator(_month_step(xmax)))
     ax.set_xlabel("Months from first daratumumab dose")
-    ax.set_ylabel("Patient (pseudonym)")
+    ax.set_ylabel(f"Patients (n = {len(resp)}), one row each" if many else "Patient (pseudonym)")
     ax.set_title("Treatment and response course per patient")
     present = [k for k in ("CR", "PR", "HR", "NR", "NE") if k in set(resp["best_response"])]
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLORS[k]) for k in present]
-    labels = [f"Best response {k}" for k in present]
+    labels = [RESPONSE_WORDS[k] for k in present]
     handles += [
         Line2D([], [], marker="|", color="black", linestyle="none", markersize=6),
         Line2D([], [], marker="o", color="white", markeredgecolor="black", linestyle="none"),
@@ -184,6 +214,14 @@ def swimmer_plot(
     ]
     labels += ["Daratumumab dose", "Response date", "Relapse", "Last follow-up",
                "Response ongoing at cut-off"]
+    if (resp["analysis_group"] == "cAIHA_nonanemic").any():
+        handles.append(Line2D([], [], marker="*", color="#882255", linestyle="none",
+                              markersize=6))
+        labels.append("Acrocyanosis response (non-anemic)")
+    if flow_patients:
+        handles.append(Line2D([], [], marker="D", color="black", linestyle="none",
+                              markersize=3))
+        labels.append("\u25c6 flow cytometry")
     fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
     fig.tight_layout(rect=(0, 0.55 / height, 1, 1))
     return fig
@@ -238,7 +276,12 @@ def hb_trajectories(
     fig.legend(handles, ["Responder", "Nonresponder / not evaluable", "Flagged suspicious value"],
                loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
+    if responses["patient_id"].nunique() > MANY_PATIENTS:
+        _rasterize_marks(fig)
     return fig
+
+
+KM_CI_WORDS = {"log-log": "log(\u2212log)", "log": "log", "plain": "plain"}
 
 
 def km_plot(
@@ -246,15 +289,19 @@ def km_plot(
     medians: Mapping[str, float],
     tie_rule: str,
     ci_level: float,
+    ci_transform: str = "log-log",
 ) -> Figure:
     """Kaplan-Meier curves of duration of response with CI band and censor marks.
 
     ``medians`` maps a group to its KM median from the ARD (NaN: not reached); it is
-    marked with dashed lines at S = 0.5 and labelled with the tie rule in force.
+    marked with dashed lines at S = 0.5 and labelled with the tie rule in force. Under
+    the axis: the number at risk at each tick.
     """
+    ci_words = KM_CI_WORDS.get(ci_transform, ci_transform)
     setup_matplotlib()
-    fig, ax = plt.subplots(figsize=(6.2, 3.9))
     groups = _ordered_groups(km_curve["group"])
+    fig, (ax, risk) = plt.subplots(2, 1, figsize=(6.2, 4.3 + 0.18 * len(groups)), sharex=True,
+                                   gridspec_kw={"height_ratios": [5, 0.5 + 0.35 * len(groups)]})
     xmax = float(km_curve["time_months"].max()) if len(km_curve) else 1.0
     for g in groups:
         c = km_curve[km_curve["group"] == g].sort_values("time_months", kind="stable")
@@ -283,11 +330,91 @@ def km_plot(
     handles += [plt.Rectangle((0, 0), 1, 1, color="#888888", alpha=0.3),
                 Line2D([], [], marker="|", linestyle="none", color="black", markersize=8),
                 Line2D([], [], linestyle="--", color="black", linewidth=0.7)]
-    labels += [f"{ci_level * 100:.0f}% CI (log(\u2212log))", "Censored (ongoing at cut-off)",
-               f"Median (tie rule: {tie_rule})"]
+    labels += [f"{ci_level * 100:.0f}% CI ({ci_words})", "Censored (ongoing at cut-off)",
+               f"Median (at a tie: {tie_rule} end)" if tie_rule != "midpoint"
+               else "Median (at a tie: midpoint)"]
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
-    ax.xaxis.set_major_locator(MultipleLocator(_month_step(xmax)))
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    step = _month_step(xmax)
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.tick_params(labelbottom=True)
+    # Numbers at risk: responders still in response just before each tick.
+    ticks = [k * step for k in range(int((xmax * 1.05 + 0.5) // step) + 1)]
+    risk.set_ylim(-0.5, len(groups) - 0.5)
+    risk.set_yticks(range(len(groups)))
+    risk.set_yticklabels([GROUP_LABELS.get(g, g) for g in reversed(groups)])
+    for i, g in enumerate(reversed(groups)):
+        c = km_curve[km_curve["group"] == g]
+        for x in ticks:
+            risk.text(x, i, str(at_risk(c, x)), ha="center", va="center", fontsize=6.5,
+                      color=COLORS.get(g, "black"))
+    for side in ("left", "bottom", "top", "right"):
+        risk.spines[side].set_visible(False)
+    risk.tick_params(axis="both", length=0)
+    risk.tick_params(axis="y", pad=10)
+    risk.tick_params(axis="x", labelbottom=False)
+    risk.set_title("Number at risk", fontsize=7, loc="left")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig
+
+
+def at_risk(curve: pd.DataFrame, t: float) -> int:
+    """Responders still at risk at time ``t`` (months) of one group's KM step table:
+    at risk at the first tabulated time >= t, or those at the last time minus its
+    events and censorings when t is beyond the table."""
+    c = curve.sort_values("time_months", kind="stable")
+    times = c["time_months"].astype(float).to_numpy()
+    n = c["at_risk"].astype(int).to_numpy()
+    later = [i for i, x in enumerate(times) if x >= t]
+    if later:
+        return int(n[later[0]])
+    last = c.iloc[-1]
+    return int(last["at_risk"]) - int(last["events"]) - int(last["censored"])
+
+
+def hemolysis_courses(
+    labs: pd.DataFrame,
+    responses: pd.DataFrame,
+    limits: Mapping[str, float],
+) -> Figure:
+    """LDH (x ULN) and bilirubin (mg/dL) against day from first dose: a row per analysis,
+    a column per analysis group; ``limits`` (``ldh``, ``bilirubin``): dashed normal limits
+    from the config. Lines coloured by responder status."""
+    setup_matplotlib()
+    analytes = [("ldh", "LDH (\u00d7 ULN)"), ("bilirubin", "Bilirubin (mg/dL)")]
+    group_of = dict(zip(responses["patient_id"], responses["analysis_group"]))
+    responder = {p: _bool(v) for p, v in zip(responses["patient_id"], responses["responder"])}
+    groups = _ordered_groups(responses["analysis_group"])
+    data = labs.copy()
+    data["day"] = data["day"].astype(float)
+    data["value"] = data["value"].astype(float)
+    data["group"] = data["patient_id"].map(group_of)
+    fig, axes = plt.subplots(2, max(1, len(groups)), figsize=(7.0, 4.6), sharey="row",
+                             sharex=True, squeeze=False)
+    for row, (analyte, label) in enumerate(analytes):
+        for col, g in enumerate(groups):
+            ax = axes[row][col]
+            sub = data[(data["analyte"] == analyte) & (data["group"] == g)]
+            for pid in sorted(sub["patient_id"].unique()):
+                pts = sub[sub["patient_id"] == pid].sort_values("day", kind="stable")
+                ax.plot(pts["day"], pts["value"], linewidth=0.8, marker="o", markersize=1.8,
+                        color="#0072B2" if responder.get(pid) else "#999999")
+            if analyte in limits:
+                ax.axhline(float(limits[analyte]), color="black", linewidth=0.6, linestyle="--")
+            ax.axvline(0, color="#666666", linewidth=0.5)
+            if row == 0:
+                n = responses[responses["analysis_group"] == g]["patient_id"].nunique()
+                ax.set_title(f"{GROUP_LABELS.get(g, g)} (n = {n})")
+            else:
+                ax.set_xlabel("Day from first dose")
+        axes[row][0].set_ylabel(label)
+    handles = [Line2D([], [], color="#0072B2", marker="o", markersize=2),
+               Line2D([], [], color="#999999", marker="o", markersize=2),
+               Line2D([], [], color="black", linestyle="--", linewidth=0.6)]
+    fig.legend(handles, ["Responder", "Nonresponder / not evaluable", "Normal limit (CR criterion)"],
+               loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    if responses["patient_id"].nunique() > MANY_PATIENTS:
+        _rasterize_marks(fig)
     return fig
 
 
@@ -305,3 +432,4 @@ def hb_thresholds(response_cfg: Mapping[str, Any]) -> dict[str, dict[str, float]
             f"anemia < {response_cfg['anemia_hb_g_dl']:g}": float(response_cfg["anemia_hb_g_dl"]),
         },
     }
+

@@ -204,3 +204,11 @@ def fmt_auto(value: object, decimals: int = 2) -> str:
     if number == round(number) and abs(number) < 1e15:
         return fmt_number(number, 0)
     return fmt_number(number, decimals)
+
+
+def fmt_signed_int(value: float | int | None) -> str:
+    """A whole day number with its sign: ``−84``, ``0``, ``+83`` (U+2212 minus)."""
+    if is_missing(value):
+        return MISSING
+    text = fmt_count(value)
+    return f"+{text}" if float(value) > 0 else text  # type: ignore[arg-type]

@@ -59,8 +59,8 @@ def report_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 # What the clinical figures read: thresholds drawn, months, the KM tie rule and level.
 FIGURE_RESPONSE_KEYS = ("days_per_month", "cr_hb_g_dl", "pr_hb_g_dl", "hb_normal_g_dl",
-                        "anemia_hb_g_dl")
-FIGURE_STATISTICS_KEYS = ("km_tie_rule", "ci_level")
+                        "anemia_hb_g_dl", "ldh_uln_multiple", "bilirubin_uln_mg_dl")
+FIGURE_STATISTICS_KEYS = ("km_tie_rule", "ci_level", "km_ci_transform")
 
 
 def figures_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,3 +69,23 @@ def figures_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "response": {k: config["response"][k] for k in FIGURE_RESPONSE_KEYS},
         "statistics": {k: config["statistics"][k] for k in FIGURE_STATISTICS_KEYS},
     }
+
+
+# Default of ``report.transfusion_windows_days`` (as in workflow/schemas/report.schema.yaml).
+DEFAULT_TRANSFUSION_WINDOWS = [[-84, -1], [0, 83], [84, 167]]
+
+
+def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the patient-level listings read (rule render_listings): the data cut-off,
+    the decimals and the routine cleaning actions (config-shaped)."""
+    report = config.get("report") or {}
+    return {"data": {"data_cutoff": str(config["data"]["data_cutoff"])},
+            "report": {k: report[k] for k in ("decimals", "cleaning_log_routine")
+                       if k in report}}
+
+
+def content_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the report's clinical-content statistics read (rule clinical_content)."""
+    report = config.get("report") or {}
+    return {"transfusion_windows_days": [list(w) for w in report.get(
+        "transfusion_windows_days", DEFAULT_TRANSFUSION_WINDOWS)]}

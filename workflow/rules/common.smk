@@ -15,6 +15,8 @@ os.environ.update(PYTHONPATH=SRC)
 from aiha.config_checks import check_config, merge_overrides
 from aiha.settings import (
     analysis_config,
+    content_config,
+    listings_config,
     figures_config,
     qc_config,
     report_config,

@@ -1,4 +1,4 @@
-REPORT_FIGURES = ["swimmer", "hb_trajectories", "km_dor"]
+REPORT_FIGURES = ["swimmer", "hb_trajectories", "km_dor", "hemolysis"]
 CYTOMETRY_FIGURES = [
     "gating_strategy",
     "cd38_timecourse",
@@ -29,8 +29,34 @@ REPORT_OPTIONAL_INPUTS = {
 }
 
 
+rule clinical_content:
+    """Exposure, transfusion burden, time to response, AE by term and grade, baseline
+    bilirubin: ARD rows for the report's clinical tables."""
+    input:
+        patients="results/clinical/patients.tsv",
+        responses="results/response/responses.tsv",
+        labs="results/clinical/labs.tsv",
+        transfusions="results/clinical/transfusions.tsv",
+        treatments="results/clinical/treatments.tsv",
+        adverse_events="results/clinical/adverse_events.tsv",
+    output:
+        ard="results/stats/content_ard.tsv",
+    log:
+        "results/logs/clinical_content.log",
+    conda:
+        "../../envs/statistics.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        cfg=content_config(config),
+    script:
+        "../scripts/report_content.py"
+
+
 rule report_figures:
-    """Swimmer plot, Hb trajectories and Kaplan-Meier plot as deterministic SVG."""
+    """Swimmer plot, Hb, LDH and bilirubin courses and Kaplan-Meier plot as deterministic SVG."""
     input:
         responses="results/response/responses.tsv",
         labs="results/clinical/labs.tsv",
@@ -41,6 +67,7 @@ rule report_figures:
         swimmer="results/report/figures/swimmer.svg",
         hb_trajectories="results/report/figures/hb_trajectories.svg",
         km_dor="results/report/figures/km_dor.svg",
+        hemolysis="results/report/figures/hemolysis.svg",
     log:
         "results/logs/report_figures.log",
     priority: CRITICAL_PATH
@@ -62,13 +89,10 @@ rule render_report:
         **REPORT_FIGURE_INPUTS,
         **REPORT_OPTIONAL_INPUTS,
         ard="results/ard/ard.tsv",
-        responses="results/response/responses.tsv",
-        patients="results/clinical/patients.tsv",
-        labs="results/clinical/labs.tsv",
-        adverse_events="results/clinical/adverse_events.tsv",
         cleaning_log="results/clinical/cleaning_log.tsv",
         qc="results/qc/double_programming.tsv",
         sensitivity="results/sensitivity/summary.tsv",
+        sensitivity_claims="results/sensitivity/sensitivity.tsv",
         provenance="results/provenance.json",
         templates=sorted(str(p) for p in Path("resources/report").glob("*.j2")),
         css="resources/report/report.css",
@@ -89,12 +113,51 @@ rule render_report:
     conda:
         "../../envs/report.yaml"
     threads: 1
-    # The report's listings grow with the cohort: peak RSS was 0.25 GB for the demo's
-    # 1 MB of inputs and 2.3 GB for 32 MB at N = 2,000 (benchmarks/README.md).
+    # The patient-level listings are in their own job (render_listings): this report
+    # keeps the same shape at any N.
     resources:
-        mem_mb=lambda wc, input: max(2000, int(1000 + 100 * input.size_mb)),
+        mem_mb=1000,
         runtime=15,
     params:
         cfg=report_config(config),
     script:
         "../scripts/report_render.py"
+
+
+rule render_listings:
+    """Patient-level listings (responses, adverse events, cleaning log, flagged labs,
+    comments, cytometry samples) as their own HTML and PDF."""
+    input:
+        **({"cytometry_qc": "results/cytometry/qc.tsv"} if CYTO_ENABLED else {}),
+        responses="results/response/responses.tsv",
+        patients="results/clinical/patients.tsv",
+        labs="results/clinical/labs.tsv",
+        adverse_events="results/clinical/adverse_events.tsv",
+        cleaning_log="results/clinical/cleaning_log.tsv",
+        templates=sorted(str(p) for p in Path("resources/report").glob("*.j2")),
+        css="resources/report/report.css",
+        fonts=[
+            f"resources/fonts/{f}"
+            for f in [
+                "DejaVuSans.ttf",
+                "DejaVuSans-Bold.ttf",
+                "DejaVuSans-Oblique.ttf",
+            ]
+        ],
+    output:
+        pdf="results/report/study_listings.pdf",
+        html="results/report/study_listings.html",
+    log:
+        "results/logs/render_listings.log",
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    # The listings grow with the cohort: peak RSS was 2.3 GB for 32 MB of inputs at
+    # N = 2,000 (benchmarks/README.md).
+    resources:
+        mem_mb=lambda wc, input: max(2000, int(1000 + 100 * input.size_mb)),
+        runtime=30,
+    params:
+        cfg=listings_config(config),
+    script:
+        "../scripts/report_listings.py"

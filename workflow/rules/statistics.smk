@@ -27,6 +27,7 @@ rule assemble_ard:
     """All numbers of the study in one analysis-results table."""
     input:
         "results/stats/clinical_ard.tsv",
+        "results/stats/content_ard.tsv",
         ["results/cytometry/flow_ard.tsv"] if CYTO_ENABLED else [],
     output:
         ard="results/ard/ard.tsv",

@@ -1,0 +1,302 @@
+"""Appendix and auditor tables: cleaning, cytometry QC, provenance, claims audit,
+independent QC, sensitivity analyses."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from aiha import formatting as F
+from aiha.report.model import ARD, Cell, Fmt, Table
+
+def _routine(reason: str, routine: Sequence[str]) -> str | None:
+    for prefix in routine:
+        if str(reason).startswith(prefix):
+            return prefix
+    return None
+
+
+def cleaning_summary_table(log: pd.DataFrame, routine: Sequence[str]) -> Table:
+    """Routine cleaning actions (config ``report.cleaning_log_routine``) counted, not listed."""
+    kinds = [_routine(r, routine) for r in log["reason"]]
+    counts: dict[str, int] = {}
+    for kind in kinds:
+        if kind is not None:
+            counts[kind] = counts.get(kind, 0) + 1
+    rows = [[kind, F.fmt_count(counts.get(kind, 0))] for kind in routine]
+    rows.append(["listed individually (Listing A1 of the listings document)",
+                 F.fmt_count(sum(1 for kind in kinds if kind is None))])
+    return Table("cleaning_summary", "Table A1. Cleaning actions by kind (rows of the cleaning log)",
+                 ["Action", "Rows"], rows)
+
+
+def cleaning_table(log: pd.DataFrame, routine: Sequence[str] = ()) -> Table:
+    """Cleaning-log rows other than the routine ones: corrections, duplicates, flags."""
+    header = ["File", "Row", "Field", "Old value", "New value", "Reason"]
+    rows = [[F.fmt_text(r["file"]), F.fmt_count(r["row"]), F.fmt_text(r["field"]),
+             F.fmt_text(r["old"]), F.fmt_text(r["new"]), F.fmt_text(r["reason"])]
+            for _, r in log.iterrows() if _routine(r["reason"], routine) is None]
+    return Table("cleaning_log", "Listing A1. Cleaning log: corrected, removed and flagged values",
+                 header, rows, numeric=[False, True, False, False, False, False],
+                 css_class="listing")
+
+
+def flagged_labs_table(labs: pd.DataFrame, fmt: Fmt) -> Table:
+    flagged = labs[labs["flag"].astype(str).str.strip() != ""]
+    header = ["Patient", "Date", "Day", "Analyte", "Value", "Unit", "Raw value", "Raw unit",
+              "Flag", "Comment"]
+    rows = [[r["patient_id"], F.fmt_date(r["date"]), F.fmt_count(r["day"]), r["analyte"],
+             F.fmt_number(r["value"], fmt.other), r["unit"], F.fmt_text(r["raw_value"]),
+             F.fmt_text(r["raw_unit"]), r["flag"], F.fmt_text(r["comment"])]
+            for _, r in flagged.iterrows()]
+    return Table("flagged_labs", "Listing A2. Laboratory values flagged during cleaning", header,
+                 rows, numeric=[False, False, True, False, True, False, True, False, False, False],
+                 css_class="listing", nowrap=(0, 1))
+
+
+def comments_table(patients: pd.DataFrame, labs: pd.DataFrame) -> Table:
+    """Distinct free-text comments (a laboratory comment repeated on several rows of a
+    patient is shown once, with its first date and number of rows)."""
+    rows = [[r["patient_id"], "patient record", F.MISSING, F.MISSING, F.fmt_text(r["comment"])]
+            for _, r in patients.sort_values("patient_id", kind="stable").iterrows()
+            if not F.is_missing(r["comment"])]
+    lab = labs[labs["comment"].astype(str).str.strip() != ""]
+    grouped = lab.groupby(["patient_id", "comment"], sort=True).agg(
+        first=("date", "min"), n=("date", "size")).reset_index()
+    grouped = grouped.sort_values(["patient_id", "first"], kind="stable")
+    rows += [[r["patient_id"], "laboratory", F.fmt_date(r["first"]), F.fmt_count(r["n"]),
+              F.fmt_text(r["comment"])] for _, r in grouped.iterrows()]
+    return Table("comments", "Listing A3. Free-text comments (printed verbatim, as text)",
+                 ["Patient", "Source", "First date", "Rows", "Comment"], rows,
+                 numeric=[False, False, False, True, False], css_class="listing", nowrap=(0, 2))
+
+
+def qc_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
+    header = ["Sample", "Patient", "Visit", "Day", "Tube", "Events acquired", "Events kept",
+              "Kept (%)", "QC flag"]
+    rows = [[r["sample_id"], r["patient_id"], F.fmt_text(r["visit"]), F.fmt_count(r["day"]),
+             F.fmt_text(r["tube"]), F.fmt_count(r["events_acquired"]),
+             F.fmt_count(r["events_kept"]), F.fmt_number(r["percent_kept"], fmt.percent),
+             F.fmt_text(r["qc_flag"])]
+            for _, r in qc.iterrows()]
+    return Table("cytometry_qc", "Listing 3. Cytometry sample quality control", header, rows,
+                 numeric=[False, False, False, True, False, True, True, True, False],
+                 css_class="listing", nowrap=(1,))
+
+
+def flow_table(ard: ARD, fmt: Fmt) -> Table:
+    frame = ard.frame[ard.frame["stat_id"].str.startswith("flow_")]
+    rows = [[Cell(r["stat_id"], code=True), r["group"], Cell(r["statistic"], code=True),
+             F.fmt_auto(r["value"], fmt.other), r["unit"]] for _, r in frame.iterrows()]
+    return Table("flow_ard", "Table E1. Cytometry statistics (ARD rows of the cytometry rules)",
+                 ["Statistic", "Group", "Measure", "Value", "Unit"], rows,
+                 numeric=[False, False, False, True, False])
+
+
+def provenance_table(ard: ARD) -> Table:
+    frame = ard.frame.groupby(["rule", "script", "inputs_sha256"], sort=True).size().reset_index(
+        name="rows")
+    rows = [[r["rule"], r["script"], r["inputs_sha256"][:16], F.fmt_count(r["rows"])]
+            for _, r in frame.iterrows()]
+    return Table("provenance", "Table B3. The rule and script behind the ARD rows",
+                 ["Rule", "Script", "Inputs SHA-256 (first 16)", "ARD rows"], rows,
+                 numeric=[False, False, False, True])
+
+
+# --------------------------------------------------------------------------- auditor
+AUDIT_STATUS = {"pass": "reproduced", "fail": "DIFFERS", "missing": "NOT COMPUTED"}
+
+
+_CONFIG_KEY = re.compile(r"\b(?:response|statistics|cytometry|cleaning|report|data)"
+                         r"(?:\.[a-z][a-z0-9_]*)+")
+
+
+def config_value(cfg: Mapping[str, Any], key: str) -> Any:
+    node: Any = cfg
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def value_words(key: str, value: Any) -> str:
+    """A config value as a reader reads it: ``1%``, ``28 days``, ``[7, 28] days``."""
+    if isinstance(value, (list, tuple)):
+        text = F.EN_DASH.join(format(v, "g") if isinstance(v, (int, float)) else str(v)
+                              for v in value)
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, (int, float)):
+        text = format(value, "g")
+    else:
+        text = str(value).replace("_", " ")
+    if key.endswith("_percent"):
+        return f"{text}%"
+    if key.endswith("_days"):
+        return f"{text} days"
+    return text
+
+
+def with_config_values(text: str, cfg: Mapping[str, Any]) -> Cell:
+    """``text`` with each config key it names replaced by the value in force, the key
+    kept in brackets in code type: "below 1% (cytometry.claims.depletion_threshold_percent)"."""
+    parts: list[tuple[str, bool]] = []
+    pos = 0
+    for match in _CONFIG_KEY.finditer(text):
+        key = match.group(0)
+        value = config_value(cfg, key)
+        parts.append((text[pos:match.start()], False))
+        if value is None:
+            parts.append((key, True))
+        else:
+            parts += [(value_words(key, value) + " (", False), (key, True), (")", False)]
+        pos = match.end()
+    parts.append((text[pos:], False))
+    return Cell(text, parts=tuple(p for p in parts if p[0]))
+
+
+def audit_table(audit: pd.DataFrame, cfg: Mapping[str, Any]) -> Table:
+    """Published versus reproduced (results/audit/claims.tsv), claim by claim."""
+    rows = [[Cell(r["id"], code=True), r["published"], r["reproduced"],
+             AUDIT_STATUS.get(r["status"], r["status"]), with_config_values(r["definition"], cfg)]
+            for _, r in audit.iterrows()]
+    return Table("audit", "Table A. Published claims and the values this analysis reproduces",
+                 ["Claim", "Published", "Reproduced", "Status", "Definition used"], rows,
+                 numeric=[False] * 5, css_class="audit", nowrap=(0,),
+                 note="Published: as printed in the abstract of Jalink et al., Blood Adv 2024, "
+                      "or in the drug maker's summary (safety events). Reproduced: computed "
+                      "from the raw data, read from the ARD and printed with the claim's "
+                      "rounding rule (from the claims file named above). A claim that is not "
+                      "computed counts as a failure.")
+
+
+def qc_checks_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
+    """The independent QC (results/qc/double_programming.tsv): every statistic
+    recomputed by a second implementation, both values and the status."""
+    def value(v: Any) -> str:
+        return F.fmt_auto(v, 6) if not F.is_missing(v) else "undefined"
+
+    rows = [[Cell(r["statistic"], code=True), value(r["primary"]), value(r["independent"]),
+             F.MISSING if F.is_missing(r["abs_diff"]) else f"{float(r['abs_diff']):.1e}",
+             r["status"]] for _, r in qc.iterrows()]
+    return Table("qc_checks", "Table C1. Independent QC: each statistic computed twice",
+                 ["Statistic", "Primary", "Independent", "Difference", "Status"], rows,
+                 numeric=[False, True, True, True, False], css_class="listing", nowrap=(0,),
+                 note="Primary: lifelines Kaplan-Meier, scipy Clopper-Pearson, the analysis "
+                      "code's counts. Independent: statsmodels SurvfuncRight, the statsmodels "
+                      "exact (beta) binomial interval, plain pandas counts. Undefined on both sides "
+                      "(an empty group) counts as agreement.")
+
+
+CONFIG_WORDS = {
+    "response.pr_rule": "PR rule",
+    "response.confirmation_min_days": "confirmation over (days)",
+    "response.confirmation_reading": "confirmation read as",
+    "response.acro_denominator": "acrocyanosis denominator",
+    "response.ongoing_duration_origin": "ongoing durations counted from",
+    "statistics.km_tie_rule": "Kaplan-Meier median at a tie",
+    "statistics.dor_median_method": "median duration reported",
+}
+VALUE_WORDS = {"km": "Kaplan-Meier", "all_treated": "all treated", "efficacy_set": "efficacy set",
+               "first_dose": "first dose", "and": "AND", "or": "OR"}
+
+
+def variant_label(change: str) -> str:
+    """A variant's change in words: ``statistics.dor_median_method = km`` ->
+    "median duration reported: Kaplan-Meier"."""
+    if not change or change == "as configured":
+        return "Primary analysis (as configured)"
+    words = []
+    for part in change.split("; "):
+        key, _, value = part.partition(" = ")
+        name = CONFIG_WORDS.get(key.strip(), key.strip().rsplit(".", 1)[-1].replace("_", " "))
+        words.append(f"{name}: {VALUE_WORDS.get(value.strip(), value.strip().replace('_', ' '))}")
+    return "; ".join(words)
+
+
+def _change_cell(change: str) -> Cell:
+    if not change or change == "as configured":
+        return Cell("as configured")
+    parts: list[tuple[str, bool]] = []
+    for k, part in enumerate(change.split("; ")):
+        if k:
+            parts.append(("; ", False))
+        parts.append((part, True))
+    return Cell(change, parts=tuple(parts))
+
+
+def sensitivity_table_view(summary: pd.DataFrame) -> Table:
+    """Which config variants reproduce the paper (results/sensitivity/summary.tsv)."""
+    rows = [[variant_label(r["change"]), _change_cell(r["change"]),
+             f"{F.fmt_count(float(r['claims_reproduced']))} of {F.fmt_count(float(r['claims_compared']))}"]
+            for _, r in summary.iterrows()]
+    return Table("sensitivity", "Table 9. Sensitivity analyses: the configuration variants and "
+                 "how many published clinical claims each reproduces",
+                 ["Variant", "Change from config.yaml", "Claims reproduced"],
+                 rows, numeric=[False, False, True], css_class="listing", nowrap=(2,),
+                 source="results/sensitivity/summary.tsv",
+                 note="KM: Kaplan-Meier; PR: partial response. Each variant reruns response "
+                      "scoring, statistics and the claims audit with the change shown.")
+
+
+def sensitivity_claims_table(claims: pd.DataFrame) -> Table:
+    """Each claim's value under each variant (results/sensitivity/sensitivity.tsv): the
+    primary value, and every variant giving another value, by name."""
+    primary = claims[claims["variant"] == "primary"]
+    rows = []
+    for _, p in primary.iterrows():
+        others = claims[(claims["id"] == p["id"]) & (claims["variant"] != "primary")]
+        differ = others[others["reproduced"] != p["reproduced"]]
+        text = "; ".join(f"{variant_label(r['change'])}: {r['reproduced']}"
+                         for _, r in differ.iterrows())
+        same = len(others) - len(differ)
+        rows.append([Cell(p["id"], code=True), p["published"], p["reproduced"],
+                     text or "none",
+                     "all" if same == len(others) else f"{same} of {len(others)}"])
+    return Table("sensitivity_claims", "Table 10. Each published claim under each variant",
+                 ["Claim", "Published", "Primary analysis", "Variants giving another value "
+                  "(variant: value)", "Variants giving the primary value"], rows,
+                 numeric=[False, False, False, False, True], css_class="listing",
+                 nowrap=(0,), source="results/sensitivity/sensitivity.tsv",
+                 note="Variants are named by their change from the configuration (Table 9). "
+                      "Values are printed with each claim's rounding rule.")
+
+
+def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
+    """The build (commit, versions, cut-off), raw input hashes and package versions."""
+    git = record.get("git", {})
+    dirty = git.get("dirty")
+    build = [
+        ["Git commit", str(git.get("commit", "unknown"))],
+        ["Working tree", "unknown" if dirty is None else ("dirty" if dirty else "clean")],
+        ["Snakemake", str(record.get("snakemake", ""))],
+        ["Data cut-off", str(record.get("data_cutoff", ""))],
+        [f"Config {record['config']['file']}", f"SHA-256 {record['config']['sha256']}"],
+    ]
+    inputs = [[path, digest] for path, digest in sorted(record.get("raw_inputs", {}).items())]
+    packages = sorted(record.get("packages", {}).items())
+    per_column = (len(packages) + 2) // 3
+    cols = [packages[i * per_column:(i + 1) * per_column] for i in range(3)]
+    pkg_rows = []
+    for i in range(per_column):
+        row: list[str] = []
+        for col in cols:
+            name, version = col[i] if i < len(col) else ("", "")
+            row += [name, version]
+        pkg_rows.append(row)
+    return {
+        "build": Table("build", "Table B1. Build", ["Item", "Value"], build,
+                       numeric=[False, False], css_class="listing"),
+        "inputs": Table("raw_inputs", "Table B2. Raw inputs", ["File", "SHA-256"], inputs,
+                        numeric=[False, False], css_class="listing mono"),
+        "packages": Table("packages", "Table B4. Installed packages (resolved versions)",
+                          ["Package", "Version"] * 3, pkg_rows, numeric=[False] * 6,
+                          css_class="listing keep",
+                          note="In alphabetical order down each pair of columns."),
+    }
+
+

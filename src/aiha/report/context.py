@@ -1,0 +1,224 @@
+"""The template context (everything the template prints) and the HTML."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from aiha import formatting as F
+from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cleaning_table,
+                                         comments_table, flagged_labs_table, flow_table,
+                                         provenance_table, provenance_tables, qc_checks_table,
+                                         qc_table, sensitivity_claims_table,
+                                         sensitivity_table_view)
+from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
+                                         baseline_table, exposure_table, response_listing,
+                                         response_table, transfusion_table)
+from aiha.report.cytometry_tables import flow_findings_table, flow_patient_table
+from aiha.report.model import ARD, GROUP_LABELS, Cell, Fmt, Table, anchor, present_groups
+from aiha.report.render_paths import CLINICAL_FIGURES, CYTOMETRY_FIGURES
+
+# --------------------------------------------------------------------------- context
+def data_cutoff(cfg: Mapping[str, Any]) -> date:
+    value = cfg["data"]["data_cutoff"]
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def source_date_epoch(cfg: Mapping[str, Any]) -> int:
+    """Seconds since 1970 at midnight UTC of the data cut-off."""
+    d = data_cutoff(cfg)
+    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+
+
+def cfgnum(value: Any) -> str:
+    """A configuration number as written (10.0 -> 10, 1e-09 -> 1e-09)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return format(value, "g").replace("-", F.MINUS) if value < 0 else format(value, "g")
+    return str(value)
+
+
+LISTINGS_NOTE = ("Patient-level listings (response per patient, adverse events, the cleaning "
+                 "log, flagged laboratory values, free-text comments and cytometry samples) "
+                 "are in the separate listings document made by its own job, so that this "
+                 "report keeps the same shape at any number of patients.")
+
+
+def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
+                           cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The patient-level listings (rule render_listings). ``tables`` keys: responses,
+    patients, labs, adverse_events, cleaning_log, cytometry_qc (optional)."""
+    fmt = Fmt.from_config(cfg)
+    routine = list(dict(cfg.get("report", {})).get("cleaning_log_routine", []))
+    t: dict[str, Table] = {
+        "response_listing": response_listing(tables["responses"], fmt),
+        "ae_listing": ae_listing(tables["adverse_events"], tables["responses"]),
+        "cleaning_log": cleaning_table(tables["cleaning_log"], routine),
+        "flagged_labs": flagged_labs_table(tables["labs"], fmt),
+        "comments": comments_table(tables["patients"], tables["labs"]),
+    }
+    if tables.get("cytometry_qc") is not None:
+        t["cytometry_qc"] = qc_table(tables["cytometry_qc"], fmt)
+    cutoff = data_cutoff(cfg)
+    return {"data_cutoff": cutoff.isoformat(), "created": f"{cutoff.isoformat()}T00:00:00Z",
+            "tables": t}
+
+
+def chapter_list(has_audit: bool, has_cytometry: bool, has_qc: bool) -> list[dict[str, str]]:
+    """The chapters and appendices in order, with their printed numbers and titles (one
+    list for the table of contents and the headings)."""
+    main = ([("audit", "Published versus reproduced")] if has_audit else []) + [
+        ("methods", "Methods"), ("baseline", "Patients"),
+        ("exposure", "Treatment exposure and transfusions"), ("response", "Response"),
+        ("safety", "Safety"), ("cytometry", "Flow cytometry"),
+        ("sensitivity", "Sensitivity analyses")]
+    appendices = [("appendix-a", "A", "Data cleaning"), ("appendix-b", "B", "Provenance")]
+    if has_qc:
+        appendices.append(("appendix-c", "C", "Independent QC"))
+    appendices.append(("appendix-d", "D", "The ARD rows behind every printed number"))
+    if has_cytometry:
+        appendices.append(("appendix-e", "E", "Cytometry statistics"))
+    out = [{"id": cid, "number": f"{i}.", "title": title, "heading": f"{i}. {title}"}
+           for i, (cid, title) in enumerate(main, start=1)]
+    out += [{"id": cid, "number": f"Appendix {letter}.", "title": title,
+             "heading": f"Appendix {letter}. {title}"} for cid, letter, title in appendices]
+    return out
+
+
+def ard_appendix_table(ard: ARD) -> Table:
+    """Appendix D: every ARD row the report printed, with its provenance; each row is
+    the target of the links on the numbers it gave."""
+    frame = ard.frame.set_index(["stat_id", "group", "statistic"])
+    rows, ids = [], []
+    for key in sorted(ard.used):
+        r = frame.loc[key]
+        r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
+        rows.append([Cell(key[0], code=True), GROUP_LABELS.get(key[1], key[1]),
+                     Cell(key[2], code=True), F.fmt_auto(r["value"], 6), r["unit"],
+                     Cell(str(r["rule"]), code=True), Cell(str(r["script"]), code=True),
+                     Cell(str(r["inputs_sha256"])[:12], code=True)])
+        ids.append(anchor(key))
+    return Table("ard_rows", "Table D1. ARD rows printed in this report, with the rule, script "
+                 "and input digest that made each", ["Statistic", "Group", "Measure", "Value",
+                                                     "Unit", "Rule", "Script",
+                                                     "Inputs SHA-256 (first 12)"],
+                 rows, numeric=[False, False, False, True, False, False, False, False],
+                 css_class="listing ard", row_ids=ids,
+                 note="All rows, including those not printed, are in results/ard/ard.tsv. "
+                      "Values are printed with up to 6 decimals. Inputs SHA-256: one digest "
+                      "over the names and bytes of the rule's input files.")
+
+
+def build_context(
+    tables: Mapping[str, pd.DataFrame],
+    cfg: Mapping[str, Any],
+    provenance: Mapping[str, Any],
+    digests: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Everything the template prints. ``tables`` keys: ard (from :func:`aiha.ard.read_ard`),
+    responses, patients, labs, adverse_events, cleaning_log, cytometry_qc, audit,
+    sensitivity; ``provenance`` is results/provenance.json."""
+    ard = ARD(tables["ard"])
+    fmt = Fmt.from_config(cfg)
+    report_cfg = dict(cfg.get("report", {}))
+    routine = list(report_cfg.get("cleaning_log_routine", []))
+    has_audit = tables.get("audit") is not None
+    has_cytometry = tables.get("cytometry_qc") is not None
+    optional = {}
+    if has_audit:
+        optional["audit"] = audit_table(tables["audit"], cfg)
+    if has_cytometry:
+        optional["flow_findings"] = flow_findings_table(ard, fmt, cfg)
+        optional["flow_patients"] = flow_patient_table(ard, fmt, cfg)
+        optional["flow_ard"] = flow_table(ard, fmt)
+    if tables.get("qc") is not None:
+        optional["qc_checks"] = qc_checks_table(tables["qc"], fmt)
+    t = {
+        **optional,
+        "sensitivity": sensitivity_table_view(tables["sensitivity"]),
+        **({"sensitivity_claims": sensitivity_claims_table(tables["sensitivity_claims"])}
+           if tables.get("sensitivity_claims") is not None
+           and len(tables["sensitivity_claims"]) else {}),
+        "baseline": baseline_table(ard, fmt),
+        "exposure": exposure_table(ard, fmt),
+        "transfusions": transfusion_table(ard, fmt),
+        "response": response_table(ard, fmt, cfg),
+        "ae_term": ae_term_table(ard, fmt),
+        "ae_grade": ae_grade_table(ard),
+        "cleaning_summary": cleaning_summary_table(tables["cleaning_log"], routine),
+        "provenance": provenance_table(ard),
+        **provenance_tables(provenance),
+    }
+    cutoff = data_cutoff(cfg)
+    facts = {
+        "n_all": ard.cell(lambda: F.fmt_count(ard.get("n_treated", "all", "n"))),
+        "treated_by_group": [ard.cell(
+            lambda g=g: f"{GROUP_LABELS[g] if g != 'cAIHA' else 'anemic cAIHA'} "
+                        f"{F.fmt_count(ard.get('n_treated', g, 'n'))}")
+            for g in present_groups(ard) if g != "all"],
+    }
+    flow_patients = (ard.cell(lambda: F.fmt_counted(ard.get("flow_n", "all", "n"), "patient"))
+                     if ard.has("flow_n", "all", "n") else Cell(F.MISSING))
+    chapters = chapter_list(has_audit, has_cytometry, tables.get("qc") is not None)
+    # Last: the rows every table above printed.
+    t["ard_rows"] = ard_appendix_table(ard)
+    return {
+        "chapters": chapters,
+        "tie_words": {"lower": "start", "upper": "end", "midpoint": "midpoint"}[
+            cfg["statistics"]["km_tie_rule"]],
+        "listings_note": LISTINGS_NOTE,
+        "chapter": {c["id"]: c for c in chapters},
+        "facts": facts,
+        "flow_patients_cell": flow_patients,
+        "title": report_cfg.get("title", "Study report"),
+        "subtitle": report_cfg.get("subtitle", ""),
+        "author": report_cfg.get("author", ""),
+        "reference": report_cfg.get("reference", ""),
+        "data_cutoff": cutoff.isoformat(),
+        "created": f"{cutoff.isoformat()}T00:00:00Z",
+        "cfg": cfg,
+        "tables": t,
+        "figures": {k: f"figures/{v}" for k, v in CLINICAL_FIGURES.items()},
+        "cytometry_figures": {k: f"cytometry/{k}.svg" for k in CYTOMETRY_FIGURES},
+        "digests": dict(digests or {}),
+        "has_audit": has_audit,
+        "has_cytometry": has_cytometry,
+        "has_sensitivity_claims": len(tables["sensitivity"]) > 0,
+        "treated_by_group": "; ".join(
+            f"{GROUP_LABELS[g] if g != 'cAIHA' else 'anemic cAIHA'} "
+            f"{F.fmt_count(ard.get('n_treated', g, 'n'))}"
+            for g in present_groups(ard) if g != "all"),
+        "n_wAIHA": F.fmt_count(ard.get("n_treated", "wAIHA", "n")),
+        "n_cAIHA": F.fmt_count(ard.get("n_treated", "cAIHA", "n")),
+        "n_nonanemic": F.fmt_count(ard.get("n_treated", "cAIHA_nonanemic", "n")),
+        "n_all": F.fmt_count(ard.get("n_treated", "all", "n")),
+        "flow_patients": F.fmt_counted(ard.get("flow_n", "all", "n"), "patient")
+        if ard.has("flow_n", "all", "n") else F.MISSING,
+    }
+
+
+def jinja_env(template_dir: str | os.PathLike[str]) -> jinja2.Environment:
+    """autoescape=True for every template (select_autoescape misses .j2)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(os.fspath(template_dir)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["cfgnum"] = cfgnum
+    env.filters["percent"] = lambda v, d=0: F.fmt_percent(v, d)
+    return env
+
+
+def render_html(context: Mapping[str, Any], template_dir: str | os.PathLike[str],
+                template: str = "study_report.html.j2") -> str:
+    return jinja_env(template_dir).get_template(template).render(**context)
+

@@ -1,0 +1,137 @@
+"""The cytometry section's tables, read from the cytometry rules' ARD rows only
+(``flow_*``, see docs/tables.md): the study-level findings with their thresholds in
+force, and one summary row per patient. The full rows are in Appendix E."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiha import formatting as F
+from aiha.report.model import ARD, Fmt, Table
+
+
+def _pct(ard: ARD, stat: str, group: str, statistic: str, fmt: Fmt) -> str:
+    value = ard.opt(stat, group, statistic)
+    return F.MISSING if F.is_missing(value) else f"{F.fmt_number(value, fmt.percent)}%"
+
+
+def _fold(ard: ARD, group: str, prefix: str, fmt: Fmt) -> str:
+    base = _pct(ard, "flow_function", group, f"{prefix}_baseline", fmt)
+    post = _pct(ard, "flow_function", group, f"{prefix}_post", fmt)
+    fold = ard.opt("flow_function", group, f"{prefix}_fold")
+    if base == F.MISSING and post == F.MISSING:
+        return F.MISSING
+    return f"{base} \u2192 {post} ({F.fmt_number(fold, 1)}-fold)"
+
+
+def flow_patients(ard: ARD) -> list[str]:
+    """Pseudonyms with per-patient cytometry rows, sorted."""
+    return sorted({g for s, g in zip(ard.frame["stat_id"], ard.frame["group"])
+                   if str(s).startswith("flow_") and str(g).startswith("PT-")})
+
+
+def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
+    """One row per cytometry patient: CD38+ baseline to nadir (day), naive and
+    memory/effector change, activation and division before and after, relapse day
+    against the day CD38+ T cells reappeared."""
+    subsets = [s.replace("_", " ").replace("temra", "TEMRA")
+               for s in cfg.get("cytometry", {}).get("claims", {}).get(
+                   "memory_effector_subsets", [])]
+    rows = []
+    for pid in flow_patients(ard):
+        def cd38(p: str = pid) -> str:
+            base = _pct(ard, "flow_depletion", p, "baseline_percent", fmt)
+            nadir = _pct(ard, "flow_depletion", p, "nadir_percent", fmt)
+            day = ard.opt("flow_depletion", p, "nadir_day")
+            if base == F.MISSING and nadir == F.MISSING:
+                return F.MISSING
+            return f"{base} \u2192 {nadir} (day {F.fmt_count(day)})"
+
+        def naive(p: str = pid) -> str:
+            base = _pct(ard, "flow_subsets", p, "naive_baseline", fmt)
+            post = _pct(ard, "flow_subsets", p, "naive_post", fmt)
+            return F.MISSING if base == F.MISSING else f"{base} \u2192 {post}"
+
+        def memory(p: str = pid) -> str:
+            change = ard.opt("flow_subsets", p, "memory_effector_change_pp")
+            return F.MISSING if F.is_missing(change) else \
+                f"{'+' if change > 0 else ''}{F.fmt_number(change, fmt.percent)} pp"
+
+        def relapse(p: str = pid) -> str:
+            if not ard.has("flow_relapse", p, "relapse_day"):
+                return "no relapse"
+            rel = F.fmt_count(ard.get("flow_relapse", p, "relapse_day"))
+            again = ard.opt("flow_relapse", p, "reappearance_day")
+            return f"day {rel} / " + ("not seen" if F.is_missing(again)
+                                      else f"day {F.fmt_count(again)}")
+
+        rows.append([pid, ard.cell(cd38), ard.cell(naive), ard.cell(memory),
+                     ard.cell(lambda p=pid: _fold(ard, p, "activation", fmt)),
+                     ard.cell(lambda p=pid: _fold(ard, p, "divided", fmt)),
+                     ard.cell(relapse)])
+    return Table(
+        "flow_patients", "Table 8. Cytometry per patient",
+        ["Patient", "CD38+ of T cells: baseline \u2192 nadir (day)",
+         "Naive T cells: baseline \u2192 after dosing",
+         "Memory/effector change", "Activated: baseline \u2192 after (fold fall)",
+         "Divided: baseline \u2192 after (fold fall)",
+         "Clinical relapse / CD38+ reappearance"], rows,
+        numeric=[False] * 7, css_class="listing", nowrap=(0,),
+        note=("Percentages are of the CD3+ T cells of the same sample. Baseline: the last "
+              "sample on or before the first dose; after dosing: the mean of the samples in "
+              "the post-dose window (see Table 7). Memory/effector: "
+              + (" and ".join(subsets) if subsets else "the memory/effector subsets")
+              + ", change in percentage points (pp). Activated and divided (CellTrace "
+              "Violet dilution): after anti-CD3/CD28 stimulation; fold fall = baseline / "
+              "after. Reappearance: the first sample after the nadir at or above the "
+              "reappearance threshold (Table 7)."),
+        stat_ids=["flow_depletion", "flow_subsets", "flow_function", "flow_relapse"])
+
+
+def _days(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return f"days {format(value[0], 'g')}\u2013{format(value[1], 'g')}"
+    return f"{format(value, 'g')} days"
+
+
+def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
+    """The study-level cytometry findings, each with the thresholds that decide it."""
+    c = dict(cfg.get("cytometry", {}).get("claims", {}))
+
+    def n_of(stat: str, num: str = "numerator") -> str:
+        if not ard.has(stat, "all", num):
+            return F.MISSING
+        return F.fmt_n_of_N(ard.get(stat, "all", num), ard.get(stat, "all", "denominator"),
+                            fmt.percent)
+
+    rows = []
+    if "depletion_threshold_percent" in c:
+        rows.append([f"CD38+ T cells below {format(c['depletion_threshold_percent'], 'g')}% "
+                     f"of CD3+ within {_days(c['depletion_window_days'])} after the first dose",
+                     ard.cell(lambda: n_of("flow_depletion"))])
+    if "subset_shift_pp" in c:
+        rows.append([f"Naive share down and memory/effector share up by at least "
+                     f"{format(c['subset_shift_pp'], 'g')} percentage points "
+                     f"({_days(c['post_window_days'])} against baseline)",
+                     ard.cell(lambda: n_of("flow_subsets"))])
+    if "function_fold_factor" in c:
+        rows.append([f"Activation and division both at least "
+                     f"{format(c['function_fold_factor'], 'g')}-fold lower after dosing",
+                     ard.cell(lambda: n_of("flow_function"))])
+    if "reappearance_threshold_percent" in c:
+        rows.append([f"CD38+ T cells back to at least "
+                     f"{format(c['reappearance_threshold_percent'], 'g')}% within "
+                     f"{_days(c['relapse_window_days'])} of the clinical relapse "
+                     f"(of the patients with a relapse)",
+                     ard.cell(lambda: n_of("flow_relapse", "n"))])
+    rows.append(["Samples analysed (excluded by quality control)",
+                 ard.cell(lambda: f"{F.fmt_count(ard.opt('flow_n', 'all', 'samples'))} "
+                                  f"({F.fmt_count(ard.opt('flow_n', 'all', 'samples_excluded_qc'))})")])
+    return Table("flow_findings", "Table 7. Cytometry findings, with the thresholds in force",
+                 ["Finding (threshold in force)", "Patients, n/N (%)"], rows,
+                 note="Thresholds and windows are set in the configuration (see Methods); "
+                      "days are counted from the first daratumumab dose. The last row counts "
+                      "samples, not patients.",
+                 stat_ids=["flow_depletion", "flow_subsets", "flow_function", "flow_relapse",
+                           "flow_n"])

@@ -1,0 +1,113 @@
+"""aiha.clinical_content on a hand-built cohort of three patients (expected values
+counted by hand from the rows below)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from aiha.clinical_content import clinical_content, parse_windows
+
+
+def _cohort() -> dict[str, pd.DataFrame]:
+    responses = pd.DataFrame({
+        "patient_id": ["PT-A", "PT-B", "PT-C"],
+        "analysis_group": ["wAIHA", "wAIHA", "cAIHA"],
+        "first_dose_date": ["2022-01-01"] * 3,
+        "last_followup_date": ["2022-12-31", "2022-02-10", "2022-06-30"],  # days 364, 40, 180
+        "response_date": ["2022-01-29", "", "2022-02-26"],  # days 28, -, 56
+        "responder": ["True", "False", "True"],
+    })
+    patients = pd.DataFrame({"patient_id": ["PT-A", "PT-B", "PT-C"],
+                             "evans": ["True", "False", "False"],
+                             "acrocyanosis": ["False", "False", "True"]})
+    labs = pd.DataFrame({
+        "patient_id": ["PT-A", "PT-A", "PT-B", "PT-C", "PT-C"],
+        "day": [-10, -2, -1, 0, 5],
+        "analyte": ["bilirubin"] * 5,
+        "value": [9.0, 2.0, 3.0, 4.0, 99.0],  # baselines 2, 3, 4 (last on/before day 0)
+    })
+    transfusions = pd.DataFrame({
+        "patient_id": ["PT-A", "PT-A", "PT-B", "PT-C", "PT-B"],
+        "day": [-30, -5, -20, 10, 50],  # PT-B day 50: after its last follow-up day 40
+        "units": [2, 1, 3, 2, 1],
+    })
+    treatments = pd.DataFrame({
+        "patient_id": ["PT-A"] * 4 + ["PT-B"] * 2 + ["PT-C"] * 2,
+        "day": [0, 7, 14, 28, 0, 7, 0, 30],
+        "treatment": ["daratumumab"] * 4 + ["daratumumab", "daratumumab"] + ["daratumumab",
+                                                                             "aiha_therapy"],
+        "drug": ["daratumumab"] * 7 + ["rituximab"],
+        "dose_mg": [1800] * 7 + [375],
+    })
+    aes = pd.DataFrame({
+        "patient_id": ["PT-A", "PT-A", "PT-C"],
+        "term": ["Infection", "Infection", "Infection"],
+        "grade": [1, 3, 2],
+        "serious": ["False", "True", "False"],
+    })
+    return dict(patients=patients, responses=responses, labs=labs, transfusions=transfusions,
+                treatments=treatments, adverse_events=aes)
+
+
+def _ard(**cfg) -> dict[tuple[str, str, str], float]:
+    stats = clinical_content(**_cohort(), cfg={"transfusion_windows_days": [[-84, -1], [0, 83],
+                                                                          [84, 167]], **cfg})
+    return {(s.stat_id, s.group, s.statistic): float(s.value) for s in stats}
+
+
+def test_baseline_and_exposure() -> None:
+    a = _ard()
+    assert a[("baseline_bilirubin", "all", "median")] == 3.0
+    assert a[("baseline_bilirubin", "wAIHA", "max")] == 3.0
+    assert a[("baseline_evans", "wAIHA", "n")] == 1
+    assert a[("baseline_evans", "wAIHA", "proportion")] == 0.5
+    assert a[("exposure_doses", "wAIHA", "median")] == 3.0  # 4 and 2 doses
+    assert a[("exposure_interval_days", "wAIHA", "max")] == 14.0
+    assert a[("exposure_span_days", "all", "max")] == 28.0
+    assert a[("later_therapy", "cAIHA", "n")] == 1
+    assert a[("later_therapy_drug", "wAIHA", "rituximab: n")] == 0  # 0 row, not absent
+
+
+def test_transfusion_windows() -> None:
+    a = _ard()
+    # Before: PT-A 3 units, PT-B 3 units: 2 of 3 transfused, 6 units.
+    assert a[("transfusion_w1", "all", "numerator")] == 2
+    assert a[("transfusion_w1", "all", "units")] == 6
+    assert a[("transfusion_w1", "all", "units_median")] == 3
+    # Days 0-83: PT-C 2 units; PT-B's day-50 unit is after its follow-up ended (day 40)
+    # but B is followed from day 0, so it counts.
+    assert a[("transfusion_w2", "all", "numerator")] == 2
+    assert a[("transfusion_w2", "all", "units")] == 3
+    # Days 84-167: only PT-A and PT-C followed to day 84.
+    assert a[("transfusion_w3", "all", "denominator")] == 2
+    assert a[("transfusion_w3", "all", "numerator")] == 0
+
+
+def test_time_to_response_and_ae() -> None:
+    a = _ard()
+    assert a[("time_to_response", "all", "n")] == 2
+    assert a[("time_to_response", "all", "median")] == 42.0
+    assert ("time_to_response", "wAIHA", "min") in a and a[("time_to_response", "wAIHA", "min")] == 28
+    # Worst grade per patient: PT-A grade 3, PT-C grade 2.
+    assert a[("ae_term", "all", "Infection: any grade n")] == 2
+    assert a[("ae_term", "all", "Infection: grade 3 n")] == 1
+    assert a[("ae_term", "wAIHA", "Infection: grade 2 n")] == 0
+    assert a[("ae_term", "wAIHA", "Infection: serious n")] == 1
+    assert a[("ae_term", "cAIHA", "Infection: any grade proportion")] == 1.0
+    assert ("ae_term", "all", "Infection: grade 1 n") not in a  # no patient's worst grade
+
+
+def test_empty_group_gives_zero_counts_and_no_summary() -> None:
+    a = _ard()
+    assert a[("baseline_evans", "cAIHA_nonanemic", "n")] == 0
+    assert math.isnan(a[("baseline_evans", "cAIHA_nonanemic", "proportion")])
+    assert ("exposure_doses", "cAIHA_nonanemic", "median") not in a
+    assert a[("transfusion_w1", "cAIHA_nonanemic", "denominator")] == 0
+
+
+def test_window_end_before_start_is_refused() -> None:
+    with pytest.raises(ValueError):
+        parse_windows([[5, 1]])

@@ -1,0 +1,18 @@
+"""The patient-level listings document, HTML and PDF (rule render_listings)."""
+
+from aiha.jobs import run_script
+from aiha.report import build_listings
+
+
+def main(sm):
+    build_listings(
+        inputs=dict(sm.input.items()),
+        cfg=sm.params.cfg,
+        pdf_path=sm.output.pdf,
+        html_path=sm.output.html,
+        resources_dir="resources/report",
+        fonts_dir="resources/fonts",
+    )
+
+
+run_script(main, snakemake)  # noqa: F821
