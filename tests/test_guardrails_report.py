@@ -43,7 +43,9 @@ def _payloads(port: int) -> list[str]:
 
 
 def _fragments(payloads: list[str]) -> list[str]:
-    return ['<link rel="attachment" href="file:///etc/', 'passwd">', payloads[1], payloads[2]]
+    # A narrow cell may wrap a URL after any "/": no piece spans one.
+    pieces = [piece for p in payloads for piece in re.split(r"/+", p)]
+    return [piece for piece in pieces if len(piece) >= 4]
 
 
 def _set_free_text(path: Path, column: str, record_number: str, payload: str) -> None:
