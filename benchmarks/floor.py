@@ -181,8 +181,8 @@ def measure(repeats: int) -> dict:
             rebuilds.append(snakemake(work))
         same_ard = sha256(tmp / "floor-0" / "results/ard/ard.tsv") == \
             sha256(tmp / "rebuild-0" / "results/ard/ard.tsv")
-        same_pdf_numbers = sha256(tmp / "floor-0" / "results/report/study_report.html") == \
-            sha256(tmp / "rebuild-0" / "results/report/study_report.html")
+        same_pdf_numbers = sha256(tmp / "floor-0" / "results/report/staging/study_report.html") == \
+            sha256(tmp / "rebuild-0" / "results/report/staging/study_report.html")
         noop = [snakemake(tmp / "rebuild-0") for _ in range(5)]
         changes = reruns(tmp / "rebuild-0", tmp)
         empty = [empty_noop(tmp) for _ in range(5)]

@@ -91,7 +91,8 @@ def test_a_statistics_choice_does_not_rescore(small_project, tmp_path):
 def test_the_qc_tolerance_reruns_only_the_qc(small_project, tmp_path):
     jobs = dry_run_with(small_project, tmp_path,
                         lambda c: c["statistics"].__setitem__("qc_tolerance", 1e-8))
-    assert set(jobs) - {"all", "provenance", "render_report"} == {"qc_double_programming"}, jobs
+    assert set(jobs) - {"all", "provenance", "render_report", "publish_report"} == \
+        {"qc_double_programming"}, jobs
 
 
 def test_cut_off_and_hard_limits_rerun_cleaning(small_project, tmp_path):
@@ -107,7 +108,8 @@ def test_cut_off_and_hard_limits_rerun_cleaning(small_project, tmp_path):
 def test_a_report_setting_reruns_only_the_report(small_project, tmp_path):
     jobs = dry_run_with(small_project, tmp_path,
                         lambda c: c["report"].__setitem__("title", "Another title"))
-    assert set(jobs) - {"all"} == {"render_report", "provenance"}, jobs
+    assert set(jobs) - {"all"} == {"render_report", "publish_report", "provenance"}, jobs
+    assert jobs["publish_report"] == 1  # the report, not the listings
 
 
 def _values(path: Path) -> dict[str, str]:
@@ -171,3 +173,20 @@ def test_a_cytometry_claim_threshold_never_regates(demo_project: Path, tmp_path:
     assert "cytometry_claims" in jobs, jobs
     assert not {"cytometry_gate", "cytometry_demo_fcs", "cytometry_sample_sheet"} & set(jobs)
     assert not CLINICAL_PREP & set(jobs) and "score_responses" not in jobs, jobs
+
+
+def test_a_failing_render_leaves_the_previous_report(small_project: Path, tmp_path: Path):
+    """Snakemake deletes a job's outputs before it runs it: the render writes into
+    results/report/staging/ and only a successful render is published."""
+    work = tmp_path / "copy"
+    shutil.copytree(small_project, work, symlinks=True)
+    report = work / "results" / "report"
+    before = {name: (report / name).read_bytes()
+              for name in ("study_report.pdf", "study_report.html")}
+    template = work / "resources" / "report" / "study_report.html.j2"
+    template.write_text(template.read_text() + "\n{{ no_such_value.attribute }}\n")
+    proc = run_snakemake(work, check=False)
+    assert proc.returncode != 0
+    assert "render_report" in proc.stdout + proc.stderr
+    for name, data in before.items():
+        assert (report / name).read_bytes() == data, name

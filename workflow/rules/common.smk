@@ -85,6 +85,18 @@ def all_raw_inputs():
     return clinical_raw_files() + [str(CYTO_SHEET)] + fcs
 
 
+def publish_files(sources, targets, log):
+    """Copy each rendered file to its published place (temp file, then rename)."""
+    import shutil
+
+    with open(log, "w") as out:
+        for src, dst in zip(sources, targets):
+            tmp = Path(dst).with_name(f".{Path(dst).name}.tmp")
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dst)
+            print(f"published {dst}", file=out)
+
+
 def git_state(path):
     from aiha.provenance import git_state as state
 

@@ -105,8 +105,8 @@ rule render_report:
             ]
         ],
     output:
-        pdf="results/report/study_report.pdf",
-        html="results/report/study_report.html",
+        pdf="results/report/staging/study_report.pdf",
+        html="results/report/staging/study_report.html",
     log:
         "results/logs/render_report.log",
     priority: CRITICAL_PATH
@@ -145,8 +145,8 @@ rule render_listings:
             ]
         ],
     output:
-        pdf="results/report/study_listings.pdf",
-        html="results/report/study_listings.html",
+        pdf="results/report/staging/study_listings.pdf",
+        html="results/report/staging/study_listings.html",
     log:
         "results/logs/render_listings.log",
     conda:
@@ -161,3 +161,27 @@ rule render_listings:
         cfg=listings_config(config),
     script:
         "../scripts/report_listings.py"
+
+
+# A render writes into results/report/staging/; this copy publishes it. A failing
+# render (Snakemake first deletes the outputs of the job it runs) never reaches
+# it, so the previous report and listings stay in place.
+rule publish_report:
+    """Publish a rendered document (PDF and HTML) under results/report/."""
+    input:
+        pdf="results/report/staging/{doc}.pdf",
+        html="results/report/staging/{doc}.html",
+    output:
+        pdf="results/report/{doc}.pdf",
+        html="results/report/{doc}.html",
+    log:
+        "results/logs/publish_{doc}.log",
+    wildcard_constraints:
+        doc="study_report|study_listings",
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=100,
+        runtime=1,
+    run:
+        publish_files(input, output, log[0])
