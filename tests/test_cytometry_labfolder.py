@@ -84,3 +84,8 @@ def test_lab_folder_reaches_claims_reconciliation_and_pdf(lab_project: Path):
     assert (res / "report" / "study_report.pdf").stat().st_size > 0
     html = (res / "report" / "study_report.html").read_text()
     assert "gating_strategy" in html
+    # The report summarises the reconciliation by gate type and names the known cause.
+    assert "FlowJo&#39;s stored counts against this analysis" in html or \
+        "FlowJo's stored counts against this analysis" in html
+    assert "binned (display-resolution) data" in html
+    assert "Gating strategy (FlowJo workspace)" in html

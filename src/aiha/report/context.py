@@ -19,7 +19,11 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cl
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
                                          response_table, transfusion_table)
-from aiha.report.cytometry_tables import flow_findings_table, flow_patient_table
+from aiha.report.cytometry_tables import (
+    flow_findings_table,
+    flow_patient_table,
+    reconciliation_table,
+)
 from aiha.report.model import ARD, GROUP_LABELS, Cell, Fmt, Table, anchor, present_groups
 from aiha.report.render_paths import CLINICAL_FIGURES, CYTOMETRY_FIGURES
 
@@ -139,6 +143,9 @@ def build_context(
         optional["flow_ard"] = flow_table(ard, fmt)
     if tables.get("qc") is not None:
         optional["qc_checks"] = qc_checks_table(tables["qc"], fmt)
+    if has_cytometry and tables.get("flowjo_reconciliation") is not None:
+        optional["flowjo_reconciliation"] = reconciliation_table(
+            tables["flowjo_reconciliation"], fmt, cfg)
     t = {
         **optional,
         "sensitivity": sensitivity_table_view(tables["sensitivity"]),

@@ -135,3 +135,35 @@ def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
                       "samples, not patients.",
                  stat_ids=["flow_depletion", "flow_subsets", "flow_function", "flow_relapse",
                            "flow_n"])
+
+
+GATE_TYPE_WORDS = {"RectangleGate": "rectangle", "QuadrantGate": "quadrant",
+                   "PolygonGate": "polygon", "EllipsoidGate": "ellipse",
+                   "BooleanGate": "Boolean"}
+
+
+def reconciliation_table(summary: Any, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
+    """FlowJo's own counts against the pipeline's, by gate type
+    (results/cytometry/flowjo_reconciliation_summary.tsv)."""
+    tolerance = (cfg.get("cytometry", {}).get("reconciliation", {}) or {}).get(
+        "tolerance_percent")
+
+    def pct(value: Any) -> str:
+        return F.MISSING if F.is_missing(value) else f"{F.fmt_number(value, 2)}%"
+
+    rows = [[GATE_TYPE_WORDS.get(str(r["gate_type"]), str(r["gate_type"])),
+             F.fmt_count(float(r["populations"])), F.fmt_count(float(r["within_tolerance"])),
+             pct(r["max_abs_percent_difference"]), pct(r["max_abs_percent_difference_1000plus"])]
+            for _, r in summary.iterrows()]
+    limit = "" if tolerance is None else (
+        f" Within tolerance: at most {F.fmt_number(float(tolerance), 1)}% from FlowJo's count.")
+    return Table("flowjo_reconciliation",
+                 "Table R. Population counts: FlowJo's stored counts against this analysis",
+                 ["Gate type", "Populations compared", "Within tolerance",
+                  "Largest difference", "Largest difference, populations of 1,000 events or more"],
+                 rows, numeric=[False, True, True, True, True],
+                 source="results/cytometry/flowjo_reconciliation.tsv",
+                 note="Known cause of differences: FlowJo evaluates polygon and ellipse gates on "
+                      "binned (display-resolution) data, while this analysis (FlowKit) uses the "
+                      "exact gate geometry, so events on a gate's edge can fall either way; small "
+                      "populations differ most, rectangles and quadrants agree." + limit)

@@ -88,7 +88,7 @@ def build_report(
     resources_dir = Path(resources_dir)
     tables = {k: read_text_tsv(inputs[k]) for k in ("cleaning_log", "sensitivity")}
     # Optional: the cytometry QC (no cytometry arm), the audit (no claims), the QC table.
-    for k in ("cytometry_qc", "audit", "qc", "sensitivity_claims"):
+    for k in ("cytometry_qc", "audit", "qc", "sensitivity_claims", "flowjo_reconciliation"):
         tables[k] = read_text_tsv(inputs[k]) if inputs.get(k) else None
     tables["ard"] = read_ard(inputs["ard"])
     digests = {"ARD (results/ard/ard.tsv)": file_sha256(inputs["ard"])}
