@@ -149,7 +149,11 @@ def reconciliation_table(summary: Any, fmt: Fmt, cfg: Mapping[str, Any]) -> Tabl
         "tolerance_percent")
 
     def pct(value: Any) -> str:
-        return F.MISSING if F.is_missing(value) else f"{F.fmt_number(value, 2)}%"
+        if F.is_missing(value):
+            return F.MISSING
+        if abs(float(value)) == float("inf"):
+            return "FlowJo count 0"  # a relative difference to zero is not defined
+        return f"{F.fmt_number(value, 2)}%"
 
     rows = [[GATE_TYPE_WORDS.get(str(r["gate_type"]), str(r["gate_type"])),
              F.fmt_count(float(r["populations"])), F.fmt_count(float(r["within_tolerance"])),
