@@ -1,6 +1,7 @@
 """Statistics: the KM median tie rule, and agreement with a second implementation."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -375,7 +376,10 @@ def test_greenwood_band_by_hand():
     n = np.array([5.0, 5, 4, 2, 1])
     d = np.array([0.0, 1, 2, 0, 1])
     se = [0.0, math.sqrt(0.05), math.sqrt(0.3), math.sqrt(0.3)]
-    lo, hi = greenwood_band(s, n, d, 0.95, "plain")
+    with warnings.catch_warnings():  # the division by n - d = 0 and S = 0 warn nothing
+        warnings.simplefilter("error")
+        lo, hi = greenwood_band(s, n, d, 0.95, "plain")
+        greenwood_band(s, n, d, 0.95, "log")
     exp_lo = [max(0.0, x - Z95 * x * e) for x, e in zip(s, se)]
     exp_hi = [min(1.0, x + Z95 * x * e) for x, e in zip(s, se)]
     assert list(lo[:4]) == pytest.approx(exp_lo) and list(hi[:4]) == pytest.approx(exp_hi)
@@ -397,7 +401,9 @@ def test_greenwood_band_by_hand():
 
 
 def test_crude_median_of_nothing_is_nan():
-    assert math.isnan(crude_median([]))
+    with warnings.catch_warnings():  # and says so without numpy's "empty slice" warning
+        warnings.simplefilter("error")
+        assert math.isnan(crude_median([]))
     assert crude_median([4.0]) == 4.0 and crude_median([1, 2]) == 1.5
 
 
@@ -585,3 +591,12 @@ def test_durations_of_the_cold_group_when_no_warm_patient_responds():
                    ("dor_max", "cAIHA", "value"), ("dor_median_km", "cAIHA", "value"),
                    ("dor_median_km", "cAIHA", "ci_lower"), ("dor_median_km", "cAIHA", "ci_upper")]
     assert list(km["group"].unique()) == ["cAIHA"] and list(km["time_months"]) == [0.0, 5.0]
+
+
+def test_the_ci_level_reaches_every_interval():
+    # At 90%: the Clopper-Pearson intervals of 2/4 (orr) and 1/2 (hb_response).
+    s, _ = _run(statistics={"ci_level": 0.90})
+    for key, (k, n) in ((("orr", "wAIHA"), (2, 4)), (("hb_response", "cAIHA"), (1, 2))):
+        lo, hi = proportion_confint(k, n, alpha=0.10, method="beta")
+        assert s[(*key, "ci_lower")] == pytest.approx(lo, abs=1e-9)
+        assert s[(*key, "ci_upper")] == pytest.approx(hi, abs=1e-9)
