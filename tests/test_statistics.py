@@ -442,9 +442,9 @@ _SMALL = [
 #                   id   age sex      prior_lines
 _SMALL_PATIENTS = [("W1", 40, "female", 1), ("W2", 50, "male", 2), ("W3", 60, "female", 3),
                    ("C1", 70, "female", 2), ("N1", 80, "male", 5)]
-# Baseline LDH (last on or before day 0): W1 2.0, W2 1.5, N1 1.0; W1's day-4 value is
+# Baseline LDH (last on or before day 0): W1 2.0, W2 1.5, N1 1.0; W1's day-1 value is
 # after the first dose. C1 has none.
-_SMALL_LABS = [("W1", -2, "ldh", 2.0), ("W1", 4, "ldh", 9.0), ("W2", 0, "ldh", 1.5),
+_SMALL_LABS = [("W1", -2, "ldh", 2.0), ("W1", 1, "ldh", 9.0), ("W2", 0, "ldh", 1.5),
                ("N1", -1, "ldh", 1.0)]
 _SMALL_AES = [("W1", 2), ("W1", 2), ("C1", 5), ("N1", 1)]
 
@@ -600,3 +600,17 @@ def test_the_ci_level_reaches_every_interval():
         lo, hi = proportion_confint(k, n, alpha=0.10, method="beta")
         assert s[(*key, "ci_lower")] == pytest.approx(lo, abs=1e-9)
         assert s[(*key, "ci_upper")] == pytest.approx(hi, abs=1e-9)
+
+
+def test_patients_are_matched_one_to_one():
+    patients, responses, labs, aes = _small_frames()
+    # A patient listed twice in the patient table is refused, not counted twice.
+    twice = pd.concat([patients, patients[patients["patient_id"] == "W1"]], ignore_index=True)
+    with pytest.raises(pd.errors.MergeError):
+        clinical_statistics(twice, responses, labs, aes, _cfg())
+    # A scored patient missing from the patient table still counts as treated; the
+    # age summary is over the others (W2, W3: 50, 60).
+    stats, _ = clinical_statistics(patients[patients["patient_id"] != "W1"], responses, labs, aes, _cfg())
+    s = {(x.stat_id, x.group, x.statistic): x.value for x in stats}
+    assert s["n_treated", "wAIHA", "n"] == 3
+    assert (s["age", "wAIHA", "min"], s["age", "wAIHA", "max"]) == (50, 60)
