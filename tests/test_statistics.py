@@ -614,3 +614,84 @@ def test_patients_are_matched_one_to_one():
     s = {(x.stat_id, x.group, x.statistic): x.value for x in stats}
     assert s["n_treated", "wAIHA", "n"] == 3
     assert (s["age", "wAIHA", "min"], s["age", "wAIHA", "max"]) == (50, 60)
+
+
+# ------------------------------------------------------- the KM median at its edges
+
+from aiha.statistics import KaplanMeier  # noqa: E402
+
+
+def test_quantile_time_at_its_edges():
+    # Exactly 1/2 with no tolerance is still a tie: lower 5; the next drop (9)
+    # comes right after it, so upper 9, midpoint 7.
+    for rule, expected in (("lower", 5.0), ("midpoint", 7.0), ("upper", 9.0)):
+        assert km_quantile_time([0, 5, 9, 12], [1, 0.5, 0.25, 0.1], 0.5, rule, 0.0) == expected
+    # Without tolerance a flat stretch at 1/2 is not a drop: upper is the drop at 9.
+    assert km_quantile_time([0, 5, 6, 9], [1, 0.5, 0.5, 0.25], 0.5, "upper", 0.0) == 9.0
+    # The curve starts on 1/2: the next drop is the next time (9), not the last (12).
+    assert km_quantile_time([5, 9, 12], [0.5, 0.25, 0.1], 0.5, "upper", 1e-9) == 9.0
+    # An undefined value (a band where S = 0 or before it is defined) is skipped.
+    assert km_quantile_time([0, 1, 2], [1.0, math.nan, 0.3], 0.5, "lower", 1e-9) == 2.0
+
+
+def test_median_ci_applies_the_tie_rule_to_each_band():
+    """A hand-made step table whose lower band sits on 1/2 from 2 to 4 (drops at 6)
+    and whose upper band sits on 1/2 from 6 (drops at 8)."""
+    table = pd.DataFrame({"time": [0.0, 2, 4, 6, 8], "survival": [1, 0.8, 0.7, 0.6, 0.5],
+                          "ci_lower": [1, 0.5, 0.5, 0.2, 0.1], "ci_upper": [1, 0.9, 0.8, 0.5, 0.4],
+                          "at_risk": [5] * 5, "events": [0] * 5, "censored": [0] * 5})
+    km = KaplanMeier(table)
+    assert km_median_ci(km, "lower", 1e-9) == (2.0, 6.0)
+    assert km_median_ci(km, "midpoint", 1e-9) == (4.0, 7.0)
+    assert km_median_ci(km, "upper", 1e-9) == (6.0, 8.0)
+
+
+def _six_responders():
+    """Six wAIHA responders with the durations DUR / events EVT (months)."""
+    rows = []
+    for i, (dur, event) in enumerate(zip(DUR, EVT), start=1):
+        row = dict.fromkeys(RESPONSE_COLUMNS)
+        row.update(patient_id=f"R{i}", diagnosis="wAIHA", analysis_group="wAIHA", efficacy_set=True,
+                   responder=True, best_response="PR", duration_months=float(dur), event=event,
+                   ongoing=event == 0, ongoing_duration_months=float(dur) if event == 0 else None,
+                   evans=False, acrocyanosis=False, acrocyanosis_response="", baseline_hb=7.0,
+                   hb_change=3.0)
+        rows.append(row)
+    patients = pd.DataFrame([(f"R{i}", 50, "female", 1) for i in range(1, 7)],
+                            columns=["patient_id", "age_at_first_dose", "sex", "prior_lines"])
+    labs = pd.DataFrame(columns=["patient_id", "day", "analyte", "value"])
+    aes = pd.DataFrame(columns=["patient_id", "grade"])
+    return patients, pd.DataFrame(rows, columns=RESPONSE_COLUMNS), labs, aes
+
+
+@pytest.mark.parametrize("transform", [None, "log-log", "log", "plain"])
+def test_clinical_statistics_uses_the_configured_band(transform):
+    """The CI of the KM median under each transform (None: key absent, log-log by
+    default) equals the statsmodels-derived band's crossing of 1/2: log-log (2, NaN),
+    log and plain (3, NaN) for these durations (see the by-hand test above)."""
+    patients, responses, labs, aes = _six_responders()
+    cfg = _cfg(statistics={"km_ci_transform": transform})
+    if transform is None:
+        del cfg["statistics"]["km_ci_transform"]
+    stats, km = clinical_statistics(patients, responses, labs, aes, cfg)
+    s = {(x.stat_id, x.group, x.statistic): x.value for x in stats}
+    bands = _bands_from_statsmodels(DUR, EVT, transform or "log-log")
+    lo, hi = _first_below_half(bands, 0), _first_below_half(bands, 1)
+    assert lo == {None: 2.0, "log-log": 2.0, "log": 3.0, "plain": 3.0}[transform]
+    assert s["dor_median_km", "wAIHA", "ci_lower"] == lo
+    assert math.isnan(s["dor_median_km", "wAIHA", "ci_upper"]) and math.isnan(hi)
+    assert list(km.index) == list(range(len(km)))  # one row per step, numbered afresh
+
+
+@pytest.mark.parametrize("rule,expected", [("lower", 3.0), ("midpoint", 4.0), ("upper", 5.0)])
+def test_clinical_statistics_tie_rule_reaches_the_median_ci(rule, expected):
+    """Plain band at 50% (z = 0.6745): lower band at 3 is 2/3 - z (2/3) sqrt(1/12)
+    = 0.537, within a tolerance of 0.05 of 1/2; it next falls below at 5
+    (0.5 - z 0.5 sqrt(1/6) = 0.362). So the CI's lower end is 3, 4 or 5 by rule."""
+    patients, responses, labs, aes = _six_responders()
+    cfg = _cfg(statistics={"km_ci_transform": "plain", "ci_level": 0.5, "km_tie_tolerance": 0.05,
+                           "km_tie_rule": rule})
+    stats, _ = clinical_statistics(patients, responses, labs, aes, cfg)
+    s = {(x.stat_id, x.group, x.statistic): x.value for x in stats}
+    assert 2 / 3 - 0.6745 * (2 / 3) * math.sqrt(1 / 12) == pytest.approx(0.537, abs=1e-3)
+    assert s["dor_median_km", "wAIHA", "ci_lower"] == expected
