@@ -376,7 +376,10 @@ def test_greenwood_band_by_hand():
     n = np.array([5.0, 5, 4, 2, 1])
     d = np.array([0.0, 1, 2, 0, 1])
     se = [0.0, math.sqrt(0.05), math.sqrt(0.3), math.sqrt(0.3)]
-    with warnings.catch_warnings():  # the division by n - d = 0 and S = 0 warn nothing
+    # The division by n - d = 0 and the products at S = 0 warn nothing, whatever the
+    # global numpy setting (a lifelines fit turns divide/invalid warnings off for the
+    # whole process; reset them here).
+    with warnings.catch_warnings(), np.errstate(all="warn"):
         warnings.simplefilter("error")
         lo, hi = greenwood_band(s, n, d, 0.95, "plain")
         greenwood_band(s, n, d, 0.95, "log")
@@ -514,7 +517,10 @@ def test_every_row_of_a_small_cohort():
     cAIHA: one censored duration, S stays 1: no median, no CI."""
     patients, responses, labs, aes = _small_frames()
     cfg = _cfg(statistics={"dor_median_method": "km"})
-    stats, _ = clinical_statistics(patients, responses, labs, aes, cfg)
+    stats, km = clinical_statistics(patients, responses, labs, aes, cfg)
+    # The curves of both groups in one table, rows numbered afresh.
+    assert list(km["group"]) == ["wAIHA"] * 3 + ["cAIHA"] * 2
+    assert list(km.index) == list(range(5))
     nan = math.nan
     exp = [Stat("n_treated", g, "n", n, "patients")
            for g, n in (("all", 5), ("wAIHA", 3), ("cAIHA", 1), ("cAIHA_nonanemic", 1))]
