@@ -577,7 +577,8 @@ def _assert_row(got, expected):
 
 def test_score_cohort_cr_ongoing_and_a_new_therapy_on_day_1():
     """P3: CR levels (Hb, LDH and bilirubin at their limits) on days 7, 7 + M,
-    7 + 2M, no relapse: a CR, ongoing at the cut-off. P4: responding Hb from day 7,
+    7 + 2M, no relapse: a CR, ongoing at the cut-off (an AIHA therapy on day 0 is
+    not a new therapy). P4: responding Hb from day 7,
     but a new AIHA therapy on day 1: nothing is evaluable after it, so NR."""
     import datetime as dt
 
@@ -605,6 +606,9 @@ def test_score_cohort_cr_ongoing_and_a_new_therapy_on_day_1():
     treatments = pd.DataFrame([
         {"patient_id": "P3", "day": 0, "date": "2023-01-01", "treatment": "daratumumab"},
         {"patient_id": "P3", "day": 14, "date": "2023-01-15", "treatment": "daratumumab"},
+        # An AIHA therapy given on the day of the first dose is background, not a new
+        # therapy (new ones start after day 0): P3's course is unaffected.
+        {"patient_id": "P3", "day": 0, "date": "2023-01-01", "treatment": "aiha_therapy"},
         {"patient_id": "P4", "day": 0, "date": "2023-01-01", "treatment": "daratumumab"},
         {"patient_id": "P4", "day": 1, "date": "2023-01-02", "treatment": "aiha_therapy"},
     ])
