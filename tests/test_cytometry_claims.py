@@ -150,3 +150,91 @@ def test_flagged_samples_are_left_out():
     # without its baseline the patient is not evaluable for depletion
     assert v(ard, "flow_depletion", "all", "denominator") == 0
     assert v(ard, "flow_n", "all", "n") == 1
+
+
+# ------------------------------------------------- added for the mutation run
+
+
+def test_settings_from_the_config_section():
+    """from_config, called inside the test (the module-level S is built before a
+    mutant is switched on): every field, converted to its stated type."""
+    pops, cl = CYTO["populations"], CYTO["claims"]
+    got = claims.ClaimSettings.from_config(CYTO)
+    expected = claims.ClaimSettings(
+        t_cells=pops["t_cells"], cd38=pops["cd38"], subsets=dict(pops["subsets"]),
+        divided=pops["divided"], activation=pops["activation"],
+        depletion_threshold_percent=float(cl["depletion_threshold_percent"]),
+        depletion_window_days=tuple(cl["depletion_window_days"]),
+        post_window_days=tuple(cl["post_window_days"]),
+        subset_shift_pp=float(cl["subset_shift_pp"]),
+        memory_effector_subsets=tuple(cl["memory_effector_subsets"]),
+        function_fold_factor=float(cl["function_fold_factor"]),
+        reappearance_threshold_percent=float(cl["reappearance_threshold_percent"]),
+        relapse_window_days=int(cl["relapse_window_days"]),
+        exclude_flagged=bool(CYTO["qc"]["exclude_flagged"]))
+    assert got == expected
+    assert set(got.subsets) == set(claims.SUBSETS)
+    # Numbers written as text or integers in YAML arrive as the stated types.
+    text = {**CYTO, "claims": {**cl, "depletion_threshold_percent": "2", "depletion_window_days": ["1", "42"],
+                               "relapse_window_days": "30", "function_fold_factor": 3},
+            "qc": {**CYTO["qc"], "exclude_flagged": 0}}
+    t = claims.ClaimSettings.from_config(text)
+    assert (t.depletion_threshold_percent, t.depletion_window_days, t.relapse_window_days) == (2.0, (1, 42), 30)
+    assert type(t.depletion_threshold_percent) is float and type(t.function_fold_factor) is float
+    assert t.exclude_flagged is False and type(t.depletion_window_days) is tuple
+
+
+def test_percent_of_t_by_hand():
+    """Two phenotype samples of P2 on the same day, listed out of order, one of P1,
+    and a function-tube row that is ignored. CD38+ counts 50, 200 and 0 of 10000."""
+    rows = (sample_rows("s2", "P2", 14, "phenotype", **{S.cd38: 2.0})
+            + sample_rows("s1", "P2", 14, "phenotype", **{S.cd38: 0.5})
+            + sample_rows("s0", "P1", 28, "phenotype", **{S.cd38: 0.0})
+            + sample_rows("f1", "P1", 28, "function", **{S.cd38: 9.0}))
+    got = claims.percent_of_t(frame(rows), S.cd38, S.t_cells, "phenotype")
+    expected = pd.DataFrame({"patient_id": ["P1", "P2", "P2"], "sample_id": ["s0", "s1", "s2"],
+                             "visit": ["d28", "d14", "d14"], "day": [28, 14, 14],
+                             "percent": [0.0, 0.5, 2.0]})
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_percent_of_t_refuses_an_ambiguous_or_missing_population():
+    rows = sample_rows("s1", "P1", 14, "phenotype", **{S.cd38: 2.0})
+    twice = frame(rows + rows[1:])
+    with pytest.raises(ValueError, match=f"sample s1: population '{S.cd38}' found 2 times"):
+        claims.percent_of_t(twice, S.cd38, S.t_cells, "phenotype")
+    with pytest.raises(ValueError, match="sample s1: population 'CD99pos' found 0 times"):
+        claims.percent_of_t(frame(rows), "CD99pos", S.t_cells, "phenotype")
+
+
+def test_percent_of_no_t_cells_is_nan():
+    rows = sample_rows("s1", "P1", 14, "phenotype", **{S.cd38: 2.0})
+    rows[0] = {**rows[0], "count": 0}
+    got = claims.percent_of_t(frame(rows), S.cd38, S.t_cells, "phenotype")
+    assert math.isnan(got["percent"].iloc[0])
+
+
+def test_flow_n_rows_by_hand():
+    """Kept: samples a, b (P1) and c (P2); a fourth sample d was excluded by QC."""
+    pops = frame(phenotype("a", "P1", -3, 40.0), phenotype("b", "P1", 14, 0.5),
+                 phenotype("c", "P2", -3, 30.0))
+    every = pd.DataFrame({"sample_id": ["a", "b", "c", "d", "d"]})
+    from aiha.ard import Stat
+    assert claims.flow_n(pops, every) == [Stat("flow_n", "all", "n", 2.0, "patients"),
+                                          Stat("flow_n", "all", "samples", 3.0, "samples"),
+                                          Stat("flow_n", "all", "samples_excluded_qc", 1.0, "samples")]
+
+
+def test_a_missing_qc_flag_is_not_a_flag():
+    cohort = base_cohort()
+    qc = pd.DataFrame({"sample_id": cohort["sample_id"].unique(), "qc_flag": None})
+    ard = stats(cohort, qc=qc)
+    assert v(ard, "flow_n", "all", "samples_excluded_qc") == 0
+
+
+@pytest.mark.parametrize("base,post,expected", [(6.0, 0.5, 12.0), (6.0, 2.0, 3.0), (0.5, 0.0, math.inf),
+                                                (6.0, 0.0, math.inf), (0.0, 0.0, math.nan)])
+def test_fold_by_hand(base, post, expected):
+    """Baseline / post; a fall to 0 from above 0 is an infinite fold; 0 to 0 none."""
+    got = claims._fold(base, post)
+    assert got == expected or (math.isnan(expected) and math.isnan(got))
