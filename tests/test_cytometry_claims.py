@@ -251,9 +251,12 @@ def test_every_claim_row_of_three_patients():
         (days 14, 28): shifted. Activation/divided 60 -> 10: fold 6, diminished.
     P2: CD38 30 -> 5 (day 14): not depleted, no reappearance; relapse day 100.
         Subsets unchanged. Function 60 -> 30: fold 2, not diminished.
-    P3: CD38 20 -> 0.2 (14) -> 15 (60), no relapse: depleted, reappears without
-        relapse. Subsets unchanged, no function tube. A QC-flagged fourth sample
-        (day 90) is left out."""
+    P3: CD38 20 -> 0.2 (day 1) -> 15 (60), no relapse ("NaN" as read from text):
+        depleted, reappears without relapse. EM 25 -> 40 at day 60 but naive
+        unchanged: not shifted (both are needed). No function tube. A QC-flagged
+        sample (day 90) is left out.
+    P0: post-dose samples only (no baseline): in no claim but flow_n; listed first,
+        so a patient skipped does not stop the others."""
     from aiha.ard import Stat
 
     assert (S.depletion_threshold_percent, tuple(S.depletion_window_days), tuple(S.post_window_days)) == (
@@ -267,13 +270,14 @@ def test_every_claim_row_of_three_patients():
                  function("fa", "P1", -3, 60.0, 60.0), function("fb", "P1", 28, 10.0, 10.0),
                  phenotype("p2a", "P2", -3, 30.0), phenotype("p2b", "P2", 14, 5.0),
                  function("p2fa", "P2", -3, 60.0, 60.0), function("p2fb", "P2", 28, 30.0, 30.0),
-                 phenotype("p3a", "P3", -3, 20.0), phenotype("p3b", "P3", 14, 0.2),
-                 phenotype("p3c", "P3", 60, 15.0), phenotype("p3x", "P3", 90, 50.0))
+                 phenotype("p3a", "P3", -3, 20.0), phenotype("p3b", "P3", 1, 0.2),
+                 phenotype("p3c", "P3", 60, 15.0, em=40.0), phenotype("p3x", "P3", 90, 50.0),
+                 phenotype("p0", "P0", 14, 5.0), function("p0f", "P0", 28, 20.0, 20.0))
     qc = pd.DataFrame({"sample_id": pops["sample_id"].unique(), "qc_flag": ""})
     qc.loc[qc["sample_id"] == "p3x", "qc_flag"] = "low_events"
     responses = pd.DataFrame({"patient_id": ["P1", "P2", "P3"],
                               "first_dose_date": ["2022-01-01"] * 3,
-                              "relapse_date": ["2022-06-30", "2022-04-11", ""]})  # days 180, 100
+                              "relapse_date": ["2022-06-30", "2022-04-11", "NaN"]})  # days 180, 100
     got = claims.compute_claims(pops, qc, responses, S)
 
     def subsets(pid, base, post):
@@ -297,18 +301,20 @@ def test_every_claim_row_of_three_patients():
 
     nan = math.nan
     default = (45.0, 20.0, 25.0, 10.0)
-    expected = [Stat("flow_n", "all", "n", 3.0, "patients"), Stat("flow_n", "all", "samples", 13.0, "samples"),
+    expected = [Stat("flow_n", "all", "n", 4.0, "patients"), Stat("flow_n", "all", "samples", 15.0, "samples"),
                 Stat("flow_n", "all", "samples_excluded_qc", 1.0, "samples")]
-    for pid, base, nadir, depleted in (("P1", 40.0, 0.5, 1.0), ("P2", 30.0, 5.0, 0.0), ("P3", 20.0, 0.2, 1.0)):
+    for pid, base, nadir, day, depleted in (("P1", 40.0, 0.5, 14.0, 1.0), ("P2", 30.0, 5.0, 14.0, 0.0),
+                                            ("P3", 20.0, 0.2, 1.0, 1.0)):
         expected += [Stat("flow_depletion", pid, "baseline_percent", base, "%"),
                      Stat("flow_depletion", pid, "nadir_percent", nadir, "%"),
-                     Stat("flow_depletion", pid, "nadir_day", 14.0, "days"),
+                     Stat("flow_depletion", pid, "nadir_day", day, "days"),
                      Stat("flow_depletion", pid, "depleted", depleted, "boolean")]
     expected += [Stat("flow_depletion", "all", "numerator", 2.0, "patients"),
                  Stat("flow_depletion", "all", "denominator", 3.0, "patients")]
     expected += subsets("P1", default, (25.0, 20.0, 40.0, 15.0))
     assert expected[-1].value == 1.0  # P1 shifted: naive -20, EM + TEMRA +20
-    expected += subsets("P2", default, default) + subsets("P3", default, default)
+    expected += subsets("P2", default, default) + subsets("P3", default, (45.0, 20.0, 40.0, 10.0))
+    assert expected[-1].value == 0.0  # P3: EM + TEMRA +15 but naive 0: not shifted
     expected += [Stat("flow_subsets", "all", "numerator", 1.0, "patients"),
                  Stat("flow_subsets", "all", "denominator", 3.0, "patients")]
     expected += function_rows("P1", 60.0, 10.0, 1.0) + function_rows("P2", 60.0, 30.0, 0.0)

@@ -87,3 +87,9 @@ def test_inverse_conversions_by_hand():
     assert units.bilirubin_from_mg_dl(2.0, "umol/L") == pytest.approx(34.2)
     assert units.bilirubin_from_mg_dl(2.0, "mg/dL") == 2.0
     assert units.CANONICAL_UNIT == {"hb": "g/dL", "bilirubin": "mg/dL", "ldh": "x ULN"}
+
+
+def test_ldh_upper_limit_needs_only_to_be_positive():
+    # Any positive ULN is accepted, also one below 1 U/L.
+    assert units.ldh_to_x_uln(1.0, "U/L", 1.0) == 1.0
+    assert units.ldh_to_x_uln(0.25, "U/L", 0.5) == 0.5
