@@ -557,3 +557,149 @@ def test_cr_under_the_pair_reading():
     assert score_response(short, C).best_response == "PR"
     # Pair: consecutive values M - 1 and 1 day apart: not even a confirmed PR.
     assert score_response(short, pair).best_response == "NR"
+
+
+# ------------------------------------------- the cohort tables: CR, ongoing, day 1
+
+
+def _frame_row(out, pid):
+    return out[out["patient_id"] == pid].iloc[0].to_dict()
+
+
+def _assert_row(got, expected):
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        if value is None:
+            assert got[key] is None or (not isinstance(got[key], str) and math.isnan(got[key])), key
+        else:
+            assert got[key] == value, (key, got[key], value)
+
+
+def test_score_cohort_cr_ongoing_and_a_new_therapy_on_day_1():
+    """P3: CR levels (Hb, LDH and bilirubin at their limits) on days 7, 7 + M,
+    7 + 2M, no relapse: a CR, ongoing at the cut-off (an AIHA therapy on day 0 is
+    not a new therapy). P4: responding Hb from day 7,
+    but a new AIHA therapy on day 1: nothing is evaluable after it, so NR."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from aiha.response import score_cohort
+
+    first = dt.date(2023, 1, 1)
+    patients = pd.DataFrame([
+        {"patient_id": "P3", "site": "LYO", "diagnosis": "wAIHA", "first_dose_date": "2023-01-01",
+         "evans": False, "acrocyanosis": True, "acrocyanosis_response": ""},
+        {"patient_id": "P4", "site": "VIE", "diagnosis": "wAIHA", "first_dose_date": "2023-01-01",
+         "evans": True, "acrocyanosis": False, "acrocyanosis_response": ""},
+    ])
+    cr_days = [7, 7 + M, 7 + 2 * M]
+    labs = pd.DataFrame(
+        [{"patient_id": "P3", "day": -3, "analyte": a, "value": v}
+         for a, v in (("hb", BASE), ("ldh", 2.5), ("bilirubin", 3.0))]
+        + [{"patient_id": "P3", "day": d, "analyte": a, "value": v} for d in cr_days
+           for a, v in (("hb", C.cr_hb_g_dl), ("ldh", C.ldh_uln_multiple),
+                        ("bilirubin", C.bilirubin_uln_mg_dl))]
+        + [{"patient_id": "P4", "day": d, "analyte": "hb", "value": h}
+           for d, h in ((-3, BASE), (7, GOOD), (7 + M, GOOD))])
+    transfusions = pd.DataFrame(columns=["patient_id", "day", "date"])
+    treatments = pd.DataFrame([
+        {"patient_id": "P3", "day": 0, "date": "2023-01-01", "treatment": "daratumumab"},
+        {"patient_id": "P3", "day": 14, "date": "2023-01-15", "treatment": "daratumumab"},
+        # An AIHA therapy given on the day of the first dose is background, not a new
+        # therapy (new ones start after day 0): P3's course is unaffected.
+        {"patient_id": "P3", "day": 0, "date": "2023-01-01", "treatment": "aiha_therapy"},
+        {"patient_id": "P4", "day": 0, "date": "2023-01-01", "treatment": "daratumumab"},
+        {"patient_id": "P4", "day": 1, "date": "2023-01-02", "treatment": "aiha_therapy"},
+    ])
+    cutoff = dt.date(2023, 12, 31)  # day 364
+    out = score_cohort(patients, labs, transfusions, treatments, cutoff, C)
+    day = lambda d: (first + dt.timedelta(days=d)).isoformat()  # noqa: E731
+    # P3: response on day 7, ongoing to day 364: 357 days, from the response date
+    # (ongoing_duration_origin "response" in config.yaml; asserted above).
+    assert C.ongoing_duration_origin == "response"
+    _assert_row(_frame_row(out, "P3"), {
+        "patient_id": "P3", "site": "LYO", "diagnosis": "wAIHA", "analysis_group": "wAIHA",
+        "efficacy_set": True, "first_dose_date": "2023-01-01", "last_followup_date": day(7 + 2 * M),
+        "baseline_hb": BASE, "max_hb": C.cr_hb_g_dl, "hb_change": round(C.cr_hb_g_dl - BASE, 6),
+        "best_response": "CR", "responder": True, "response_date": day(7), "relapse_date": "",
+        "relapse_reason": "", "ongoing": True, "duration_days": 364 - 7,
+        "duration_months": months(364 - 7, C), "event": 0,
+        "ongoing_duration_months": months(364 - 7, C), "evans": False, "acrocyanosis": True,
+        "acrocyanosis_response": "", "n_doses": 2, "last_dose_date": "2023-01-15",
+        "new_therapy_date": "",
+    })
+    _assert_row(_frame_row(out, "P4"), {
+        "patient_id": "P4", "site": "VIE", "diagnosis": "wAIHA", "analysis_group": "wAIHA",
+        "efficacy_set": True, "first_dose_date": "2023-01-01", "last_followup_date": day(7 + M),
+        "baseline_hb": BASE, "max_hb": None, "hb_change": None, "best_response": "NR",
+        "responder": False, "response_date": "", "relapse_date": "", "relapse_reason": "",
+        "ongoing": False, "duration_days": None, "duration_months": None, "event": None,
+        "ongoing_duration_months": None, "evans": True, "acrocyanosis": False,
+        "acrocyanosis_response": "", "n_doses": 1, "last_dose_date": "2023-01-01",
+        "new_therapy_date": day(1),
+    })
+
+
+def test_score_cohort_cr_needs_the_markers_on_the_hb_days():
+    """As P3 above, but bilirubin above its limit on day 7 + M and LDH missing on
+    day 7 + 2M: the CR level holds on day 7 alone; PR (Hb stays at the CR level)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from aiha.response import score_cohort
+
+    patients = pd.DataFrame([{"patient_id": "P5", "site": "LYO", "diagnosis": "wAIHA",
+                              "first_dose_date": "2023-01-01", "evans": False,
+                              "acrocyanosis": False, "acrocyanosis_response": ""}])
+    rows = [("hb", -3, BASE)]
+    for d in (7, 7 + M, 7 + 2 * M):
+        rows.append(("hb", d, C.cr_hb_g_dl))
+    rows += [("ldh", 7, C.ldh_uln_multiple), ("bilirubin", 7, C.bilirubin_uln_mg_dl),
+             ("ldh", 7 + M, C.ldh_uln_multiple), ("bilirubin", 7 + M, C.bilirubin_uln_mg_dl + 0.1),
+             ("bilirubin", 7 + 2 * M, C.bilirubin_uln_mg_dl)]
+    labs = pd.DataFrame([{"patient_id": "P5", "day": d, "analyte": a, "value": v} for a, d, v in rows])
+    treatments = pd.DataFrame([{"patient_id": "P5", "day": 0, "date": "2023-01-01",
+                                "treatment": "daratumumab"}])
+    transfusions = pd.DataFrame(columns=["patient_id", "day", "date"])
+    out = score_cohort(patients, labs, transfusions, treatments, dt.date(2023, 12, 31), C)
+    assert out.iloc[0]["best_response"] == "PR"
+    # The same course with the markers normal on all three days is a CR.
+    fixed = labs.copy()
+    fixed.loc[(fixed["analyte"] == "bilirubin") & (fixed["day"] == 7 + M), "value"] = C.bilirubin_uln_mg_dl
+    fixed = pd.concat([fixed, pd.DataFrame([{"patient_id": "P5", "day": 7 + 2 * M, "analyte": "ldh",
+                                             "value": C.ldh_uln_multiple}])], ignore_index=True)
+    out = score_cohort(patients, fixed, transfusions, treatments, dt.date(2023, 12, 31), C)
+    assert out.iloc[0]["best_response"] == "CR"
+
+
+def test_cr_confirmed_by_span_but_not_by_pair():
+    """CR level on 10, 10 + M - 1, 10 + M (consecutive gaps M - 1 and 1 day), then
+    PR level on 10 + 2M. Span: the CR run from 10 reaches 10 + M: CR. Pair: no two
+    consecutive CR values are M apart; 10 + M -> 10 + 2M (M days) confirms a PR."""
+    cr = (C.cr_hb_g_dl, C.ldh_uln_multiple, C.bilirubin_uln_mg_dl)
+    pts = [LabPoint(-3, BASE, 2.5, 3.0), LabPoint(7, GOOD, 1.6, 2.0), LabPoint(10, *cr),
+           LabPoint(10 + M - 1, *cr), LabPoint(10 + M, *cr), LabPoint(10 + 2 * M, GOOD, 1.6, 2.0)]
+    c = PatientCourse("wAIHA", tuple(pts), cutoff_day=400)
+    assert score_response(c, C).best_response == "CR"
+    assert score_response(c, replace(C, confirmation_reading="pair")).best_response == "PR"
+
+
+def test_criteria_from_the_config_section():
+    """from_config reads the scoring keys, ignores the others, and keeps the default
+    reading when the key is absent; keys() lists the fields by name."""
+    section = yaml.safe_load((ROOT / "config.yaml").read_text())["response"]
+    assert ResponseCriteria.keys() == [
+        "pr_rule", "pr_hb_g_dl", "pr_rise_g_dl", "cr_hb_g_dl", "bilirubin_uln_mg_dl",
+        "ldh_uln_multiple", "cold_rise_g_dl", "hb_normal_g_dl", "anemia_hb_g_dl",
+        "confirmation_min_days", "transfusion_washout_days", "relapse_consecutive_values",
+        "relapse_on_transfusion", "relapse_on_new_therapy", "ongoing_duration_origin",
+        "days_per_month", "duration_rounding", "confirmation_reading"]
+    c = ResponseCriteria.from_config({**section, "acro_denominator": "x", "unrelated": 1})
+    assert c == C and c.pr_hb_g_dl == section["pr_hb_g_dl"]
+    without = {k: v for k, v in section.items() if k != "confirmation_reading"}
+    assert ResponseCriteria.from_config({**without, "confirmation_reading": "pair"}).confirmation_reading == "pair"
+    assert ResponseCriteria.from_config(without).confirmation_reading == "span"
+    with pytest.raises(TypeError):
+        ResponseCriteria.from_config({k: v for k, v in section.items() if k != "pr_rule"})

@@ -150,3 +150,188 @@ def test_flagged_samples_are_left_out():
     # without its baseline the patient is not evaluable for depletion
     assert v(ard, "flow_depletion", "all", "denominator") == 0
     assert v(ard, "flow_n", "all", "n") == 1
+
+
+# ------------------------------------------------- added for the mutation run
+
+
+def test_settings_from_the_config_section():
+    """from_config, called inside the test (the module-level S is built before a
+    mutant is switched on): every field, converted to its stated type."""
+    pops, cl = CYTO["populations"], CYTO["claims"]
+    got = claims.ClaimSettings.from_config(CYTO)
+    expected = claims.ClaimSettings(
+        t_cells=pops["t_cells"], cd38=pops["cd38"], subsets=dict(pops["subsets"]),
+        divided=pops["divided"], activation=pops["activation"],
+        depletion_threshold_percent=float(cl["depletion_threshold_percent"]),
+        depletion_window_days=tuple(cl["depletion_window_days"]),
+        post_window_days=tuple(cl["post_window_days"]),
+        subset_shift_pp=float(cl["subset_shift_pp"]),
+        memory_effector_subsets=tuple(cl["memory_effector_subsets"]),
+        function_fold_factor=float(cl["function_fold_factor"]),
+        reappearance_threshold_percent=float(cl["reappearance_threshold_percent"]),
+        relapse_window_days=int(cl["relapse_window_days"]),
+        exclude_flagged=bool(CYTO["qc"]["exclude_flagged"]))
+    assert got == expected
+    assert set(got.subsets) == set(claims.SUBSETS)
+    # Numbers written as text or integers in YAML arrive as the stated types.
+    text = {**CYTO, "claims": {**cl, "depletion_threshold_percent": "2", "depletion_window_days": ["1", "42"],
+                               "relapse_window_days": "30", "function_fold_factor": 3},
+            "qc": {**CYTO["qc"], "exclude_flagged": 0}}
+    t = claims.ClaimSettings.from_config(text)
+    assert (t.depletion_threshold_percent, t.depletion_window_days, t.relapse_window_days) == (2.0, (1, 42), 30)
+    assert type(t.depletion_threshold_percent) is float and type(t.function_fold_factor) is float
+    assert t.exclude_flagged is False and type(t.depletion_window_days) is tuple
+
+
+def test_percent_of_t_by_hand():
+    """Two phenotype samples of P2 on the same day, listed out of order, one of P1,
+    and a function-tube row that is ignored. CD38+ counts 50, 200 and 0 of 10000."""
+    rows = (sample_rows("s2", "P2", 14, "phenotype", **{S.cd38: 2.0})
+            + sample_rows("s1", "P2", 14, "phenotype", **{S.cd38: 0.5})
+            + sample_rows("s0", "P1", 28, "phenotype", **{S.cd38: 0.0})
+            + sample_rows("f1", "P1", 28, "function", **{S.cd38: 9.0}))
+    got = claims.percent_of_t(frame(rows), S.cd38, S.t_cells, "phenotype")
+    expected = pd.DataFrame({"patient_id": ["P1", "P2", "P2"], "sample_id": ["s0", "s1", "s2"],
+                             "visit": ["d28", "d14", "d14"], "day": [28, 14, 14],
+                             "percent": [0.0, 0.5, 2.0]})
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_percent_of_t_refuses_an_ambiguous_or_missing_population():
+    rows = sample_rows("s1", "P1", 14, "phenotype", **{S.cd38: 2.0})
+    twice = frame(rows + rows[1:])
+    with pytest.raises(ValueError, match=f"sample s1: population '{S.cd38}' found 2 times"):
+        claims.percent_of_t(twice, S.cd38, S.t_cells, "phenotype")
+    with pytest.raises(ValueError, match="sample s1: population 'CD99pos' found 0 times"):
+        claims.percent_of_t(frame(rows), "CD99pos", S.t_cells, "phenotype")
+
+
+def test_percent_of_no_t_cells_is_nan():
+    rows = sample_rows("s1", "P1", 14, "phenotype", **{S.cd38: 2.0})
+    rows[0] = {**rows[0], "count": 0}
+    got = claims.percent_of_t(frame(rows), S.cd38, S.t_cells, "phenotype")
+    assert math.isnan(got["percent"].iloc[0])
+
+
+def test_flow_n_rows_by_hand():
+    """Kept: samples a, b (P1) and c (P2); a fourth sample d was excluded by QC."""
+    pops = frame(phenotype("a", "P1", -3, 40.0), phenotype("b", "P1", 14, 0.5),
+                 phenotype("c", "P2", -3, 30.0))
+    every = pd.DataFrame({"sample_id": ["a", "b", "c", "d", "d"]})
+    from aiha.ard import Stat
+    assert claims.flow_n(pops, every) == [Stat("flow_n", "all", "n", 2.0, "patients"),
+                                          Stat("flow_n", "all", "samples", 3.0, "samples"),
+                                          Stat("flow_n", "all", "samples_excluded_qc", 1.0, "samples")]
+
+
+def test_a_missing_qc_flag_is_not_a_flag():
+    cohort = base_cohort()
+    qc = pd.DataFrame({"sample_id": cohort["sample_id"].unique(), "qc_flag": None})
+    ard = stats(cohort, qc=qc)
+    assert v(ard, "flow_n", "all", "samples_excluded_qc") == 0
+
+
+@pytest.mark.parametrize("base,post,expected", [(6.0, 0.5, 12.0), (6.0, 2.0, 3.0), (0.5, 0.0, math.inf),
+                                                (6.0, 0.0, math.inf), (0.0, 0.0, math.nan)])
+def test_fold_by_hand(base, post, expected):
+    """Baseline / post; a fall to 0 from above 0 is an infinite fold; 0 to 0 none."""
+    got = claims._fold(base, post)
+    assert got == expected or (math.isnan(expected) and math.isnan(got))
+
+
+def test_every_claim_row_of_three_patients():
+    """Every Stat of compute_claims (id, group, statistic, value, unit), in order,
+    worked out by hand from these samples (thresholds from config: depletion below
+    1% in days 1..42, post window 14..130, shift 10 pp, fold 3, reappearance 10%
+    within 30 days of relapse).
+
+    P1: CD38 40 -> 0.5 (day 14), 0.7 (28), 12 (180, relapse day 180): depleted,
+        reappears at 180, coincides. Naive 45 -> 25, EM 25 -> 40, TEMRA 10 -> 15
+        (days 14, 28): shifted. Activation/divided 60 -> 10: fold 6, diminished.
+    P2: CD38 30 -> 5 (day 14): not depleted, no reappearance; relapse day 100.
+        Subsets unchanged. Function 60 -> 30: fold 2, not diminished.
+    P3: CD38 20 -> 0.2 (day 1) -> 15 (60), no relapse ("NaN" as read from text):
+        depleted, reappears without relapse. EM 25 -> 40 at day 60 but naive
+        unchanged: not shifted (both are needed). No function tube. A QC-flagged
+        sample (day 90) is left out.
+    P0: post-dose samples only (no baseline): in no claim but flow_n; listed first,
+        so a patient skipped does not stop the others."""
+    from aiha.ard import Stat
+
+    assert (S.depletion_threshold_percent, tuple(S.depletion_window_days), tuple(S.post_window_days)) == (
+        1.0, (1, 42), (14, 130))
+    assert (S.subset_shift_pp, S.function_fold_factor, S.reappearance_threshold_percent,
+            S.relapse_window_days) == (10.0, 3.0, 10.0, 30)
+    assert S.memory_effector_subsets == ("effector_memory", "temra")
+    shifted = dict(naive=25.0, em=40.0, temra=15.0)
+    pops = frame(phenotype("a", "P1", -3, 40.0), phenotype("b", "P1", 14, 0.5, **shifted),
+                 phenotype("c", "P1", 28, 0.7, **shifted), phenotype("r", "P1", 180, 12.0),
+                 function("fa", "P1", -3, 60.0, 60.0), function("fb", "P1", 28, 10.0, 10.0),
+                 phenotype("p2a", "P2", -3, 30.0), phenotype("p2b", "P2", 14, 5.0),
+                 function("p2fa", "P2", -3, 60.0, 60.0), function("p2fb", "P2", 28, 30.0, 30.0),
+                 phenotype("p3a", "P3", -3, 20.0), phenotype("p3b", "P3", 1, 0.2),
+                 phenotype("p3c", "P3", 60, 15.0, em=40.0), phenotype("p3x", "P3", 90, 50.0),
+                 phenotype("p0", "P0", 14, 5.0), function("p0f", "P0", 28, 20.0, 20.0))
+    qc = pd.DataFrame({"sample_id": pops["sample_id"].unique(), "qc_flag": ""})
+    qc.loc[qc["sample_id"] == "p3x", "qc_flag"] = "low_events"
+    responses = pd.DataFrame({"patient_id": ["P1", "P2", "P3"],
+                              "first_dose_date": ["2022-01-01"] * 3,
+                              "relapse_date": ["2022-06-30", "2022-04-11", "NaN"]})  # days 180, 100
+    got = claims.compute_claims(pops, qc, responses, S)
+
+    def subsets(pid, base, post):
+        rows = []
+        for key, b, p in zip(claims.SUBSETS, base, post):
+            rows += [Stat("flow_subsets", pid, f"{key}_baseline", b, "%"),
+                     Stat("flow_subsets", pid, f"{key}_post", p, "%"),
+                     Stat("flow_subsets", pid, f"{key}_change_pp", p - b, "pp")]
+        me = (post[2] - base[2]) + (post[3] - base[3])
+        return rows + [Stat("flow_subsets", pid, "memory_effector_change_pp", me, "pp"),
+                       Stat("flow_subsets", pid, "shifted", float(me >= 10 and post[0] - base[0] <= -10),
+                            "boolean")]
+
+    def function_rows(pid, b, p, diminished):
+        rows = []
+        for name in ("activation", "divided"):
+            rows += [Stat("flow_function", pid, f"{name}_baseline", b, "%"),
+                     Stat("flow_function", pid, f"{name}_post", p, "%"),
+                     Stat("flow_function", pid, f"{name}_fold", b / p, "fold")]
+        return rows + [Stat("flow_function", pid, "diminished", diminished, "boolean")]
+
+    nan = math.nan
+    default = (45.0, 20.0, 25.0, 10.0)
+    expected = [Stat("flow_n", "all", "n", 4.0, "patients"), Stat("flow_n", "all", "samples", 15.0, "samples"),
+                Stat("flow_n", "all", "samples_excluded_qc", 1.0, "samples")]
+    for pid, base, nadir, day, depleted in (("P1", 40.0, 0.5, 14.0, 1.0), ("P2", 30.0, 5.0, 14.0, 0.0),
+                                            ("P3", 20.0, 0.2, 1.0, 1.0)):
+        expected += [Stat("flow_depletion", pid, "baseline_percent", base, "%"),
+                     Stat("flow_depletion", pid, "nadir_percent", nadir, "%"),
+                     Stat("flow_depletion", pid, "nadir_day", day, "days"),
+                     Stat("flow_depletion", pid, "depleted", depleted, "boolean")]
+    expected += [Stat("flow_depletion", "all", "numerator", 2.0, "patients"),
+                 Stat("flow_depletion", "all", "denominator", 3.0, "patients")]
+    expected += subsets("P1", default, (25.0, 20.0, 40.0, 15.0))
+    assert expected[-1].value == 1.0  # P1 shifted: naive -20, EM + TEMRA +20
+    expected += subsets("P2", default, default) + subsets("P3", default, (45.0, 20.0, 40.0, 10.0))
+    assert expected[-1].value == 0.0  # P3: EM + TEMRA +15 but naive 0: not shifted
+    expected += [Stat("flow_subsets", "all", "numerator", 1.0, "patients"),
+                 Stat("flow_subsets", "all", "denominator", 3.0, "patients")]
+    expected += function_rows("P1", 60.0, 10.0, 1.0) + function_rows("P2", 60.0, 30.0, 0.0)
+    expected += [Stat("flow_function", "all", "numerator", 1.0, "patients"),
+                 Stat("flow_function", "all", "denominator", 2.0, "patients")]
+    expected += [Stat("flow_relapse", "P1", "relapse_day", 180.0, "days"),
+                 Stat("flow_relapse", "P1", "reappearance_day", 180.0, "days"),
+                 Stat("flow_relapse", "P1", "reappearance_percent", 12.0, "%"),
+                 Stat("flow_relapse", "P1", "coincided", 1.0, "boolean"),
+                 Stat("flow_relapse", "P2", "relapse_day", 100.0, "days"),
+                 Stat("flow_relapse", "P2", "reappearance_day", nan, "days"),
+                 Stat("flow_relapse", "P2", "reappearance_percent", nan, "%"),
+                 Stat("flow_relapse", "P2", "coincided", 0.0, "boolean"),
+                 Stat("flow_relapse", "all", "n", 1.0, "patients"),
+                 Stat("flow_relapse", "all", "denominator", 2.0, "patients"),
+                 Stat("flow_relapse", "all", "reappeared_without_relapse", 1.0, "patients")]
+    assert [(s.stat_id, s.group, s.statistic, s.unit) for s in got] == [
+        (s.stat_id, s.group, s.statistic, s.unit) for s in expected]
+    for g, e in zip(got, expected):
+        assert g.value == pytest.approx(e.value, abs=1e-9, nan_ok=True), (g, e)

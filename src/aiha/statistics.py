@@ -69,7 +69,7 @@ def greenwood_band(survival: np.ndarray, at_risk: np.ndarray, events: np.ndarray
 def kaplan_meier(durations: Sequence[float], events: Sequence[int], level: float = 0.95,
                  transform: str = "log-log") -> KaplanMeier:
     """lifelines Kaplan-Meier with a pointwise confidence band: ``log-log`` ("exponential
-    Greenwood", lifelines), or ``log`` / ``plain`` (Greenwood, :func:`greenwood_band`)."""
+    Greenwood", lifelines; undefined where S = 0, as R's survfit), or ``log`` / ``plain`` (Greenwood, :func:`greenwood_band`)."""
     from lifelines import KaplanMeierFitter
 
     kmf = KaplanMeierFitter(alpha=1 - level)
@@ -78,7 +78,12 @@ def kaplan_meier(durations: Sequence[float], events: Sequence[int], level: float
     ci = kmf.confidence_interval_survival_function_
     ev = kmf.event_table
     lower, upper = ci.iloc[:, 0].to_numpy(float), ci.iloc[:, 1].to_numpy(float)
-    if transform != "log-log":
+    if transform == "log-log":
+        # lifelines gives (0, 0) where S = 0; log(-log S) is undefined there, and
+        # R's survfit reports NA (else the median's upper limit is the last time).
+        lower = np.where(sf.to_numpy(float) <= 0, np.nan, lower)
+        upper = np.where(sf.to_numpy(float) <= 0, np.nan, upper)
+    else:
         lower, upper = greenwood_band(sf.to_numpy(float), ev["at_risk"].to_numpy(float),
                                       ev["observed"].to_numpy(float), level, transform)
     table = pd.DataFrame(
