@@ -6,6 +6,8 @@ import math
 
 import pandas as pd
 import pytest
+
+from aiha.errors import InputError
 import yaml
 
 from aiha.ard import stats_to_frame, lookup
@@ -201,9 +203,10 @@ def test_percent_of_t_by_hand():
 def test_percent_of_t_refuses_an_ambiguous_or_missing_population():
     rows = sample_rows("s1", "P1", 14, "phenotype", **{S.cd38: 2.0})
     twice = frame(rows + rows[1:])
-    with pytest.raises(ValueError, match=f"sample s1: population '{S.cd38}' found 2 times"):
+    with pytest.raises(InputError, match=f"sample s1 .*population '{S.cd38}' is ambiguous: "
+                                         "found 2 times"):
         claims.percent_of_t(twice, S.cd38, S.t_cells, "phenotype")
-    with pytest.raises(ValueError, match="sample s1: population 'CD99pos' found 0 times"):
+    with pytest.raises(InputError, match="sample s1 .*population 'CD99pos' found 0 times"):
         claims.percent_of_t(frame(rows), "CD99pos", S.t_cells, "phenotype")
 
 
