@@ -6,11 +6,10 @@ import math
 
 import pandas as pd
 import pytest
-
-from aiha.errors import InputError
 import yaml
 
 from aiha.ard import stats_to_frame, lookup
+from aiha.errors import InputError
 from aiha.cytometry import claims
 from conftest import ROOT
 
