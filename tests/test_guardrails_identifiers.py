@@ -106,13 +106,20 @@ def test_no_identifier_anywhere_after_a_build(demo_project: Path, tmp_path: Path
         hits = find(path.read_bytes().decode("utf-8", errors="replace"), words)
         if hits:
             leaks[str(path.relative_to(work))] = hits
-    pdf = work / "results" / "report" / "study_report.pdf"
-    with pdfplumber.open(pdf) as doc:
-        text = "\n".join(page.extract_text() or "" for page in doc.pages)
-        meta = repr(doc.metadata)
-    assert "[redacted]" in text and "'=HYPERLINK" in text.replace("\n", "")
-    for name, content in (("PDF text", text), ("PDF metadata", meta)):
-        hits = find(content, words)
-        if hits:
-            leaks[name] = hits
+    # Every PDF: the study report, the listings (where free text is printed) and
+    # their staged copies.
+    pdfs = sorted((work / "results").rglob("*.pdf"))
+    assert {p.name for p in pdfs} >= {"study_report.pdf", "study_listings.pdf"}
+    texts = []
+    for pdf in pdfs:
+        with pdfplumber.open(pdf) as doc:
+            text = "\n".join(page.extract_text() or "" for page in doc.pages)
+            meta = repr(doc.metadata)
+        texts.append(text)
+        for name, content in ((f"{pdf.name} text", text), (f"{pdf.name} metadata", meta)):
+            hits = find(content, words)
+            if hits:
+                leaks[str(pdf.relative_to(work)) + ": " + name] = hits
+    every = "\n".join(texts)
+    assert "[redacted]" in every and "'=HYPERLINK" in every.replace("\n", "")
     assert not leaks, leaks
