@@ -151,3 +151,18 @@ def test_make_audit_without_claims_says_so_and_exits_0(tmp_path):
                           env=env)
     assert proc.returncode == 0, proc.stderr
     assert "this study has no audit" in proc.stdout
+
+
+def test_defaults_fill_what_an_older_config_leaves_out(config):
+    from aiha.config_checks import fill_defaults
+
+    del config["response"]["confirmation_reading"]
+    del config["statistics"]["km_ci_transform"]
+    del config["sensitivity"]["jobs"]
+    del config["cytometry"]["enabled"]
+    fill_defaults(config, SCHEMAS)
+    check_config(config, SCHEMAS)  # the confirm_pair variant overrides a filled key
+    assert config["response"]["confirmation_reading"] == "span"
+    assert config["statistics"]["km_ci_transform"] == "log-log"
+    assert config["sensitivity"]["jobs"] == "single"
+    assert config["cytometry"]["enabled"] is True

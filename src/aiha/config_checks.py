@@ -130,3 +130,27 @@ def check_config(config: Mapping[str, Any], schema_dir: str | Path) -> None:
                          for e in _errors(merged, schema_dir, set(overrides or {}))]
     if problems:
         raise ConfigError("\n".join(problems[:5]))
+
+
+def fill_defaults(config: dict[str, Any], schema_dir: str | Path) -> None:
+    """Set, in place, every key a schema gives a ``default`` and the config leaves
+    out (a site's older config), section by section."""
+    schema_dir = Path(schema_dir)
+
+    def fill(instance: Any, schema: Mapping[str, Any]) -> None:
+        if not isinstance(instance, dict):
+            return
+        for key, sub in (schema.get("properties") or {}).items():
+            if not isinstance(sub, dict):
+                continue
+            if key not in instance and "default" in sub:
+                instance[key] = copy.deepcopy(sub["default"])
+            if key in instance:
+                fill(instance[key], sub)
+
+    for section, name in SCHEMAS:
+        schema = _schema((schema_dir / name).resolve())
+        if not section:
+            fill(config, schema)
+        elif isinstance(config.get(section), dict):
+            fill(config[section], schema)

@@ -1,4 +1,4 @@
-from aiha.cleaning.workflow import clinical_params, demo_key_check
+from aiha.clinical_plan import clinical_params, demo_key_check
 
 # The committed demo key is refused for real data before any job runs.
 demo_key_check(config, RAW, site_codes)

@@ -3,8 +3,6 @@ import os
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 # The domain package lives in src/: put it on the path of every job (venv, conda
 # or cluster), so each number is made by the code of this checkout. Jobs need
 # nothing else on PYTHONPATH: their packages come from the environment.
@@ -12,7 +10,7 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=SRC)
 
-from aiha.config_checks import check_config, merge_overrides
+from aiha.config_checks import check_config, fill_defaults, merge_overrides
 from aiha.settings import (
     analysis_config,
     content_config,
@@ -27,9 +25,10 @@ from aiha.settings import (
 # Shape and meaning of the config and of every sensitivity variant merged over it:
 # one line naming the key (Snakemake's validate prints the whole schema).
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+# First the schema defaults of keys a site's older config leaves out (a variant may
+# override one of them).
+fill_defaults(config, SCHEMAS)
 check_config(config, SCHEMAS)
-# Fills the schema defaults of keys a site's config leaves out.
-validate(config, "../schemas/config.schema.yaml")
 
 RAW = Path(config["data"]["raw_dir"])
 SITE_PROFILES = config["data"]["site_profiles"]

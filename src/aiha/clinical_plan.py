@@ -1,4 +1,7 @@
-"""What workflow/rules/clinical.smk needs at parse time (no functions in .smk files)."""
+"""What workflow/rules/clinical.smk needs at parse time (no functions in .smk files).
+
+Kept outside the aiha.cleaning package: importing that package imports pandera,
+which every Snakemake start (the no-op rerun included) would pay for."""
 
 from __future__ import annotations
 
