@@ -39,24 +39,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from record import machine, machine_line, write_section  # noqa: E402
+from workflow_bench import copy_project  # noqa: E402  (one copy of the project for every bench)
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-PARTS = ["Snakefile", "config.yaml", "workflow", "resources", "envs", "src", "profiles"]
 IMPORTS = ("snakemake.api", "flowkit", "lifelines", "weasyprint", "matplotlib", "pandas",
            "statsmodels.api")
 TARGETS = {"rebuild_over_floor": 2.0, "noop_over_empty": 1.2}
-
-
-def copy_project(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for part in PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / part)
-    return dest
 
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
