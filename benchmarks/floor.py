@@ -29,7 +29,6 @@ import os
 import pickle
 import re
 import runpy
-import shutil
 import statistics
 import subprocess
 import sys
