@@ -1,4 +1,5 @@
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -6,6 +7,12 @@ from pathlib import Path
 # The domain package lives in src/: put it on the path of every job (venv, conda
 # or cluster), so each number is made by the code of this checkout. Jobs need
 # nothing else on PYTHONPATH: their packages come from the environment.
+# Snakemake's own modules and objects (and pandas, which its plugins import) live as
+# long as the process: move them out of the garbage collector's reach, so that
+# parsing the rules and building the DAG do not rescan them on every collection.
+# This takes about 0.2 s off a no-op run (benchmarks/README.md, floor-bench).
+gc.freeze()
+
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=SRC)
