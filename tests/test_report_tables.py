@@ -146,8 +146,14 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
             f"(day {F.fmt_count(v('flow_depletion', pid, 'nadir_day'))})")
     assert [str(r[0]) for r in t["flow_patients"].rows] == sorted(
         set(ard[ard.stat_id.str.startswith("flow_") & ard.group.str.startswith("PT-")].group))
+    # Appendix E: the study-level flow rows; the listings: each patient's.
     flow = ard[ard.stat_id.str.startswith("flow_")]
-    assert [r[3] for r in t["flow_ard"].rows] == [F.fmt_auto(x, dec["other"]) for x in flow.value]
+    per_patient = flow.group.str.startswith("PT-")
+    assert [r[3] for r in t["flow_ard"].rows] == [
+        F.fmt_auto(x, dec["other"]) for x in flow[~per_patient].value]
+    assert [(str(r[1]), r[3]) for r in t["flow_ard_patients"].rows] == [
+        (g, F.fmt_auto(x, dec["other"])) for g, x in zip(flow[per_patient].group,
+                                                         flow[per_patient].value)]
     log = read_text_tsv(results / "clinical/cleaning_log.tsv")
     routine = tuple(cfg["report"]["cleaning_log_routine"])
     listed = log[~log.reason.astype(str).str.startswith(routine)] if routine else log

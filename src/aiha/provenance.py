@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from importlib import metadata
@@ -42,6 +43,25 @@ def installed_packages() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+def folder_digests(raw_inputs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per folder of raw inputs: its number of files and one SHA-256 over them.
+
+    The digest is that of the folder's ``sha256sum`` listing (one line
+    ``<digest>  <path>`` per file, sorted by path), so
+    ``sha256sum <the folder's files, sorted> | sha256sum`` reproduces it. The report
+    prints one row per folder, whatever the number of files.
+    """
+    by_folder: dict[str, list[str]] = {}
+    for path in sorted(raw_inputs):
+        by_folder.setdefault(str(Path(path).parent), []).append(path)
+    out: dict[str, dict[str, Any]] = {}
+    for folder, paths in sorted(by_folder.items()):
+        listing = "".join(f"{raw_inputs[p]}  {p}\n" for p in paths)
+        out[folder] = {"files": len(paths),
+                       "sha256": hashlib.sha256(listing.encode("utf-8")).hexdigest()}
+    return out
+
+
 def build_provenance(
     git: dict[str, Any],
     snakemake_version: str,
@@ -51,6 +71,7 @@ def build_provenance(
     ard: pd.DataFrame,
 ) -> dict[str, Any]:
     """The provenance record written to results/provenance.json."""
+    digests = {p: file_sha256(p) for p in sorted(raw_inputs)}
     made_by = (
         ard[["stat_id", "rule", "script"]]
         .drop_duplicates()
@@ -63,7 +84,8 @@ def build_provenance(
         "packages": installed_packages(),
         "data_cutoff": config["data"]["data_cutoff"],
         "config": {"file": config_file, "sha256": file_sha256(config_file)},
-        "raw_inputs": {p: file_sha256(p) for p in sorted(raw_inputs)},
+        "raw_inputs": digests,
+        "raw_input_folders": folder_digests(digests),
         "statistics": made_by,
     }
 

@@ -77,11 +77,17 @@ DEFAULT_TRANSFUSION_WINDOWS = [[-84, -1], [0, 83], [84, 167]]
 
 def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the patient-level listings read (rule render_listings): the data cut-off,
-    the decimals and the routine cleaning actions (config-shaped)."""
+    the decimals, the routine cleaning actions and the memory/effector subsets named
+    in the cytometry per-patient table (config-shaped)."""
     report = config.get("report") or {}
-    return {"data": {"data_cutoff": str(config["data"]["data_cutoff"])},
-            "report": {k: report[k] for k in ("decimals", "cleaning_log_routine")
-                       if k in report}}
+    claims = (config.get("cytometry") or {}).get("claims") or {}
+    out: dict[str, Any] = {
+        "data": {"data_cutoff": str(config["data"]["data_cutoff"])},
+        "report": {k: report[k] for k in ("decimals", "cleaning_log_routine") if k in report}}
+    if "memory_effector_subsets" in claims:
+        out["cytometry"] = {"claims": {
+            "memory_effector_subsets": list(claims["memory_effector_subsets"])}}
+    return out
 
 
 def content_config(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -128,7 +128,12 @@ rule render_listings:
     """Patient-level listings (responses, adverse events, cleaning log, flagged labs,
     comments, cytometry samples) as their own HTML and PDF."""
     input:
-        **({"cytometry_qc": "results/cytometry/qc.tsv"} if CYTO_ENABLED else {}),
+        **(
+            {"cytometry_qc": "results/cytometry/qc.tsv", "ard": "results/ard/ard.tsv"}
+            if CYTO_ENABLED
+            else {}
+        ),
+        provenance="results/provenance.json",
         responses="results/response/responses.tsv",
         patients="results/clinical/patients.tsv",
         labs="results/clinical/labs.tsv",

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from aiha import formatting as F
-from aiha.report.model import ARD, Cell, Fmt, Table
+from aiha.report.model import ARD, GROUP_LABELS, Cell, Fmt, Table
 
 def _routine(reason: str, routine: Sequence[str]) -> str | None:
     for prefix in routine:
@@ -87,13 +87,23 @@ def qc_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
                  css_class="listing", nowrap=(1,))
 
 
-def flow_table(ard: ARD, fmt: Fmt) -> Table:
-    frame = ard.frame[ard.frame["stat_id"].str.startswith("flow_")]
-    rows = [[Cell(r["stat_id"], code=True), r["group"], Cell(r["statistic"], code=True),
-             F.fmt_auto(r["value"], fmt.other), r["unit"]] for _, r in frame.iterrows()]
-    return Table("flow_ard", "Table E1. Cytometry statistics (ARD rows of the cytometry rules)",
-                 ["Statistic", "Group", "Measure", "Value", "Unit"], rows,
-                 numeric=[False, False, False, True, False])
+def flow_table(ard: ARD, fmt: Fmt, per_patient: bool = False) -> Table:
+    """The ARD rows of the cytometry rules: the study-level rows (Appendix E of the
+    report), or with ``per_patient`` each patient's rows (the listings document)."""
+    flow = ard.frame[ard.frame["stat_id"].str.startswith("flow_")]
+    frame = flow[flow["group"].str.startswith("PT-") == per_patient]
+    rows = [[Cell(r["stat_id"], code=True), GROUP_LABELS.get(r["group"], r["group"]),
+             Cell(r["statistic"], code=True), F.fmt_auto(r["value"], fmt.other), r["unit"]]
+            for _, r in frame.iterrows()]
+    if per_patient:
+        return Table("flow_ard_patients", "Cytometry statistics of each patient (ARD rows of "
+                     "the cytometry rules)", ["Statistic", "Patient", "Measure", "Value", "Unit"],
+                     rows, numeric=[False, False, False, True, False], css_class="listing",
+                     source="results/ard/ard.tsv")
+    return Table("flow_ard", "Table E1. Cytometry statistics over the patients (ARD rows of the "
+                 "cytometry rules)", ["Statistic", "Group", "Measure", "Value", "Unit"], rows,
+                 numeric=[False, False, False, True, False], source="results/ard/ard.tsv",
+                 note="Each patient's rows are in the listings document.")
 
 
 def provenance_table(ard: ARD) -> Table:
@@ -159,14 +169,34 @@ def with_config_values(text: str, cfg: Mapping[str, Any]) -> Cell:
     return Cell(text, parts=tuple(p for p in parts if p[0]))
 
 
-def audit_table(audit: pd.DataFrame, cfg: Mapping[str, Any]) -> Table:
-    """Published versus reproduced (results/audit/claims.tsv), claim by claim."""
-    rows = [[Cell(r["id"], code=True), r["published"], r["reproduced"],
+def claim_cell(ard: ARD, text: str, statistics: str) -> Cell:
+    """A reproduced claim value linked to the first ARD row it was computed from; every
+    row it names (``stat/group/statistic``, ``value_*`` for a list) joins Appendix D."""
+    def read() -> str:
+        for ref in str(statistics or "").split(";"):
+            parts = ref.strip().split("/")
+            if len(parts) != 3:
+                continue
+            stat, group, statistic = parts
+            if statistic.endswith("_*"):
+                ard.series(stat, group, statistic[:-2])
+            elif ard.has(stat, group, statistic):
+                ard.get(stat, group, statistic)
+        return text
+
+    return ard.cell(read)
+
+
+def audit_table(audit: pd.DataFrame, cfg: Mapping[str, Any], ard: ARD) -> Table:
+    """Published versus reproduced (results/audit/claims.tsv), claim by claim; each
+    reproduced value links to its ARD row."""
+    rows = [[Cell(r["id"], code=True), r["published"],
+             claim_cell(ard, r["reproduced"], r.get("statistics", "")),
              AUDIT_STATUS.get(r["status"], r["status"]), with_config_values(r["definition"], cfg)]
             for _, r in audit.iterrows()]
     return Table("audit", "Table A. Published claims and the values this analysis reproduces",
                  ["Claim", "Published", "Reproduced", "Status", "Definition used"], rows,
-                 numeric=[False] * 5, css_class="audit", nowrap=(0,),
+                 numeric=[False] * 5, css_class="audit", nowrap=(0,), source="results/audit/claims.tsv",
                  note="Published: as printed in the abstract of Jalink et al., Blood Adv 2024, "
                       "or in the drug maker's summary (safety events). Reproduced: computed "
                       "from the raw data, read from the ARD and printed with the claim's "
@@ -266,6 +296,14 @@ def sensitivity_claims_table(claims: pd.DataFrame) -> Table:
                       "Values are printed with each claim's rounding rule.")
 
 
+def raw_files_table(record: Mapping[str, Any]) -> Table:
+    """Every raw input file and its SHA-256 (results/provenance.json), for the listings."""
+    rows = [[path, digest] for path, digest in sorted(record.get("raw_inputs", {}).items())]
+    return Table("raw_files", "Raw input files", ["File", "SHA-256"], rows,
+                 numeric=[False, False], css_class="listing mono",
+                 source="results/provenance.json")
+
+
 def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
     """The build (commit, versions, cut-off), raw input hashes and package versions."""
     git = record.get("git", {})
@@ -277,7 +315,8 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
         ["Data cut-off", str(record.get("data_cutoff", ""))],
         [f"Config {record['config']['file']}", f"SHA-256 {record['config']['sha256']}"],
     ]
-    inputs = [[path, digest] for path, digest in sorted(record.get("raw_inputs", {}).items())]
+    inputs = [[folder + "/", F.fmt_count(v["files"]), v["sha256"]]
+              for folder, v in sorted(record.get("raw_input_folders", {}).items())]
     packages = sorted(record.get("packages", {}).items())
     per_column = (len(packages) + 2) // 3
     cols = [packages[i * per_column:(i + 1) * per_column] for i in range(3)]
@@ -291,8 +330,14 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
     return {
         "build": Table("build", "Table B1. Build", ["Item", "Value"], build,
                        numeric=[False, False], css_class="listing"),
-        "inputs": Table("raw_inputs", "Table B2. Raw inputs", ["File", "SHA-256"], inputs,
-                        numeric=[False, False], css_class="listing mono"),
+        "inputs": Table("raw_inputs", "Table B2. Raw inputs, per folder",
+                        ["Folder", "Files", "SHA-256 of the folder's listing"], inputs,
+                        numeric=[False, True, False], css_class="listing mono",
+                        source="results/provenance.json",
+                        note="The digest of a folder is that of its sha256sum listing (one "
+                             "line per file, digest and path, sorted by path): "
+                             "sha256sum FILES | sha256sum gives it. Each file's own digest "
+                             "is in results/provenance.json and in the listings document."),
         "packages": Table("packages", "Table B4. Installed packages (resolved versions)",
                           ["Package", "Version"] * 3, pkg_rows, numeric=[False] * 6,
                           css_class="listing keep",

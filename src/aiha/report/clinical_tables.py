@@ -9,8 +9,8 @@ import pandas as pd
 
 from aiha import formatting as F
 from aiha.report.model import (ARD, GROUP_LABELS, GROUPS, Fmt, Table, _compact_pair,
-                               _join_notes, compact, empty_groups_note, n_pct,
-                               present_groups)
+                               _join_notes, compact, empty_groups_note, max_patient_rows,
+                               n_pct, present_groups)
 
 def _median_range(ard: ARD, stat: str, group: str, decimals: int | None,
                   prefix: str = "") -> str:
@@ -225,10 +225,15 @@ def _dor_range(ard: ARD, group: str) -> str:
     return f"{F.fmt_range(lo, hi, dec)} months"
 
 
-def _ongoing_durations(ard: ARD, group: str) -> str:
+def _ongoing_durations(ard: ARD, group: str, max_rows: int) -> str:
+    """Each ongoing response's duration, or, beyond ``max_rows`` of them (config
+    ``report.max_patient_rows``), their range: each patient's is in the listings."""
     values = ard.series("ongoing_duration", group, "value")
     if not values:
         return F.MISSING
+    if len(values) > max_rows:
+        return (f"{compact(min(values))}{F.EN_DASH}{compact(max(values))} months "
+                "(each patient's in the listings)")
     return ", ".join(compact(v) for v in values) + " months"
 
 
@@ -265,7 +270,8 @@ def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
         ["Median duration of response, Kaplan-Meier", *each(lambda g: _km_median(ard, g, fmt, level))],
         ["Range of response duration", *each(lambda g: _dor_range(ard, g))],
         ["Responses ongoing at data cut-off, n/N", *each(ongoing)],
-        ["Durations of ongoing responses", *each(lambda g: _ongoing_durations(ard, g))],
+        ["Durations of ongoing responses",
+         *each(lambda g: _ongoing_durations(ard, g, max_patient_rows(cfg)))],
         ["Nonresponders with Evans syndrome, n/N (%)", *only("wAIHA", lambda: _n_of_N(ard, "nr_evans", "wAIHA", fmt))],
         [acro_label, *only("cAIHA", lambda: _n_of_N(ard, "acro_improved", "cAIHA", fmt))],
         ["Acrocyanosis response, n/N (%)", *only("cAIHA_nonanemic", lambda: _n_of_N(ard, "nonanemic_acro_response", "cAIHA_nonanemic", fmt))],

@@ -14,6 +14,7 @@ from aiha import formatting as F
 from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cleaning_table,
                                          comments_table, flagged_labs_table, flow_table,
                                          provenance_table, provenance_tables, qc_checks_table,
+                                         raw_files_table,
                                          qc_table, sensitivity_claims_table,
                                          sensitivity_table_view)
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
@@ -22,9 +23,11 @@ from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_tab
 from aiha.report.cytometry_tables import (
     flow_findings_table,
     flow_patient_table,
+    flow_patients,
     reconciliation_table,
 )
-from aiha.report.model import ARD, GROUP_LABELS, Cell, Fmt, Table, anchor, present_groups
+from aiha.report.model import (ARD, GROUP_LABELS, Cell, Fmt, Table, anchor, max_patient_rows,
+                               present_groups, unlinked)
 from aiha.report.render_paths import CLINICAL_FIGURES, CYTOMETRY_FIGURES
 
 # --------------------------------------------------------------------------- context
@@ -55,9 +58,12 @@ LISTINGS_NOTE = ("Patient-level listings (response per patient, adverse events, 
 
 
 def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
-                           cfg: Mapping[str, Any]) -> dict[str, Any]:
+                           cfg: Mapping[str, Any],
+                           provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The patient-level listings (rule render_listings). ``tables`` keys: responses,
-    patients, labs, adverse_events, cleaning_log, cytometry_qc (optional)."""
+    patients, labs, adverse_events, cleaning_log, cytometry_qc and ard (both optional:
+    with the ARD, each cytometry patient's summary and ARD rows); ``provenance``
+    (results/provenance.json) gives the raw input files and their digests."""
     fmt = Fmt.from_config(cfg)
     routine = list(dict(cfg.get("report", {})).get("cleaning_log_routine", []))
     t: dict[str, Table] = {
@@ -69,6 +75,12 @@ def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
     }
     if tables.get("cytometry_qc") is not None:
         t["cytometry_qc"] = qc_table(tables["cytometry_qc"], fmt)
+        if tables.get("ard") is not None:
+            ard = ARD(tables["ard"])
+            t["flow_patients"] = unlinked(flow_patient_table(ard, fmt, cfg, listing=True))
+            t["flow_ard_patients"] = flow_table(ard, fmt, per_patient=True)
+    if provenance is not None:
+        t["raw_files"] = raw_files_table(provenance)
     cutoff = data_cutoff(cfg)
     return {"data_cutoff": cutoff.isoformat(), "created": f"{cutoff.isoformat()}T00:00:00Z",
             "tables": t}
@@ -136,10 +148,12 @@ def build_context(
     has_cytometry = tables.get("cytometry_qc") is not None
     optional = {}
     if has_audit:
-        optional["audit"] = audit_table(tables["audit"], cfg)
+        optional["audit"] = audit_table(tables["audit"], cfg, ard)
     if has_cytometry:
         optional["flow_findings"] = flow_findings_table(ard, fmt, cfg)
-        optional["flow_patients"] = flow_patient_table(ard, fmt, cfg)
+        # Per-patient rows only up to report.max_patient_rows; beyond, the listings.
+        if len(flow_patients(ard)) <= max_patient_rows(cfg):
+            optional["flow_patients"] = flow_patient_table(ard, fmt, cfg)
         optional["flow_ard"] = flow_table(ard, fmt)
     if tables.get("qc") is not None:
         optional["qc_checks"] = qc_checks_table(tables["qc"], fmt)
@@ -170,8 +184,8 @@ def build_context(
                         f"{F.fmt_count(ard.get('n_treated', g, 'n'))}")
             for g in present_groups(ard) if g != "all"],
     }
-    flow_patients = (ard.cell(lambda: F.fmt_counted(ard.get("flow_n", "all", "n"), "patient"))
-                     if ard.has("flow_n", "all", "n") else Cell(F.MISSING))
+    flow_n_cell = (ard.cell(lambda: F.fmt_counted(ard.get("flow_n", "all", "n"), "patient"))
+                   if ard.has("flow_n", "all", "n") else Cell(F.MISSING))
     chapters = chapter_list(has_audit, has_cytometry, tables.get("qc") is not None)
     # Last: the rows every table above printed.
     t["ard_rows"] = ard_appendix_table(ard)
@@ -182,7 +196,7 @@ def build_context(
         "listings_note": LISTINGS_NOTE,
         "chapter": {c["id"]: c for c in chapters},
         "facts": facts,
-        "flow_patients_cell": flow_patients,
+        "flow_patients_cell": flow_n_cell,
         "title": report_cfg.get("title", "Study report"),
         "subtitle": report_cfg.get("subtitle", ""),
         "author": report_cfg.get("author", ""),

@@ -31,10 +31,12 @@ def flow_patients(ard: ARD) -> list[str]:
                    if str(s).startswith("flow_") and str(g).startswith("PT-")})
 
 
-def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
+def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any],
+                       listing: bool = False) -> Table:
     """One row per cytometry patient: CD38+ baseline to nadir (day), naive and
     memory/effector change, activation and division before and after, relapse day
-    against the day CD38+ T cells reappeared."""
+    against the day CD38+ T cells reappeared. ``listing``: as printed in the listings
+    document (no table number; the windows are those of the report's Table 7)."""
     subsets = [s.replace("_", " ").replace("temra", "TEMRA")
                for s in cfg.get("cytometry", {}).get("claims", {}).get(
                    "memory_effector_subsets", [])]
@@ -70,8 +72,9 @@ def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
                      ard.cell(lambda p=pid: _fold(ard, p, "activation", fmt)),
                      ard.cell(lambda p=pid: _fold(ard, p, "divided", fmt)),
                      ard.cell(relapse)])
+    where = "the study report's Table 7" if listing else "Table 7"
     return Table(
-        "flow_patients", "Table 8. Cytometry per patient",
+        "flow_patients", "Cytometry per patient" if listing else "Table 8. Cytometry per patient",
         ["Patient", "CD38+ of T cells: baseline \u2192 nadir (day)",
          "Naive T cells: baseline \u2192 after dosing",
          "Memory/effector change", "Activated: baseline \u2192 after (fold fall)",
@@ -80,12 +83,12 @@ def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
         numeric=[False] * 7, css_class="listing", nowrap=(0,),
         note=("Percentages are of the CD3+ T cells of the same sample. Baseline: the last "
               "sample on or before the first dose; after dosing: the mean of the samples in "
-              "the post-dose window (see Table 7). Memory/effector: "
+              f"the post-dose window (see {where}). Memory/effector: "
               + (" and ".join(subsets) if subsets else "the memory/effector subsets")
               + ", change in percentage points (pp). Activated and divided (CellTrace "
               "Violet dilution): after anti-CD3/CD28 stimulation; fold fall = baseline / "
               "after. Reappearance: the first sample after the nadir at or above the "
-              "reappearance threshold (Table 7)."),
+              f"reappearance threshold ({where})."),
         stat_ids=["flow_depletion", "flow_subsets", "flow_function", "flow_relapse"])
 
 

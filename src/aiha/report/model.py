@@ -4,6 +4,7 @@ force, the analysis groups."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -177,6 +178,24 @@ class Fmt:
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> Fmt:
         return cls(**dict(cfg.get("report", {}).get("decimals", {})))
+
+
+def unlinked(table: Table) -> Table:
+    """``table`` without links to the ARD appendix (for the listings document, which has
+    no such appendix); the values are unchanged."""
+    rows = [[Cell(c.text, code=c.code, parts=c.parts) if isinstance(c, Cell) else c
+             for c in row] for row in table.rows]
+    return dataclasses.replace(table, rows=rows)
+
+
+# Default of ``report.max_patient_rows`` (workflow/schemas/report.schema.yaml).
+MAX_PATIENT_ROWS = 12
+
+
+def max_patient_rows(cfg: Mapping[str, Any]) -> int:
+    """Per-patient rows the main report prints before it summarises over patients and
+    leaves the rows to the listings (config ``report.max_patient_rows``)."""
+    return int((cfg.get("report") or {}).get("max_patient_rows", MAX_PATIENT_ROWS))
 
 
 def _compact_pair(lo: float, hi: float) -> tuple[float, float, int]:

@@ -123,13 +123,17 @@ def build_listings(
     fonts_dir: str | os.PathLike[str] = "resources/fonts",
 ) -> dict[str, Any]:
     """The patient-level listings document (rule render_listings). ``inputs`` keys:
-    responses, patients, labs, adverse_events, cleaning_log, cytometry_qc (optional)."""
+    responses, patients, labs, adverse_events, cleaning_log; optional: cytometry_qc,
+    ard (each cytometry patient's rows) and provenance (the raw input files)."""
     resources_dir = Path(resources_dir)
     tables: dict[str, Any] = {k: read_text_tsv(inputs[k]) for k in
                               ("responses", "patients", "labs", "adverse_events", "cleaning_log")}
     tables["cytometry_qc"] = read_text_tsv(inputs["cytometry_qc"]) \
         if inputs.get("cytometry_qc") else None
-    context = build_listings_context(tables, cfg)
+    tables["ard"] = read_ard(inputs["ard"]) if inputs.get("ard") else None
+    provenance = json.loads(Path(inputs["provenance"]).read_text(encoding="utf-8")) \
+        if inputs.get("provenance") else None
+    context = build_listings_context(tables, cfg, provenance)
     html = render_html(context, resources_dir, "listings.html.j2")
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
     with tempfile.TemporaryDirectory(prefix="aiha-listings-") as staging:

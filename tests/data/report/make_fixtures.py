@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from aiha.ard import Stat, stats_to_frame, write_ard, write_tsv  # noqa: E402
+from aiha.provenance import folder_digests  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 
@@ -255,6 +256,7 @@ def main() -> None:
         "data_cutoff": "2023-06-30", "config": {"file": "config.yaml", "sha256": "a" * 64},
         "raw_inputs": {"data/demo/AMS/labs.csv": "b" * 64}, "statistics": [],
     }
+    provenance["raw_input_folders"] = folder_digests(provenance["raw_inputs"])
     (OUT / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
     plt.rcParams["svg.hashsalt"] = "aiha-fixture"
     for name in ["gating_strategy", "cd38_timecourse", "tcell_subsets", "proliferation"]:

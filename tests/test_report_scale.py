@@ -1,0 +1,144 @@
+"""The main report keeps its shape at any number of patients: per-patient rows beyond
+``report.max_patient_rows`` and per-file input digests go to the listings document;
+the report prints one digest per input folder. And each reproduced claim links to its
+ARD row."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aiha import formatting as F
+from aiha.ard import read_ard, read_text_tsv
+from aiha.provenance import folder_digests
+from aiha.report.context import build_context, build_listings_context
+from aiha.report.model import anchor
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests/data/report/results"
+
+
+@pytest.fixture(scope="module")
+def cfg() -> dict:
+    return yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+
+
+def tables(results: Path) -> dict:
+    out = {k: read_text_tsv(results / p) for k, p in {
+        "cleaning_log": "clinical/cleaning_log.tsv", "sensitivity": "sensitivity/summary.tsv",
+        "cytometry_qc": "cytometry/qc.tsv", "audit": "audit/claims.tsv",
+        "responses": "response/responses.tsv", "patients": "clinical/patients.tsv",
+        "labs": "clinical/labs.tsv", "adverse_events": "clinical/adverse_events.tsv"}.items()}
+    out["ard"] = read_ard(results / "ard/ard.tsv")
+    return out
+
+
+PROVENANCE = json.loads((FIXTURE / "provenance.json").read_text(encoding="utf-8"))
+
+
+def with_cap(cfg: dict, cap: int) -> dict:
+    out = copy.deepcopy(cfg)
+    out["report"]["max_patient_rows"] = cap
+    return out
+
+
+def test_folder_digest_is_that_of_the_sha256sum_listing(tmp_path: Path) -> None:
+    files = {"site/b.csv": b"2\n", "site/a.csv": b"1\n", "flow/x.fcs": b"\x00FCS"}
+    for rel, data in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(data)
+    digests = {rel: hashlib.sha256(data).hexdigest() for rel, data in files.items()}
+    got = folder_digests(digests)
+    assert sorted(got) == ["flow", "site"]
+    assert got["site"]["files"] == 2 and got["flow"]["files"] == 1
+    # The independent path: coreutils, as the report's note tells the reader.
+    for folder in ("site", "flow"):
+        names = sorted(rel for rel in files if rel.startswith(folder + "/"))
+        listing = subprocess.run(["sha256sum", *names], cwd=tmp_path, check=True,
+                                 capture_output=True).stdout
+        assert got[folder]["sha256"] == hashlib.sha256(listing).hexdigest()
+
+
+def test_appendix_b_prints_one_row_per_folder_the_listings_each_file(cfg: dict) -> None:
+    provenance = json.loads((FIXTURE / "provenance.json").read_text(encoding="utf-8"))
+    many = {f"data/cytometry/FCM{i:04d}.fcs": f"{i:064x}" for i in range(500)}
+    provenance = {**provenance, "raw_inputs": {**provenance["raw_inputs"], **many}}
+    provenance["raw_input_folders"] = folder_digests(provenance["raw_inputs"])
+    t = tables(FIXTURE)
+    main = build_context(t, cfg, provenance)["tables"]["inputs"]
+    assert [r[0] for r in main.rows] == ["data/cytometry/", "data/demo/AMS/"]
+    assert main.rows[0][1] == F.fmt_count(500)
+    listing = build_listings_context(t, cfg, provenance)["tables"]["raw_files"]
+    assert len(listing.rows) == 501
+    assert dict(map(tuple, listing.rows)) == provenance["raw_inputs"]
+
+
+def test_cytometry_per_patient_rows_move_to_the_listings_beyond_the_cap(cfg: dict) -> None:
+    t = tables(FIXTURE)
+    ard = t["ard"]
+    patients = sorted(set(ard[ard.stat_id.str.startswith("flow_")
+                              & ard.group.str.startswith("PT-")].group))
+    assert len(patients) >= 2
+    # At the cap: printed in the report, with links.
+    at_cap = build_context(t, with_cap(cfg, len(patients)), PROVENANCE)["tables"]
+    assert [str(r[0]) for r in at_cap["flow_patients"].rows] == patients
+    # One below: not in the report, and none of its rows in Appendix D.
+    below = build_context(t, with_cap(cfg, len(patients) - 1), PROVENANCE)
+    assert "flow_patients" not in below["tables"]
+    used = {str(r[1]) for r in below["tables"]["ard_rows"].rows}
+    assert not used & set(patients)
+    # The listings always carry every patient, without links (no Appendix D there).
+    listing = build_listings_context(t, with_cap(cfg, 0))["tables"]
+    assert [str(r[0]) for r in listing["flow_patients"].rows] == patients
+    assert all(not getattr(c, "link", "") for r in listing["flow_patients"].rows for c in r)
+    # Appendix E keeps the study-level rows; each patient's rows are listed.
+    assert all(str(r[1]) not in patients for r in below["tables"]["flow_ard"].rows)
+    flow_pt = ard[ard.stat_id.str.startswith("flow_") & ard.group.str.startswith("PT-")]
+    assert len(listing["flow_ard_patients"].rows) == len(flow_pt)
+
+
+def test_ongoing_durations_listed_up_to_the_cap_then_their_range(cfg: dict) -> None:
+    t = tables(FIXTURE)
+    ard = t["ard"]
+    durations = ard[ard.stat_id == "ongoing_duration"]
+    group = durations.group.value_counts().idxmax()
+    col = 1 + ["wAIHA", "cAIHA", "cAIHA_nonanemic"].index(group)
+    values = sorted(float(v) for v in durations[durations.group == group].value)
+    assert values
+
+    def printed(cap: int) -> str:
+        table = build_context(t, with_cap(cfg, cap), PROVENANCE)["tables"]["response"]
+        row = next(r for r in table.rows if str(r[0]) == "Durations of ongoing responses")
+        return str(row[col])
+
+    listed = printed(len(values))
+    assert listed.count(",") == len(values) - 1
+    ranged = printed(len(values) - 1)
+    assert "," not in ranged and "listings" in ranged and "listings" not in listed
+    lo, hi = (F.fmt_number(v, 0 if v == round(v) else 1) for v in (values[0], values[-1]))
+    assert ranged.startswith(f"{lo}{F.EN_DASH}{hi} months")
+
+
+def test_each_reproduced_claim_links_to_its_first_ard_row(cfg: dict) -> None:
+    t = tables(FIXTURE)
+    ctx = build_context(t, cfg, PROVENANCE)
+    audit = t["audit"]
+    appendix = set(ctx["tables"]["ard_rows"].row_ids)
+    linked = 0
+    for row, (_, claim) in zip(ctx["tables"]["audit"].rows, audit.iterrows()):
+        refs = [r.strip().split("/") for r in str(claim["statistics"]).split(";")]
+        rows = set(zip(t["ard"].stat_id, t["ard"].group, t["ard"].statistic))
+        first = next((r for r in refs if len(r) == 3 and tuple(r) in rows), None)
+        if first is None:  # the claim's row is not in the ARD: printed without a link
+            assert not row[2].link, claim["id"]
+            continue
+        assert row[2].link == anchor(tuple(first)), claim["id"]
+        assert row[2].link in appendix
+        linked += 1
+    assert linked >= 2
