@@ -18,7 +18,7 @@ from aiha import formatting as F
 from aiha.ard import read_ard, read_text_tsv
 from aiha.provenance import folder_digests
 from aiha.report.context import build_context, build_listings_context
-from aiha.report.model import anchor
+from aiha.report.model import GROUP_LABELS, anchor
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/data/report/results"
@@ -123,6 +123,11 @@ def test_ongoing_durations_listed_up_to_the_cap_then_their_range(cfg: dict) -> N
     assert "," not in ranged and "listings" in ranged and "listings" not in listed
     lo, hi = (F.fmt_number(v, 0 if v == round(v) else 1) for v in (values[0], values[-1]))
     assert ranged.startswith(f"{lo}{F.EN_DASH}{hi} months")
+    # Beyond the cap, Appendix D holds the two rows printed, not every patient's.
+    appendix = build_context(t, with_cap(cfg, len(values) - 1), PROVENANCE)["tables"]["ard_rows"]
+    printed_rows = [r for r in appendix.rows
+                    if str(r[0]) == "ongoing_duration" and str(r[1]) == GROUP_LABELS[group]]
+    assert len(printed_rows) == min(2, len(values))
 
 
 def test_each_reproduced_claim_links_to_its_first_ard_row(cfg: dict) -> None:

@@ -178,8 +178,9 @@ def claim_cell(ard: ARD, text: str, statistics: str) -> Cell:
             if len(parts) != 3:
                 continue
             stat, group, statistic = parts
-            if statistic.endswith("_*"):
-                ard.series(stat, group, statistic[:-2])
+            if statistic.endswith("_*"):  # a list: its first item (the list may be long)
+                for key in ard.series_keys(stat, group, statistic[:-2])[:1]:
+                    ard.get(*key)
             elif ard.has(stat, group, statistic):
                 ard.get(stat, group, statistic)
         return text

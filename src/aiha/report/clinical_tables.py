@@ -228,13 +228,15 @@ def _dor_range(ard: ARD, group: str) -> str:
 def _ongoing_durations(ard: ARD, group: str, max_rows: int) -> str:
     """Each ongoing response's duration, or, beyond ``max_rows`` of them (config
     ``report.max_patient_rows``), their range: each patient's is in the listings."""
-    values = ard.series("ongoing_duration", group, "value")
-    if not values:
+    keys = ard.series_keys("ongoing_duration", group, "value")
+    if not keys:
         return F.MISSING
-    if len(values) > max_rows:
-        return (f"{compact(min(values))}{F.EN_DASH}{compact(max(values))} months "
+    if len(keys) > max_rows:  # only the two rows printed reach Appendix D
+        by_value = sorted(keys, key=ard.peek)
+        low, high = ard.get(*by_value[0]), ard.get(*by_value[-1])
+        return (f"{compact(low)}{F.EN_DASH}{compact(high)} months "
                 "(each patient's in the listings)")
-    return ", ".join(compact(v) for v in values) + " months"
+    return ", ".join(compact(ard.get(*k)) for k in keys) + " months"
 
 
 def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:

@@ -94,6 +94,13 @@ class ARD:
             self._reading.append(key)
         return hits[0]
 
+    def peek(self, key: Key) -> float:
+        """A row's value without marking it as printed (to choose what to print)."""
+        hits = self._index.get(key, [])
+        if len(hits) != 1:
+            raise KeyError(f"ARD has {len(hits)} rows for {'/'.join(key)}")
+        return hits[0]
+
     def keys(self, stat_id: str, group: str) -> list[Key]:
         """The (stat_id, group, statistic) keys of a statistic and group, in ARD order."""
         return [k for k in self._index if k[0] == stat_id and k[1] == group]
@@ -103,12 +110,17 @@ class ARD:
         return self.get(stat_id, group, statistic) if self.has(stat_id, group, statistic) \
             else float("nan")
 
-    def series(self, stat_id: str, group: str, prefix: str) -> list[float]:
-        """``value_1``, ``value_2`` ... in numeric order of the suffix."""
+    def series_keys(self, stat_id: str, group: str, prefix: str) -> list[Key]:
+        """The keys of ``prefix_1``, ``prefix_2`` ... in numeric order (nothing marked
+        as printed)."""
         keys = [k for k in self._index if k[0] == stat_id and k[1] == group
                 and re.fullmatch(rf"{re.escape(prefix)}_\d+", k[2])]
         keys.sort(key=lambda k: int(k[2].rsplit("_", 1)[1]))
-        return [self.get(*k) for k in keys]
+        return keys
+
+    def series(self, stat_id: str, group: str, prefix: str) -> list[float]:
+        """``value_1``, ``value_2`` ... in numeric order of the suffix."""
+        return [self.get(*k) for k in self.series_keys(stat_id, group, prefix)]
 
 
 # --------------------------------------------------------------------------- tables
