@@ -40,7 +40,8 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 PARTS = ["Snakefile", "config.yaml", "workflow", "resources", "envs", "src", "profiles"]
 TOUCHED = "FCM005-PH.fcs"  # a phenotype file that no event figure reads
 MODES = ("patient", "sample")  # config cytometry.gating_jobs
-TARGETS = {"full_rebuild_s": 30.0, "noop_s": 2.0, "dry_run_2000_s": 20.0, "per_file_ratio": 1.5}
+TARGETS = {"full_rebuild_s": 30.0, "noop_s": 2.0, "dry_run_2000_s": 20.0, "per_file_ratio": 1.5,
+           "render_ratio": 2.0, "render_rss_mib": 600.0}
 
 
 def copy_project(dest: Path, multiplier: int = 1, events: int | None = None,
@@ -56,6 +57,10 @@ def copy_project(dest: Path, multiplier: int = 1, events: int | None = None,
     cfg["data"]["demo_multiplier"] = multiplier
     if events:
         cfg["cytometry"]["demo"]["events_per_file"] = events
+        # Keep the samples through QC at the smaller size (else the cytometry section,
+        # its tables and figures, would be empty at every N and measure nothing).
+        qc = cfg["cytometry"]["qc"]
+        qc["min_events_kept"] = min(int(qc["min_events_kept"]), events // 3)
     cfg["cytometry"]["gating_jobs"] = gating_jobs
     (dest / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     return dest
@@ -195,6 +200,32 @@ def bench_demo(tmp: Path, repeats: int) -> dict:
     return result
 
 
+RENDER_RULES = {"render_report": ("report_render", "results/report/staging/study_report.pdf"),
+                "render_listings": ("report_listings",
+                                    "results/report/staging/study_listings.pdf")}
+
+
+def pdf_pages(path: Path) -> int:
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        return len(pdf.pages)
+
+
+def bench_render(work: Path, repeats: int = 3) -> dict:
+    """Each report document rendered again on its own (one core, nothing else running):
+    median wall time and peak RSS of the job, and the pages."""
+    out = {}
+    for rule, (script, target) in RENDER_RULES.items():
+        runs = [snakemake(work, "--cores", "1", "-q", "--forcerun", rule, target,
+                          monitor=True)[2][script] for _ in range(repeats)]
+        out[rule] = {"seconds": [r["seconds"] for r in runs],
+                     "median_s": statistics.median(r["seconds"] for r in runs),
+                     "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+                     "pages": pdf_pages(work / target)}
+    return out
+
+
 def bench_scale(tmp: Path, multiplier: int, events: int, run: bool) -> dict:
     work = copy_project(tmp / f"scale{multiplier}", multiplier, events)
     dry = [snakemake(work, "-n", "-q")[0] for _ in range(3)]
@@ -221,6 +252,7 @@ def bench_scale(tmp: Path, multiplier: int, events: int, run: bool) -> dict:
             "gating_job_s_per_fcs_file": gate["seconds"] / files,
             "gating_cpu_s_per_fcs_file": gate["cpu_seconds"] / files,
             "render_report_s": scripts["report_render"]["seconds"], "scripts": scripts,
+            "render": bench_render(work),
         })
     shutil.rmtree(work)
     print(json.dumps({k: v for k, v in result.items() if k != "scripts"}, indent=1), flush=True)
@@ -313,6 +345,7 @@ def markdown(rec: dict) -> str:
             lines.append(f"- Cost per FCS file, N = 2,000 / N = 20: gating job wall time {g:.2f}×, "
                          f"gating CPU time {c:.2f}×, whole run {w:.2f}× (target ≤ 1.5× on all three: "
                          f"{_met(max(g, c, w) <= TARGETS['per_file_ratio'])}).")
+        lines += render_markdown([r for r in scale if "render" in r])
         ran = [r for r in scale if "scripts" in r]
         if ran:
             names = sorted({n for r in ran for n in r["scripts"]},
@@ -324,6 +357,34 @@ def markdown(rec: dict) -> str:
                 cells = [f"{r['scripts'][n]['peak_rss_mib']:.0f}" if n in r["scripts"] else "–" for r in ran]
                 lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def render_markdown(ran: list[dict]) -> list[str]:
+    """The report documents at each N, rendered on their own, and the targets of the
+    main report: time at the largest N within 2x the N = 20 time, peak RSS within
+    600 MiB."""
+    if not ran:
+        return []
+    lines = ["", "Each document rendered again on its own (one core; median of "
+             f"{len(ran[0]['render']['render_report']['seconds'])}), peak RSS of the job:", "",
+             "| N patients | main report: render | peak RSS | pages | "
+             "listings: render | peak RSS | pages |", "|---|---|---|---|---|---|---|"]
+    for r in ran:
+        m, li = r["render"]["render_report"], r["render"]["render_listings"]
+        lines.append(f"| {r['patients']:,} | {_s(m['median_s'])} | {m['peak_rss_mib']:.0f} MiB | "
+                     f"{m['pages']} | {_s(li['median_s'])} | {li['peak_rss_mib']:.0f} MiB | "
+                     f"{li['pages']} |")
+    first, last = ran[0], ran[-1]
+    if last is not first:
+        ratio = last["render"]["render_report"]["median_s"] / \
+            first["render"]["render_report"]["median_s"]
+        rss = last["render"]["render_report"]["peak_rss_mib"]
+        lines += ["", f"- Main report at N = {last['patients']:,}: render "
+                  f"{ratio:.2f}× the N = {first['patients']:,} time (target ≤ "
+                  f"{TARGETS['render_ratio']:g}×: {_met(ratio <= TARGETS['render_ratio'])}), "
+                  f"peak RSS {rss:.0f} MiB (target ≤ {TARGETS['render_rss_mib']:g} MiB: "
+                  f"{_met(rss <= TARGETS['render_rss_mib'])})."]
+    return lines
 
 
 def main() -> None:

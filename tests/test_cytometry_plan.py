@@ -34,3 +34,12 @@ def test_one_job_per_patient_named_by_pseudonym():
 def test_unknown_unit_is_refused():
     with pytest.raises(ValueError, match="visit"):
         gating_units(ROWS, "visit", KEY)
+
+
+def test_figure_patients_are_the_first_by_pseudonym_whatever_the_order() -> None:
+    from aiha.cytometry.plan import figure_patients
+
+    ids = ["PT-C", "PT-A", "PT-B", "PT-A", "PT-D"]
+    assert figure_patients(ids, 2) == ["PT-A", "PT-B"]
+    assert figure_patients(reversed(ids), 2) == ["PT-A", "PT-B"]
+    assert figure_patients(ids, 10) == ["PT-A", "PT-B", "PT-C", "PT-D"]

@@ -5,6 +5,7 @@ import pandas as pd
 from aiha.ard import read_text_tsv
 from aiha.cytometry import figures
 from aiha.cytometry.aggregate import read_table
+from aiha.cytometry.plan import figure_patients
 from aiha.cytometry.claims import SUBSETS, ClaimSettings, percent_of_t, relapse_days, usable
 from aiha.jobs import run_script
 
@@ -19,10 +20,13 @@ def main(sm):
     responses = read_text_tsv(sm.input.responses)
     figures.setup(cfg["figures"]["svg_hashsalt"])
     cd38 = percent_of_t(pops, s.cd38, s.t_cells, "phenotype")
-    hb = hb[hb["patient_id"].isin(set(cd38["patient_id"]))]
+    drawn = set(figure_patients(cd38["patient_id"], int(cfg["figures"]["summary_max_patients"])))
+    cd38 = cd38[cd38["patient_id"].isin(drawn)]
+    hb = hb[hb["patient_id"].isin(drawn)]
     figures.cd38_timecourse(cd38, hb, relapse_days(responses), s.depletion_threshold_percent,
                             s.reappearance_threshold_percent, sm.output.cd38)
     shares = {k: percent_of_t(pops, s.subsets[k], s.t_cells, "phenotype") for k in SUBSETS}
+    shares = {k: v[v["patient_id"].isin(drawn)] for k, v in shares.items()}
     figures.subsets_figure(shares, sm.output.subsets)
 
 

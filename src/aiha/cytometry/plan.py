@@ -7,7 +7,7 @@ Record numbers stay in memory here to tell patients apart; they are never writte
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +101,10 @@ def gating_units(rows: Mapping[str, Mapping[str, Any]], per: str, key: bytes) ->
         site, record_number = rows[sid]["patient"]
         units.setdefault(pseudonymize(site, record_number, key), []).append(sid)
     return dict(sorted(units.items()))
+
+
+def figure_patients(patients: Iterable[str], max_patients: int) -> list[str]:
+    """The patients a per-patient figure draws: the first ``max_patients`` by pseudonym
+    (config ``cytometry.figures.summary_max_patients``). Pseudonyms are keyed hashes, so
+    this is an arbitrary but reproducible choice that does not depend on the results."""
+    return sorted(set(patients))[:max_patients]
