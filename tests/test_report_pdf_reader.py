@@ -123,3 +123,32 @@ def test_table_of_contents_matches_the_headings(report: Path) -> None:
                 if line.strip():
                     headings.add(_norm(line))
         assert headings and headings <= listed, headings - listed
+
+
+def _table_fragments(path: Path) -> list[tuple[int, tuple[str, ...], int]]:
+    """(page, header, data rows) of every table piece pdfplumber finds."""
+    out = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            for t in page.extract_tables():
+                if t and any(_norm(c or "") for c in t[0]):
+                    out.append((page.page_number, tuple(_norm(c or "") for c in t[0]),
+                                len(t) - 1))
+    return out
+
+
+@pytest.mark.parametrize("name", ["study_report.pdf", "study_listings.pdf"])
+def test_a_table_split_across_pages_keeps_two_rows_on_each(demo_results: Path,
+                                                           name: str) -> None:
+    """No orphan row: a table that runs onto the next page (its header repeated there)
+    leaves at least two data rows on each page."""
+    pieces = _table_fragments(demo_results / "report" / name)
+    split = 0
+    for i, (page, header, rows) in enumerate(pieces):
+        before = i > 0 and pieces[i - 1][1] == header and pieces[i - 1][0] == page - 1
+        after = (i + 1 < len(pieces) and pieces[i + 1][1] == header
+                 and pieces[i + 1][0] == page + 1)
+        if before or after:
+            split += 1
+            assert rows >= 2, f"{name} page {page}: {rows} row of a table split across pages"
+    assert split > 0  # the check saw split tables (Appendix D, the listings)
