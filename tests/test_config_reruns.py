@@ -190,3 +190,26 @@ def test_a_failing_render_leaves_the_previous_report(small_project: Path, tmp_pa
     assert "render_report" in proc.stdout + proc.stderr
     for name, data in before.items():
         assert (report / name).read_bytes() == data, name
+
+
+@pytest.mark.parametrize("module, reruns, untouched", [
+    ("response.py", {"score_responses", "sensitivity_variants"}, CLINICAL_PREP),
+    ("report/clinical_tables.py", {"render_report"},
+     CLINICAL_PREP | {"score_responses", "clinical_statistics"}),
+])
+def test_a_change_in_package_code_reruns_the_jobs_that_import_it(small_project, module, reruns,
+                                                                 untouched):
+    """Snakemake watches a rule's script; the package modules it imports reach the rule
+    as a digest in its params (aiha.code_digest)."""
+    path = small_project / "src/aiha" / module
+    before = path.read_bytes()
+    try:
+        path.write_bytes(before + b"\n# an edit\n")
+        proc = run_snakemake(small_project, "-n")
+        jobs = planned_jobs(proc.stdout + proc.stderr)
+    finally:
+        path.write_bytes(before)
+    assert reruns <= set(jobs), jobs
+    assert not untouched & set(jobs), jobs
+    proc = run_snakemake(small_project, "-n")
+    assert planned_jobs(proc.stdout + proc.stderr) == {}

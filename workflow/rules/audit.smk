@@ -18,6 +18,7 @@ if CLAIMS:
             mem_mb=500,
             runtime=5,
         params:
+            code=script_code("audit_claims"),
             cytometry=CYTO_ENABLED,
         script:
             "../scripts/audit_claims.py"
@@ -42,6 +43,7 @@ rule provenance:
         mem_mb=500,
         runtime=5,
     params:
+        code=script_code("provenance"),
         git=git_state(workflow.basedir),
         cfg=report_config(config),
     script:

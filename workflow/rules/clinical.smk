@@ -24,6 +24,7 @@ rule validate_clinical:
         runtime=10,
     params:
         **CLINICAL_PARAMS,
+        code=script_code("clean_clinical"),
     script:
         "../scripts/clean_clinical.py"
 
@@ -53,5 +54,6 @@ rule clean_clinical:
         runtime=10,
     params:
         **CLINICAL_PARAMS,
+        code=script_code("clean_clinical"),
     script:
         "../scripts/clean_clinical.py"

@@ -17,6 +17,7 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=SRC)
 
+from aiha.code_digest import code_digest
 from aiha.config_checks import check_config, fill_defaults, merge_overrides
 from aiha.settings import (
     analysis_config,
@@ -101,6 +102,16 @@ def publish_files(sources, targets, log):
             shutil.copyfile(src, tmp)
             os.replace(tmp, dst)
             print(f"published {dst}", file=out)
+
+
+@functools.lru_cache(maxsize=None)
+def script_code(name):
+    """Digest of the package code that workflow/scripts/<name>.py imports: a params
+    value of each rule, so a change in that code reruns the rule's jobs (Snakemake
+    itself watches only the script file)."""
+    return code_digest(
+        Path(workflow.basedir) / "workflow" / "scripts" / f"{name}.py", SRC
+    )
 
 
 def git_state(path):

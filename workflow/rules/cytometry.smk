@@ -104,6 +104,7 @@ if CYTO_ENABLED:
                 mem_mb=1000,
                 runtime=10,
             params:
+                code=script_code("cytometry_demo_fcs"),
                 demo=CYTO["demo"],
                 multiplier=config["data"]["demo_multiplier"],
             script:
@@ -129,6 +130,8 @@ if CYTO_ENABLED:
         resources:
             mem_mb=500,
             runtime=5,
+        params:
+            code=script_code("cytometry_sample_sheet"),
         script:
             "../scripts/cytometry_sample_sheet.py"
 
@@ -153,6 +156,7 @@ if CYTO_ENABLED:
             mem_mb=1500,
             runtime=lambda wc: 5 + len(CYTO_UNITS[wc.unit]),
         params:
+            code=script_code("cytometry_gate"),
             samples=lambda wc: [
                 {
                     "sample_id": s,
@@ -185,6 +189,8 @@ if CYTO_ENABLED:
         resources:
             mem_mb=1000,
             runtime=5,
+        params:
+            code=script_code("cytometry_aggregate"),
         script:
             "../scripts/cytometry_aggregate.py"
 
@@ -204,6 +210,7 @@ if CYTO_ENABLED:
             mem_mb=500,
             runtime=5,
         params:
+            code=script_code("cytometry_claims"),
             cyto=CYTO,
         script:
             "../scripts/cytometry_claims.py"
@@ -226,6 +233,7 @@ if CYTO_ENABLED:
             mem_mb=1000,
             runtime=5,
         params:
+            code=script_code("cytometry_summary_figures"),
             cyto=CYTO,
         script:
             "../scripts/cytometry_summary_figures.py"
@@ -249,6 +257,7 @@ if CYTO_ENABLED:
             mem_mb=2000,
             runtime=10,
         params:
+            code=script_code("cytometry_event_figures"),
             cyto=CYTO,
             gating_ids=CYTO_GATING_IDS,
             proliferation_ids=CYTO_PROLIF_IDS,
@@ -285,6 +294,7 @@ if CYTO_ENABLED:
                 mem_mb=500,
                 runtime=5,
             params:
+                code=script_code("cytometry_flowjo_reconciliation"),
                 samples={
                     s: [
                         gating_source_file(CYTO, r["tube"]),

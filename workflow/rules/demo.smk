@@ -19,6 +19,7 @@ if config["data"]["generate_demo"]:
             mem_mb=500,
             runtime=5,
         params:
+            code=script_code("generate_demo_cohort"),
             multiplier=config["data"]["demo_multiplier"],
         script:
             "../scripts/generate_demo_cohort.py"

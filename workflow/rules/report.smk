@@ -50,6 +50,7 @@ rule clinical_content:
         mem_mb=1000,
         runtime=10,
     params:
+        code=script_code("report_content"),
         cfg=content_config(config),
     script:
         "../scripts/report_content.py"
@@ -78,6 +79,7 @@ rule report_figures:
         mem_mb=1000,
         runtime=10,
     params:
+        code=script_code("report_figures"),
         cfg=figures_config(config),
     script:
         "../scripts/report_figures.py"
@@ -119,6 +121,7 @@ rule render_report:
         mem_mb=1000,
         runtime=15,
     params:
+        code=script_code("report_render"),
         cfg=report_config(config),
     script:
         "../scripts/report_render.py"
@@ -163,6 +166,7 @@ rule render_listings:
         mem_mb=lambda wc, input: max(2000, int(1000 + 100 * input.size_mb)),
         runtime=30,
     params:
+        code=script_code("report_listings"),
         cfg=listings_config(config),
     script:
         "../scripts/report_listings.py"

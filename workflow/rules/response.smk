@@ -17,6 +17,7 @@ rule score_responses:
         mem_mb=1000,
         runtime=10,
     params:
+        code=script_code("score_responses"),
         cfg=scoring_config(config),
     script:
         "../scripts/score_responses.py"

@@ -40,6 +40,7 @@ if config["sensitivity"].get("jobs", "single") == "per_variant":
             mem_mb=1000,
             runtime=10,
         params:
+            code=script_code("sensitivity_variant"),
             variants=lambda wc: {wc.variant: VARIANT_CONFIGS[wc.variant]},
         script:
             "../scripts/sensitivity_variant.py"
@@ -68,6 +69,7 @@ else:
             mem_mb=1000,
             runtime=lambda wc: 5 + 2 * len(VARIANTS),
         params:
+            code=script_code("sensitivity_variant"),
             variants=VARIANT_CONFIGS,
         script:
             "../scripts/sensitivity_variant.py"
@@ -90,6 +92,7 @@ rule sensitivity_table:
         mem_mb=500,
         runtime=5,
     params:
+        code=script_code("sensitivity_table"),
         variants=config["sensitivity"]["variants"],
     script:
         "../scripts/sensitivity_table.py"

@@ -18,6 +18,7 @@ rule clinical_statistics:
         mem_mb=1000,
         runtime=10,
     params:
+        code=script_code("clinical_statistics"),
         cfg=statistics_config(config),
     script:
         "../scripts/clinical_statistics.py"
@@ -41,6 +42,8 @@ rule assemble_ard:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        code=script_code("assemble_ard"),
     script:
         "../scripts/assemble_ard.py"
 
@@ -64,6 +67,7 @@ rule qc_double_programming:
         mem_mb=1000,
         runtime=10,
     params:
+        code=script_code("qc_double_programming"),
         cfg=qc_config(config),
     script:
         "../scripts/qc_double_programming.py"
