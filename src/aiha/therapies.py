@@ -21,10 +21,11 @@ from __future__ import annotations
 SEPARATOR = "|"
 
 # Type id -> (label in the report, what it covers), in the order the report lists them.
+# Which site code falls under which type is the site's choice, in its profile.
 PRIOR_THERAPY_TYPES: dict[str, tuple[str, str]] = {
-    "corticosteroids": ("corticosteroids", "prednisolone, prednisone, dexamethasone, "
+    "corticosteroids": ("corticosteroids", "prednisolone, prednisone, dexamethasone or "
                         "methylprednisolone"),
-    "rituximab": ("rituximab", "rituximab, alone or combined"),
+    "rituximab": ("rituximab", "rituximab"),
     "immunosuppressant": ("immunosuppressant", "azathioprine, cyclophosphamide, "
                           "mycophenolate or cyclosporine"),
     "splenectomy": ("splenectomy", "splenectomy"),
@@ -33,7 +34,7 @@ PRIOR_THERAPY_TYPES: dict[str, tuple[str, str]] = {
     "complement_inhibitor": ("complement inhibitor", "eculizumab or sutimlimab"),
     "erythropoietin": ("erythropoietin", "erythropoietin or another erythropoiesis-"
                        "stimulating agent"),
-    "other": ("other AIHA therapy", "any other AIHA therapy"),
+    "other": ("other AIHA therapy", "a therapy the site's profile maps to no other type"),
 }
 
 # Whether the patient's site exports the prior_therapies column (the denominator).
@@ -48,6 +49,11 @@ def column(therapy_type: str) -> str:
 def label(therapy_type: str) -> str:
     """The reader's name of a therapy type."""
     return PRIOR_THERAPY_TYPES[therapy_type][0]
+
+
+def covers(therapy_type: str) -> str:
+    """What a therapy type covers, in the reader's words."""
+    return PRIOR_THERAPY_TYPES[therapy_type][1]
 
 
 COLUMNS: tuple[str, ...] = tuple(column(t) for t in PRIOR_THERAPY_TYPES)
