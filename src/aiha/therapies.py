@@ -34,7 +34,7 @@ PRIOR_THERAPY_TYPES: dict[str, tuple[str, str]] = {
     "complement_inhibitor": ("complement inhibitor", "eculizumab or sutimlimab"),
     "erythropoietin": ("erythropoietin", "erythropoietin or another erythropoiesis-"
                        "stimulating agent"),
-    "other": ("other AIHA therapy", "a therapy the site's profile maps to no other type"),
+    "other": ("other AIHA therapy", "a therapy outside the types above"),
 }
 
 # Whether the patient's site exports the prior_therapies column (the denominator).
