@@ -137,3 +137,96 @@ def test_cleaned_tables_are_typed(tmp_path, exports):
     assert pd.api.types.is_integer_dtype(t.labs["day"])
     assert pd.api.types.is_float_dtype(t.labs["value"])
     assert t.patients["diagnosis"].isin(["wAIHA", "cAIHA"]).all()
+
+
+# ---------------------------------------------------------------- prior therapies
+
+
+def edit_patient_cells(text: str, delimiter: str, edits: dict[tuple[int, str], str],
+                       drop: str | None = None) -> str:
+    """patients.csv text with cells (data row 1-based, column) set, or a column dropped."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    for (row, column), value in edits.items():
+        rows[row][rows[0].index(column)] = value
+    if drop is not None:
+        i = rows[0].index(drop)
+        rows = [r[:i] + r[i + 1:] for r in rows]
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def prior_types(patients: pd.DataFrame, site: str, record_number: str) -> set[str]:
+    """The therapy types of one patient in the cleaned table (found by pseudonym)."""
+    from aiha.pseudonym import pseudonymize
+    from aiha.therapies import PRIOR_THERAPY_TYPES, column
+
+    r = patients.set_index("patient_id").loc[pseudonymize(site, record_number, KEY)]
+    assert not r[[column(t) for t in PRIOR_THERAPY_TYPES]].isna().any()
+    return {t for t in PRIOR_THERAPY_TYPES if bool(r[column(t)])}
+
+
+def test_prior_therapy_codes_map_trimmed_and_case_insensitively(tmp_path, exports):
+    # Row 1 of Amsterdam: Dutch codes in mixed case, spaces, a repeated type (two
+    # corticosteroids) and a trailing separator.
+    cell = " prednisolon | Dexamethason|rituximab |  ivig |"
+    root = write_site(tmp_path, exports, "AMS",
+                      ("patients", lambda t: edit_patient_cells(t, ";", {(1, "prior_therapies"): cell,
+                                                                         (2, "prior_therapies"): ""})))
+    t = clean(root, "AMS")
+    records = pd.read_csv(root / "AMS" / "patients.csv", sep=";", dtype=str)["record_number"]
+    assert prior_types(t.patients, "AMS", records[0]) == {"corticosteroids", "rituximab", "ivig"}
+    # An empty cell: recorded, no therapy of any type (false, not missing).
+    assert prior_types(t.patients, "AMS", records[1]) == set()
+    assert t.patients["prior_therapies_recorded"].all()
+
+
+def test_unknown_prior_therapy_code_names_file_row_column_value(tmp_path, exports):
+    root = write_site(tmp_path, exports, "AMS", ("patients", lambda t: edit_patient_cells(
+        t, ";", {(3, "prior_therapies"): "PREDNISOLON|Plasmaferese"})))
+    with pytest.raises(InputError) as err:
+        clean(root, "AMS")
+    message = str(err.value)
+    for word in ("patients.csv", "row 3", "column 'prior_therapies'", "value 'Plasmaferese'",
+                 "unknown prior_therapy code"):
+        assert word in message, (word, message)
+
+
+def test_identifier_in_prior_therapies_is_not_shown(tmp_path, exports):
+    # A patient's name typed into the column: the error names the cell, not the name.
+    root = write_site(tmp_path, exports, "AMS", ("patients", lambda t: edit_patient_cells(
+        t, ";", {(2, "prior_therapies"): "PREDNISOLON|Johanna de Vries"})))
+    with pytest.raises(InputError) as err:
+        clean(root, "AMS")
+    message = str(err.value)
+    assert "row 2" in message and "prior_therapies" in message
+    assert "Johanna" not in message and "Vries" not in message
+
+
+def test_absent_prior_therapies_column_cleans_as_before(tmp_path, exports):
+    root = write_site(tmp_path, exports, "AMS", ("patients", lambda t: edit_patient_cells(
+        t, ";", {}, drop="prior_therapies")))
+    t = clean(root, "AMS")
+    assert not t.patients["prior_therapies_recorded"].any()
+    assert t.patients["prior_corticosteroids"].isna().all()
+    assert (t.patients["prior_lines"] >= 0).all()
+
+
+def test_prior_therapies_need_the_profile_code_table(tmp_path, exports):
+    from dataclasses import replace
+
+    root = write_site(tmp_path, exports, "AMS")
+    ams = PROFILES["AMS"]
+    without = replace(ams, codes={k: v for k, v in ams.codes.items() if k != "prior_therapy"})
+    with pytest.raises(InputError, match=r"row 1.*prior_therapies.*no codes.prior_therapy"):
+        clean_study(root, ["AMS"], {"AMS": without}, KEY, CUTOFF,
+                    CleaningLimits.from_config(CFG["cleaning"]))
+    # Without the column the code table is not needed.
+    root = write_site(tmp_path / "b", exports, "AMS", ("patients", lambda t: edit_patient_cells(
+        t, ";", {}, drop="prior_therapies")))
+    clean_study(root, ["AMS"], {"AMS": without}, KEY, CUTOFF,
+                CleaningLimits.from_config(CFG["cleaning"]))
+

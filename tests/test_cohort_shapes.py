@@ -72,15 +72,18 @@ def audit(work: Path) -> dict[str, tuple[str, str]]:
 
 def test_warm_only_two_sites_as_a_site_export(tmp_path: Path):
     """8 wAIHA patients from two sites, no cAIHA, no cytometry folder, run as a site
-    (generate_demo: false, its own key), audited against the published claims."""
+    (generate_demo: false, its own key), audited against the published claims.
+    Amsterdam lists prior therapies, London's export has no such column."""
     pts = [
-        P("W1", "wAIHA", "responder", site="AMS", duration_months=3),  # relapse by Hb
-        P("W2", site="AMS"),
+        P("W1", "wAIHA", "responder", site="AMS", duration_months=3,  # relapse by Hb
+          prior_therapies=["corticosteroids", "rituximab"]),
+        P("W2", site="AMS", prior_therapies=["corticosteroids"]),
         P("W3", "wAIHA", "responder", site="LON", ongoing=True, duration_months=6),
         P("W4", site="LON", evans=True),
-        P("W5", site="AMS"),
+        P("W5", site="AMS", prior_therapies=[]),
         P("W6", site="LON"),
-        P("W7", "wAIHA", "responder", site="AMS", duration_months=5),
+        P("W7", "wAIHA", "responder", site="AMS", duration_months=5,
+          prior_therapies=["corticosteroids", "rituximab", "splenectomy"]),
         P("W8", site="LON"),
     ]
     gen = cohort_project(tmp_path / "gen", pts)
@@ -88,6 +91,8 @@ def test_warm_only_two_sites_as_a_site_export(tmp_path: Path):
     work = cohort_project(tmp_path / "site", pts, claims="resources/published_claims.yaml")
     export = work / "site_export"
     shutil.copytree(gen / "data" / "demo", export)
+    london = pd.read_csv(export / "LON" / "patients.csv", dtype=str, keep_default_na=False)
+    london.drop(columns="prior_therapies").to_csv(export / "LON" / "patients.csv", index=False)
     key = work / "site_key.txt"
     key.write_text("a-site-secret-key-for-this-test-only-0123456789\n")
     cfg = read_config(work)
@@ -108,6 +113,13 @@ def test_warm_only_two_sites_as_a_site_export(tmp_path: Path):
     assert ard_value(results, "ongoing/wAIHA/numerator") == 1
     assert ard_value(results, "nr_evans/wAIHA/numerator") == 1
     assert ard_value(results, "nr_evans/wAIHA/denominator") == 5
+    # Prior therapies: the 4 Amsterdam patients (W5's empty list counts), by hand.
+    prior = "baseline_prior_therapy/wAIHA"
+    assert ard_value(results, f"{prior}/denominator") == 4
+    assert [ard_value(results, f"{prior}/{t}: n") for t in
+            ("corticosteroids", "rituximab", "splenectomy", "none")] == [3, 2, 1, 1]
+    assert ard_value(results, f"{prior}/rituximab: proportion") == 0.5
+    assert not has_stat(results, f"{prior}/ivig: n")
 
     claims = audit(work)
     assert claims["w_ongoing"] == ("1 patient after 6 months", "fail")
@@ -122,6 +134,10 @@ def test_warm_only_two_sites_as_a_site_export(tmp_path: Path):
     flat = " ".join(text.split())
     assert "cAIHA (anemic): no patients." in flat
     assert "There are no flow-cytometry data in this study" in flat
+    html = (work / "results" / "report" / "study_report.html").read_text(encoding="utf-8")
+    cells = " ".join(re.sub(r"<[^>]+>", " ", html).split())  # Table 1: wAIHA, all treated
+    assert "Prior corticosteroids, n/N (%) 3/4 (75.0%) 3/4 (75.0%)" in cells
+    assert "Prior splenectomy, n/N (%) 1/4 (25.0%) 1/4 (25.0%)" in cells
 
 
 def test_cold_only_without_adverse_events_or_audit(tmp_path: Path):

@@ -59,6 +59,10 @@ def test_the_study_sites_file_reads():
     (SITE.replace("aiha_therapy", "chemo"),
      "site XYZ: treatment codes map to ['chemo']; the categories are daratumumab, "
      "study_regimen, aiha_therapy, supportive"),
+    (SITE + "      prior_therapy: {PRED: corticosteroids, PLEX: plasmapheresis}\n",
+     "site XYZ: prior therapy codes map to ['plasmapheresis']; the types are "
+     "corticosteroids, rituximab, immunosuppressant, splenectomy, ivig, bortezomib, "
+     "complement_inhibitor, erythropoietin, other"),
 ])
 def test_refusals_name_the_problem(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -67,3 +71,5 @@ def test_refusals_name_the_problem(tmp_path, text, message):
     assert err.value.message == message and err.value.file == str(path)
     if "treatment codes" in message:
         assert err.value.column == "codes.treatment"
+    if "prior therapy codes" in message:
+        assert err.value.column == "codes.prior_therapy"

@@ -111,3 +111,67 @@ def test_empty_group_gives_zero_counts_and_no_summary() -> None:
 def test_window_end_before_start_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_windows([[5, 1]])
+
+
+# --------------------------------------------------------------- prior therapies
+
+
+def _with_prior(tmp_path, recorded: dict[str, list[str] | None]) -> dict[tuple[str, str, str], float]:
+    """The cohort above with prior therapies (patient -> types; [] an empty list, None a
+    site without the column), through patients.tsv as the workflow writes and reads it."""
+    from aiha.ard import read_tsv, write_tsv
+    from aiha.therapies import PRIOR_THERAPY_TYPES, RECORDED_COLUMN, column
+
+    frames = _cohort()
+    patients = frames["patients"]
+    patients[RECORDED_COLUMN] = [recorded[p] is not None for p in patients["patient_id"]]
+    for t in PRIOR_THERAPY_TYPES:
+        patients[column(t)] = pd.array([None if recorded[p] is None else t in recorded[p]
+                                        for p in patients["patient_id"]], dtype="boolean")
+    write_tsv(patients, tmp_path / "patients.tsv")
+    frames["patients"] = read_tsv(tmp_path / "patients.tsv")
+    stats = clinical_content(**frames, cfg={"transfusion_windows_days": [[0, 83]]})
+    return {(s.stat_id, s.group, s.statistic): float(s.value) for s in stats}
+
+
+def test_prior_therapies_by_type_counted_by_hand(tmp_path) -> None:
+    # PT-A (wAIHA): corticosteroids and rituximab; PT-B (wAIHA): an empty list;
+    # PT-C (cAIHA): its site does not export the column.
+    a = _with_prior(tmp_path, {"PT-A": ["corticosteroids", "rituximab"], "PT-B": [],
+                               "PT-C": None})
+    p = "baseline_prior_therapy"
+    # Denominator: patients whose site records the list (PT-B counts, PT-C does not).
+    assert a[(p, "all", "denominator")] == 2
+    assert a[(p, "wAIHA", "denominator")] == 2
+    assert a[(p, "cAIHA", "denominator")] == 0
+    assert a[(p, "all", "corticosteroids: n")] == 1
+    assert a[(p, "all", "corticosteroids: proportion")] == 0.5
+    assert a[(p, "wAIHA", "rituximab: n")] == 1
+    assert a[(p, "wAIHA", "rituximab: proportion")] == 0.5
+    assert a[(p, "all", "none: n")] == 1  # PT-B
+    assert a[(p, "cAIHA", "rituximab: n")] == 0  # a 0 row in every group, not absent
+    assert math.isnan(a[(p, "cAIHA", "rituximab: proportion")])
+    # Only types some treated patient had get rows.
+    assert (p, "all", "ivig: n") not in a
+    assert (p, "all", "splenectomy: proportion") not in a
+
+
+def test_prior_therapies_of_every_patient(tmp_path) -> None:
+    a = _with_prior(tmp_path, {"PT-A": ["corticosteroids", "ivig"],
+                               "PT-B": ["corticosteroids"],
+                               "PT-C": ["complement_inhibitor", "rituximab"]})
+    p = "baseline_prior_therapy"
+    assert a[(p, "all", "denominator")] == 3  # every treated patient
+    assert a[(p, "cAIHA", "denominator")] == 1
+    assert a[(p, "all", "corticosteroids: proportion")] == pytest.approx(2 / 3)
+    assert a[(p, "wAIHA", "corticosteroids: proportion")] == 1.0
+    assert a[(p, "wAIHA", "complement_inhibitor: n")] == 0
+    assert a[(p, "cAIHA", "complement_inhibitor: proportion")] == 1.0
+    assert a[(p, "all", "ivig: n")] == 1
+    assert a[(p, "all", "none: n")] == 0
+
+
+def test_no_prior_therapy_rows_without_the_column(tmp_path) -> None:
+    assert not [k for k in _ard() if k[0] == "baseline_prior_therapy"]  # no such columns
+    a = _with_prior(tmp_path, {"PT-A": None, "PT-B": None, "PT-C": None})
+    assert not [k for k in a if k[0] == "baseline_prior_therapy"]  # no site exports it

@@ -50,3 +50,81 @@ def test_variant_labels_are_words() -> None:
         "median duration reported: Kaplan-Meier"
     assert variant_label("as configured") == "Primary analysis (as configured)"
     assert "_" not in variant_label("response.some_new_key = a_value")
+
+
+# ------------------------------------------------------- Table 1: prior therapies
+
+
+def _baseline(prior: dict[str, dict[str, float]]) -> tuple[ARD, object]:
+    """Table 1 from an ARD of two groups (wAIHA 3, cAIHA 1 patients) plus the
+    ``baseline_prior_therapy`` rows given as group -> {statistic: value}."""
+    from aiha.report.clinical_tables import baseline_table
+    from aiha.report.model import Fmt
+
+    rows = []
+    for g, n in (("wAIHA", 3), ("cAIHA", 1), ("cAIHA_nonanemic", 0), ("all", 4)):
+        rows += [("n_treated", g, "n", n), ("sex_female", g, "n", 1),
+                 ("sex_female", g, "proportion", 1 / n if n else float("nan"))]
+    rows += [("baseline_prior_therapy", g, stat, v) for g, stats in prior.items()
+             for stat, v in stats.items()]
+    frame = pd.DataFrame(rows, columns=["stat_id", "group", "statistic", "value"]).assign(
+        unit="patients", rule="clinical_content", script="s.py", inputs_sha256="ab" * 32)
+    ard = ARD(frame)
+    return ard, baseline_table(ard, Fmt())
+
+
+def _row(table, label: str) -> list:
+    rows = [r for r in table.rows if str(r[0]) == label]
+    assert len(rows) == 1, [str(r[0]) for r in table.rows]
+    return rows[0]
+
+
+def _prior(denominators: dict[str, int], counts: dict[str, dict[str, int]]) -> dict:
+    out: dict[str, dict[str, float]] = {}
+    for g, n in denominators.items():
+        out[g] = {"denominator": n}
+        for key, k in counts[g].items():
+            out[g][f"{key}: n"] = k
+            out[g][f"{key}: proportion"] = k / n if n else float("nan")
+    return out
+
+
+def test_prior_therapy_rows_read_n_percent_and_link_to_their_rows() -> None:
+    counts = {"wAIHA": {"corticosteroids": 3, "ivig": 1, "none": 0},
+              "cAIHA": {"corticosteroids": 1, "ivig": 0, "none": 0},
+              "all": {"corticosteroids": 4, "ivig": 1, "none": 0}}
+    ard, table = _baseline(_prior({"wAIHA": 3, "cAIHA": 1, "all": 4}, counts))
+    # Columns: wAIHA, cAIHA (anemic), all treated (the empty group has no column).
+    steroids = _row(table, "Prior corticosteroids, n (%)")
+    assert [str(c) for c in steroids[1:]] == ["3 (100.0%)", "1 (100.0%)", "4 (100.0%)"]
+    assert steroids[1].link == anchor(("baseline_prior_therapy", "wAIHA", "corticosteroids: n"))
+    ivig = _row(table, "Prior IVIG, n (%)")
+    assert [str(c) for c in ivig[1:]] == ["1 (33.3%)", "0", "1 (25.0%)"]
+    # Rows follow the vocabulary, right after the treatment lines; no "none" row here.
+    labels = [str(r[0]) for r in table.rows]
+    i = labels.index("Prior AIHA treatment lines, median (range)")
+    assert labels[i + 1:i + 3] == ["Prior corticosteroids, n (%)", "Prior IVIG, n (%)"]
+    assert not any(label.startswith("No prior") for label in labels)
+    assert "IVIG: intravenous immunoglobulin" in table.note
+    assert "baseline_prior_therapy" in table.stat_ids
+
+
+def test_prior_therapy_rows_of_a_partly_recorded_cohort() -> None:
+    # The cAIHA patient's site does not list prior therapies; one wAIHA patient has
+    # an empty list.
+    counts = {"wAIHA": {"rituximab": 1, "none": 1}, "cAIHA": {"rituximab": 0, "none": 0},
+              "all": {"rituximab": 1, "none": 1}}
+    _, table = _baseline(_prior({"wAIHA": 2, "cAIHA": 0, "all": 2}, counts))
+    assert [str(c) for c in _row(table, "Prior rituximab, n/N (%)")[1:]] == [
+        "1/2 (50.0%)", "not recorded", "1/2 (50.0%)"]
+    assert [str(c) for c in _row(table, "No prior AIHA therapy, n/N (%)")[1:]] == [
+        "1/2 (50.0%)", "not recorded", "1/2 (50.0%)"]
+    assert "N: patients whose site lists prior therapies" in table.note
+
+
+def test_no_prior_therapy_rows_without_the_statistic() -> None:
+    _, table = _baseline({})
+    labels = [str(r[0]) for r in table.rows]
+    assert [x for x in labels if x.startswith(("Prior", "No prior"))] == [
+        "Prior AIHA treatment lines, median (range)"]
+    assert "Prior therapies" not in table.note

@@ -3,7 +3,8 @@
 Per analysis group (``all``, ``wAIHA``, ``cAIHA``, ``cAIHA_nonanemic``):
 
 - baseline: bilirubin (median, range), Evans syndrome and acrocyanosis as n and
-  proportion (``baseline_*``);
+  proportion (``baseline_*``); prior AIHA therapies by type (``baseline_prior_therapy``,
+  only when a site exports them, see :func:`prior_therapy_stats`);
 - exposure: daratumumab doses per patient, dose (mg), days between doses, treatment
   span; later AIHA therapies after day 0, overall and by drug (``exposure_*``,
   ``later_therapy*``);
@@ -26,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from aiha import therapies
 from aiha.ard import Stat
 
 GROUPS = ("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
@@ -48,6 +50,43 @@ def _summary(values: Sequence[float] | pd.Series, stat_id: str, group: str,
 def _n_prop(stat_id: str, group: str, k: int, n: int, prefix: str = "") -> list[Stat]:
     return [Stat(stat_id, group, f"{prefix}n", k, "patients"),
             Stat(stat_id, group, f"{prefix}proportion", k / n if n else math.nan, "proportion")]
+
+
+def prior_therapy_stats(patients: pd.DataFrame, members: Mapping[str, Sequence[str]]
+                        ) -> list[Stat]:
+    """Prior AIHA therapies by type (:mod:`aiha.therapies`), per group: ``denominator``
+    (the group's patients whose site exports the prior_therapies column; a patient
+    with an empty list counts, with no therapy), then ``<type>: n`` and
+    ``<type>: proportion`` of every type any treated patient had, and ``none: n`` /
+    ``none: proportion`` (an empty list). No rows at all when no treated patient's
+    site exports the column.
+
+    ``members``: group -> the group's patient ids (``all`` holds every treated one)."""
+    if therapies.RECORDED_COLUMN not in patients.columns:
+        return []
+    pts = patients.set_index("patient_id")
+
+    def recorded(ids: Sequence[str]) -> pd.DataFrame:
+        rows = pts.reindex(sorted(ids))
+        return rows[_truthy(rows[therapies.RECORDED_COLUMN])]
+
+    everyone = recorded(members["all"])
+    if everyone.empty:
+        return []
+    present = [t for t in therapies.PRIOR_THERAPY_TYPES
+               if _truthy(everyone[therapies.column(t)]).any()]
+    stats: list[Stat] = []
+    for g in GROUPS:
+        rows = recorded(members[g])
+        n = len(rows)
+        had = pd.DataFrame({t: _truthy(rows[therapies.column(t)])
+                            for t in therapies.PRIOR_THERAPY_TYPES}, index=rows.index)
+        stats.append(Stat("baseline_prior_therapy", g, "denominator", n, "patients"))
+        for t in present:
+            stats += _n_prop("baseline_prior_therapy", g, int(had[t].sum()), n, prefix=f"{t}: ")
+        stats += _n_prop("baseline_prior_therapy", g, int((~had.any(axis=1)).sum()), n,
+                         prefix="none: ")
+    return stats
 
 
 def parse_windows(windows: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
@@ -112,7 +151,8 @@ def clinical_content(
     ae_all = ae[ae["patient_id"].isin(treated)]
     term_grades = {term: sorted({int(x) for x in rows.groupby("patient_id")["grade"].max()})
                    for term, rows in ae_all.groupby("term")}
-    stats: list[Stat] = []
+    stats: list[Stat] = prior_therapy_stats(
+        patients, {g: list(members(g)["patient_id"]) for g in GROUPS})
     for g in GROUPS:
         m = members(g)
         ids = set(m["patient_id"])

@@ -13,6 +13,8 @@ import pandera.pandas as pa
 
 from aiha.errors import InputError
 from aiha.pseudonym import PATTERN as PSEUDONYM_PATTERN
+from aiha.therapies import COLUMNS as PRIOR_THERAPY_COLUMNS
+from aiha.therapies import RECORDED_COLUMN as PRIOR_THERAPIES_RECORDED
 
 _NONEMPTY = pa.Check.str_length(min_value=1, error="must not be empty")
 _INT = pa.Check.str_matches(r"^\s*\d+\s*$", error="must be a whole number")
@@ -36,6 +38,8 @@ RAW_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "acrocyanosis": _text(_NONEMPTY),
             "acrocyanosis_response": _text(),
             "prior_lines": _text(_INT),
+            # Optional: codes separated by aiha.therapies.SEPARATOR, mapped when cleaning.
+            "prior_therapies": pa.Column(str, required=False, **_OPTIONAL),
             "comment": _text(),
         },
         strict=False,
@@ -107,7 +111,7 @@ def shown_header(columns: list[str]) -> list[str]:
 def validate_raw(table: str, frame: pd.DataFrame, file: str) -> None:
     """Validate a raw export read as text; raise InputError at the first failure."""
     schema = RAW_SCHEMAS[table]
-    missing = [c for c in schema.columns if c not in frame.columns]
+    missing = [c for c, col in schema.columns.items() if col.required and c not in frame.columns]
     if missing:
         # A file without its header row has data in the header: show only cells
         # that look like column names, never a record number, name or date.
@@ -148,6 +152,10 @@ CLEAN_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "acrocyanosis": _BOOL,
             "acrocyanosis_response": pa.Column(object, nullable=True),
             "prior_lines": pa.Column(int, pa.Check.ge(0)),
+            # Prior therapies by type (aiha.therapies): missing where the site does not
+            # export them (prior_therapies_recorded false).
+            PRIOR_THERAPIES_RECORDED: _BOOL,
+            **{c: pa.Column("boolean", nullable=True) for c in PRIOR_THERAPY_COLUMNS},
             "first_dose_date": pa.Column(str),
             "comment": pa.Column(str),
         },

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from aiha.errors import InputError
+from aiha.therapies import PRIOR_THERAPY_TYPES
 
 # Hard limits of values that are not lab values, used when a site's older config
 # lacks them (config.yaml states the values in force).
@@ -66,6 +67,13 @@ def load_site_profiles(path: str | Path) -> dict[str, SiteProfile]:
             raise InputError(str(path), f"site {code}: treatment codes map to {unknown}; "
                              f"the categories are {', '.join(TREATMENT_CATEGORIES)}",
                              column="codes.treatment")
+        # Optional: only a site whose patients.csv has a prior_therapies column needs it.
+        unknown = sorted({str(v) for v in profiles[code].codes.get("prior_therapy", {}).values()}
+                         - set(PRIOR_THERAPY_TYPES))
+        if unknown:
+            raise InputError(str(path), f"site {code}: prior therapy codes map to {unknown}; "
+                             f"the types are {', '.join(PRIOR_THERAPY_TYPES)}",
+                             column="codes.prior_therapy")
     return profiles
 
 

@@ -149,3 +149,18 @@ def map_code(
         allowed = ", ".join(sorted(mapping))
         raise InputError(file, f"unknown {kind} code; allowed: {allowed}", row, column, text)
     return mapping[key]
+
+
+def map_code_list(
+    text: str, separator: str, profile: SiteProfile, kind: str, file: str, row: int, column: str
+) -> set[Any]:
+    """A cell holding site codes separated by ``separator``, each mapped like
+    :func:`map_code`. An empty cell (or empty items, e.g. a trailing separator) maps
+    to nothing; an unknown code is an error showing that code."""
+    items = [item.strip() for item in text.split(separator)]
+    items = [item for item in items if item]
+    if items and kind not in profile.codes:
+        raise InputError(file, f"the export profile of site {profile.code} has no "
+                         f"codes.{kind} table to map this column (config data.site_profiles)",
+                         row, column, items[0])
+    return {map_code(item, profile, kind, file, row, column) for item in items}

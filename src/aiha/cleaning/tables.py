@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from aiha import units
+from aiha import therapies, units
 from aiha.cleaning.freetext import clean_text
 from aiha.cleaning.profiles import CleaningLimits, SiteProfile
-from aiha.cleaning.reading import map_code, parse_date, parse_int, parse_number
+from aiha.cleaning.reading import map_code, map_code_list, parse_date, parse_int, parse_number
 from aiha.errors import InputError
 from aiha.identifiers import IdentifierIndex
 from aiha.pseudonym import age_at
@@ -130,6 +130,20 @@ def patient_rows(raw: pd.DataFrame, site: Site) -> pd.DataFrame:
     return pat
 
 
+def prior_therapies(r: dict[str, Any], site: Site, row: int) -> dict[str, Any]:
+    """The optional ``prior_therapies`` cell as one column per therapy type
+    (:mod:`aiha.therapies`): true/false where the site exports the column (an empty
+    cell: none recorded, every type false), missing where it does not."""
+    recorded = "prior_therapies" in r
+    types: set[Any] = set()
+    if recorded:
+        types = map_code_list(r["prior_therapies"], therapies.SEPARATOR, site.profile,
+                              "prior_therapy", site.files["patients"], row, "prior_therapies")
+    return {therapies.RECORDED_COLUMN: recorded,
+            **{therapies.column(t): (t in types) if recorded else None
+               for t in therapies.PRIOR_THERAPY_TYPES}}
+
+
 def clean_patients(pat: pd.DataFrame, site: Site) -> list[dict[str, Any]]:
     pf = site.files["patients"]
     code = site.profile
@@ -158,6 +172,7 @@ def clean_patients(pat: pd.DataFrame, site: Site) -> list[dict[str, Any]]:
                 "acrocyanosis": bool(map_code(r["acrocyanosis"], code, "yes_no", pf, row, "acrocyanosis")),
                 "acrocyanosis_response": acro_resp,
                 "prior_lines": parse_int(r["prior_lines"], pf, row, "prior_lines", *PRIOR_LINES),
+                **prior_therapies(r, site, row),
                 "first_dose_date": site.first_dose[rec].isoformat(),
                 "comment": site.text(r["comment"], "patients", row, "comment"),
             }

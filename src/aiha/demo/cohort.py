@@ -40,6 +40,9 @@ class PatientSpec:
     transfusion_days: tuple[int, ...] = ()
     hb_increase: float | None = None
     cytometry: bool = False
+    # Prior AIHA therapy types (aiha.therapies); None: drawn by the generator
+    # (aiha.demo.exports.draw_prior_therapies); (): none recorded.
+    prior_therapies: tuple[str, ...] | None = None
     # course "explicit": the post-dose Hb values, ((day, hb g/dL), ...), exactly as given.
     labs: tuple[tuple[int, float], ...] = ()
 
@@ -117,6 +120,8 @@ def load_spec(path: str | Path, multiplier: int = 1) -> CohortSpec:
             e["first_dose"] = _as_date(e["first_dose"])
         e["transfusion_days"] = tuple(e.get("transfusion_days", ()))
         e["labs"] = tuple((int(d), float(h)) for d, h in e.get("labs", ()))
+        if e.get("prior_therapies") is not None:
+            e["prior_therapies"] = tuple(str(t) for t in e["prior_therapies"])
         patients.append(PatientSpec(**e))
     cyto = tuple(raw.get("cytometry", {}).get("patients", ()))
     return CohortSpec(

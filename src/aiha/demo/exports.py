@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from aiha import units
+from aiha import therapies, units
 from aiha.demo.cohort import CohortSpec, PatientSpec, Timeline, timeline
 
 RAW_COLUMNS: dict[str, list[str]] = {
     "patients": [
         "record_number", "name", "birth_date", "sex", "diagnosis", "evans",
-        "acrocyanosis", "acrocyanosis_response", "prior_lines", "comment",
+        "acrocyanosis", "acrocyanosis_response", "prior_lines", "prior_therapies", "comment",
     ],
     "labs": ["record_number", "sample_date", "analyte", "value", "unit", "comment"],
     "transfusions": ["record_number", "transfusion_date", "units", "product"],
@@ -42,10 +42,44 @@ COUNTRY_UNITS = {
     "AT": {"hb": ("g/dL", 1), "bilirubin": ("mg/dL", 2), "ldh": ("U/L", 0)},
 }
 
+# Prior therapies are drawn from a random stream of their own ([seed, patient index,
+# PRIOR_THERAPY_STREAM]), so every other demo value (drawn from [seed, patient index])
+# is the same with or without them.
+PRIOR_THERAPY_STREAM = 14
+# Therapy types beyond corticosteroids and rituximab, with their weights, by diagnosis.
+EXTRA_PRIOR_THERAPIES = {
+    "wAIHA": {"immunosuppressant": 0.35, "splenectomy": 0.15, "ivig": 0.15,
+              "erythropoietin": 0.1, "bortezomib": 0.1, "other": 0.15},
+    "cAIHA": {"bortezomib": 0.3, "complement_inhibitor": 0.25, "immunosuppressant": 0.2,
+              "erythropoietin": 0.1, "other": 0.15},
+}
+
 PANAGGLUTINATION = (
     "Antibody screen pan-reactive since daratumumab (anti-CD38 interference); "
     "DTT-treated panel cells used for crossmatch"
 )
+
+
+def draw_prior_therapies(p: PatientSpec, rng: np.random.Generator) -> tuple[str, ...]:
+    """Prior therapy types of a refractory patient (the specification's, if it states
+    them): corticosteroids always, rituximab in about 9 of 10, and one further type
+    for each prior line not accounted for by those, drawn by diagnosis."""
+    if p.prior_therapies is not None:
+        return p.prior_therapies
+    types = ["corticosteroids"] + (["rituximab"] if rng.random() < 0.9 else [])
+    pool = EXTRA_PRIOR_THERAPIES[p.diagnosis]
+    k = min(len(pool), max(0, p.prior_lines - len(types)))
+    weights = np.array(list(pool.values()))
+    types += [str(t) for t in rng.choice(list(pool), size=k, replace=False,
+                                         p=weights / weights.sum())]
+    return tuple(t for t in therapies.PRIOR_THERAPY_TYPES if t in types)
+
+
+def _columns(profile: dict[str, Any], table: str) -> list[str]:
+    """A site without ``codes.prior_therapy`` in its profile exports no prior_therapies."""
+    if table == "patients" and "prior_therapy" not in profile["codes"]:
+        return [c for c in RAW_COLUMNS[table] if c != "prior_therapies"]
+    return RAW_COLUMNS[table]
 
 
 def _code(profile: dict[str, Any], kind: str, canonical: Any) -> str:
@@ -153,14 +187,16 @@ def build_site_exports(spec: CohortSpec, profiles: dict[str, Any]) -> dict[str, 
             sites[p.site] = _Site(p.site, profiles[p.site], {k: [] for k in RAW_COLUMNS})
     for index, p in enumerate(spec.patients):
         rng = np.random.default_rng([spec.seed, index])
+        prior = draw_prior_therapies(
+            p, np.random.default_rng([spec.seed, index, PRIOR_THERAPY_STREAM]))
         s = sites[p.site]
         t = timeline(spec, p.key)
-        _patient_rows(s, spec, p, t, rng)
+        _patient_rows(s, spec, p, t, rng, prior)
     out: dict[str, dict[str, str]] = {}
     for code, s in sorted(sites.items()):
         _site_quirks(s, spec)
         out[code] = {
-            table: _to_csv(RAW_COLUMNS[table], rows, s.profile["delimiter"])
+            table: _to_csv(_columns(s.profile, table), rows, s.profile["delimiter"])
             for table, rows in s.rows.items()
         }
     return out
@@ -170,8 +206,20 @@ def _yes_no(s: _Site, value: bool | None) -> str:
     return "" if value is None else _code(s.profile, "yes_no", value)
 
 
+def _prior_cell(s: _Site, types: tuple[str, ...]) -> list[str]:
+    """The prior_therapies cell (none for a site that does not export it). Créteil
+    writes its codes in lower case with spaces around the separator."""
+    if "prior_therapy" not in s.profile["codes"]:
+        return []
+    codes = [_code(s.profile, "prior_therapy", t) for t in types]
+    if s.code == "CRE":
+        return [f" {therapies.SEPARATOR} ".join(c.lower() for c in codes)]
+    return [therapies.SEPARATOR.join(codes)]
+
+
 def _patient_rows(
-    s: _Site, spec: CohortSpec, p: PatientSpec, t: Timeline, rng: np.random.Generator
+    s: _Site, spec: CohortSpec, p: PatientSpec, t: Timeline, rng: np.random.Generator,
+    prior: tuple[str, ...] = (),
 ) -> None:
     cold = p.diagnosis == "cAIHA"
     comment = ""
@@ -191,6 +239,7 @@ def _patient_rows(
         _yes_no(s, p.acrocyanosis if cold else False),
         _yes_no(s, p.acrocyanosis_response if (cold and p.acrocyanosis) else None),
         str(p.prior_lines),
+        *_prior_cell(s, prior),
         comment,
     ])
     country = s.profile["country"]

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from aiha import formatting as F
+from aiha import therapies
 from aiha.report.model import (ARD, GROUP_LABELS, GROUPS, Fmt, Table, _compact_pair,
                                _join_notes, compact, empty_groups_note, max_patient_rows,
                                n_pct, present_groups)
@@ -46,6 +47,42 @@ def _pct_cell(ard: ARD, stat: str, group: str, fmt: Fmt, prefix: str = "") -> st
     return n_pct(n, ard.get(stat, group, f"{prefix}proportion"), fmt.percent)
 
 
+PRIOR = "baseline_prior_therapy"
+
+
+def _prior_therapy_rows(t: _Rows, ard: ARD, fmt: Fmt) -> str:
+    """Rows "Prior <type>" of the types in the ARD (none when no site exports the
+    list), and their note. Where every treated patient's list is recorded the cells
+    read n (%) of the group; otherwise n/N (%), N the patients with a recorded list."""
+    if not ard.has(PRIOR, "all", "denominator"):
+        return ""
+    types = [x for x in therapies.PRIOR_THERAPY_TYPES if ard.has(PRIOR, "all", f"{x}: n")]
+    whole = all(ard.get(PRIOR, g, "denominator") == ard.get("n_treated", g, "n")
+                for g in t.groups)
+
+    def cell(g: str, prefix: str) -> str:
+        if whole:
+            return _pct_cell(ard, PRIOR, g, fmt, prefix)
+        k = ard.get(PRIOR, g, f"{prefix}n")
+        n = ard.get(PRIOR, g, "denominator")
+        return "not recorded" if n == 0 else F.fmt_n_of_N(k, n, fmt.percent)
+
+    unit = "n (%)" if whole else "n/N (%)"
+    for x in types:
+        t.add(f"Prior {therapies.label(x)}, {unit}", lambda g, p=f"{x}: ": cell(g, p))
+    if ard.opt(PRIOR, "all", "none: n") > 0:
+        t.add(f"No prior AIHA therapy, {unit}", lambda g: cell(g, "none: "))
+    covers = "; ".join(f"{therapies.label(x)}: {therapies.covers(x)}" for x in types
+                       if therapies.covers(x) != therapies.label(x))
+    return _join_notes(
+        "Prior therapies: the prior AIHA therapies a site lists for the patient, grouped "
+        "into types by the site's export profile; a patient counts once per type and may "
+        "have had several types. Therapies and treatment lines are recorded independently.",
+        f"{covers[0].upper()}{covers[1:]}." if covers else "",
+        "" if whole else "N: patients whose site lists prior therapies (an empty list "
+        "counts, as no prior therapy); not recorded: no site of the group lists them.")
+
+
 def baseline_table(ard: ARD, fmt: Fmt) -> Table:
     """Table 1: baseline characteristics by analysis group (groups with patients)."""
     groups = present_groups(ard)
@@ -58,6 +95,7 @@ def baseline_table(ard: ARD, fmt: Fmt) -> Table:
                                                ard.get("sex_female", g, "proportion"), fmt.percent))
     t.add("Prior AIHA treatment lines, median (range)",
           lambda g: _median_range(ard, "prior_lines", g, None))
+    prior_note = _prior_therapy_rows(t, ard, fmt)
     if "wAIHA" in groups:
         t.add("Evans syndrome, n (%)", lambda g: _pct_cell(ard, "baseline_evans", g, fmt))
     if "cAIHA" in groups or "cAIHA_nonanemic" in groups:
@@ -76,14 +114,14 @@ def baseline_table(ard: ARD, fmt: Fmt) -> Table:
                  _group_header(ard, groups, "Characteristic"), t.rows,
                  note=_join_notes("Efficacy set: wAIHA and anemic cAIHA. Percentages are of "
                                   "the patients treated in the group (n in the header).",
-                                  outside, empty_groups_note(ard, GROUPS[:3]),
+                                  outside, empty_groups_note(ard, GROUPS[:3]), prior_note,
                                   "Baseline: the last value on or before the first dose. "
                                   "AIHA: autoimmune hemolytic anemia; wAIHA: warm AIHA; cAIHA: "
                                   "cold AIHA (cold agglutinin disease); Hb: hemoglobin; LDH: "
                                   "lactate dehydrogenase; ULN: upper limit of normal.",
                                   "\u2014: not applicable or not measured."),
                  stat_ids=["n_treated", "n_efficacy", "age", "sex_female", "prior_lines",
-                           "baseline_evans", "baseline_acrocyanosis", "baseline_hb",
+                           PRIOR, "baseline_evans", "baseline_acrocyanosis", "baseline_hb",
                            "baseline_ldh", "baseline_bilirubin"])
 
 
