@@ -245,6 +245,32 @@ def test_activation_and_proliferation_percentages_are_the_gates_over_t_cells(fun
     assert facts["divided"]["rule"].startswith("CTV (BV421) < ")
 
 
+def test_a_boolean_activation_gate_is_reported_not_drawn(function_files):
+    """A lab's activation population may be a combination of gates (CD69+ or
+    CD25+): no axis to draw it on, its percentages are still printed."""
+    strategy = gating.load_gatingml(GATING / "gating_function.v1.xml", "logicle")
+    path = ("root", "Time", "Margin", "Singlets", "Lymphocytes", "Live", "CD3pos")
+    refs = [{"ref": r, "path": path, "complement": False} for r in ("CD69pos", "CD25pos")]
+    strategy.add_gate(fk.gates.BooleanGate("Activated", "or", refs), gate_path=path)
+    roles = {"t_cells": "CD3pos", "activation": "Activated", "divided": "Divided"}
+    data = FF.measure_function(function_files, strategy, roles)
+    fig = FF.draw_function(data, L.PopulationNames(roles))
+    left = fig.axes[0]
+    assert not left.axison
+    base = "Time/Margin/Singlets/Lymphocytes/Live/CD3pos"
+    bound = float(LOGICLE.inverse(np.array([[0.4543]]))[0, 0])  # both gates' lower bound
+    for (fcs, *_), row in zip(function_files, data.rows):
+        # CD69+ or CD25+ T cells counted by hand on the compensated events
+        raw, pnn, pns, text = reference.read_fcs_array(fcs)
+        comp = reference.compensate(raw, pnn, text["spillover"])
+        cd69, cd25 = (comp[:, pns.index(m)] for m in ("CD69", "CD25"))
+        sample = gating.read_sample(fcs, {})
+        t_cells = gating.memberships(gating.gate_results(sample, strategy), strategy)[base]
+        either = int(np.count_nonzero(t_cells & ((cd69 >= bound) | (cd25 >= bound))))
+        percent = 100.0 * either / int(np.count_nonzero(t_cells))
+        assert f"{L.visit_label(row.visit)}: {percent:.1f}%" in left.texts[0].get_text()
+
+
 # ------------------------------------------------------------------ captions and settings
 FACTS = {
     "gating_source": "GatingML 2.0",

@@ -38,8 +38,9 @@ class GateAxis:
     hi: float | None
 
 
-def gate_axis(strategy: Any, key: str) -> GateAxis:
-    """The first dimension of the gate of population ``key`` (its path)."""
+def gate_axis(strategy: Any, key: str) -> GateAxis | None:
+    """The first dimension of the gate of population ``key`` (its path); ``None``
+    for a gate without one (a boolean gate)."""
     import flowkit as fk
 
     from aiha.cytometry.gating_figure import population_gates
@@ -52,7 +53,10 @@ def gate_axis(strategy: Any, key: str) -> GateAxis:
         div = next(d for d in gate.dimensions if d.id == ref)
         lo, hi = quadrant.get_divider_range(ref)
         return GateAxis(div.dimension_ref, div.transformation_ref, div.compensation_ref, lo, hi)
-    dim = next(d for d in gate.dimensions if not isinstance(d, fk.RatioDimension))
+    dim = next((d for d in getattr(gate, "dimensions", None) or []
+                if not isinstance(d, fk.RatioDimension)), None)
+    if dim is None:
+        return None
     return GateAxis(dim.id, dim.transformation_ref, dim.compensation_ref,
                     getattr(dim, "min", None), getattr(dim, "max", None))
 
@@ -137,13 +141,21 @@ def measure_function(files: Sequence[tuple[str, str, str, str, int]] | Sequence[
         for role in ROLES:
             info = gate_axis(strat, keys[role])
             data.axes_info.setdefault(role, info)
+            counts[role] = int(np.count_nonzero(members[keys[role]]))
+            if info is None:  # nothing to draw: the percentages only
+                values[role] = np.zeros(0)
+                leaf = keys[role].rsplit("/", 1)[-1]
+                data.leaves.setdefault(role, leaf)
+                data.x_labels.setdefault(role, L.derived_label(leaf))
+                data.marker_names.setdefault(role, L.derived_label(leaf))
+                data.rules.setdefault(role, "a combination of gates (not drawn)")
+                continue
             channel = (info.channel, info.transform, info.comp)
             shown, lims = display_values(sample, strat, [channel])
             values[role] = shown[(info.channel, info.transform)][t_members]
             lo, hi = lims[(info.channel, info.transform)]
             old = data.limits.get(role, (lo, hi))
             data.limits[role] = (min(lo, old[0]), max(hi, old[1]))
-            counts[role] = int(np.count_nonzero(members[keys[role]]))
             if role not in data.x_labels:
                 labels_, markers_ = channel_names(sample, strat, [channel])
                 data.x_labels[role] = labels_[info.channel]
@@ -199,6 +211,13 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
         for j, role in enumerate(ROLES):
             ax = axes[i][j]
             info = axes_info[role]
+            ax.set_title(f"{pid}: {titles[role]}", fontsize=TITLE_PT, pad=4)
+            if info is None:  # a boolean gate: no axis to draw it on
+                ax.axis("off")
+                lines = [f"{legend_titles[role]} of {t_label}"] + [
+                    f"{L.visit_label(r.visit)}: {fmt_frequency(r.percent(role))}" for r in mine]
+                ax.text(0.02, 0.95, "\n".join(lines), va="top", fontsize=7.5, transform=ax.transAxes)
+                continue
             lo, hi = limits[role]
             bins = np.linspace(lo, hi, 121)
             top = 0.0
@@ -224,13 +243,12 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
                                             (lo, hi)), TICK_PT)
             ax.tick_params(axis="y", labelsize=TICK_PT, length=3, pad=2)
             ax.set_xlabel(x_labels[role], fontsize=LABEL_PT, labelpad=2)
-            ax.set_title(f"{pid}: {titles[role]}", fontsize=TITLE_PT, pad=4)
             legend = ax.legend(fontsize=7, loc="upper left", frameon=True, handlelength=1.4,
                                borderaxespad=0.3, title=f"{legend_titles[role]} of {t_label}",
                                title_fontsize=7, alignment="left", fancybox=False, framealpha=0.85,
                                edgecolor="none", facecolor="white")
             legend.get_title().set_fontweight("bold")
-            if j == 0:
+            if j == 0 or axes_info[ROLES[j - 1]] is None:
                 ax.set_ylabel(f"% of {t_label} per bin", fontsize=LABEL_PT, labelpad=2)
     fig.tight_layout(pad=0.4, w_pad=1.5, h_pad=1.0)
     return fig
