@@ -88,4 +88,4 @@ def test_lab_folder_reaches_claims_reconciliation_and_pdf(lab_project: Path):
     assert "FlowJo&#39;s stored counts against this analysis" in html or \
         "FlowJo's stored counts against this analysis" in html
     assert "binned (display-resolution) data" in html
-    assert "Gating strategy (FlowJo workspace)" in html
+    assert "Gating strategy of the phenotype tube (FlowJo workspace)" in html

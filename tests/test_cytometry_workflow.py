@@ -3,6 +3,7 @@ no identifiers, and a touched FCS file reruns only its own chain."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -124,6 +125,25 @@ def test_figures_are_deterministic_svg(cyto: Path):
         assert "Matplotlib" not in text.split("</metadata>")[0]
     gating = (cyto / "figures" / "gating_strategy.svg").read_text()
     assert "<image" in gating  # density plots rasterized, axes vector
+
+
+def test_figure_percentages_are_the_claims(cyto: Path, flow_ard):
+    """The percentages the event figures print are the numbers the claims use:
+    each patient's baseline activated and divided % of T cells (Figure 8), and the
+    CD38+ % of T cells of the gating figure's baseline sample (Figure 5)."""
+    facts = json.loads((cyto / "figures" / "event_figures.json").read_text(encoding="utf-8"))
+    baseline = [s for s in facts["function"]["samples"] if s["day"] <= 0]
+    assert {s["patient_id"] for s in baseline} == set(
+        flow_ard.loc[flow_ard["group"].str.startswith("PT-"), "group"])
+    for s in baseline:
+        for role in ("activation", "divided"):
+            claimed = v(flow_ard, "flow_function", s["patient_id"], f"{role}_baseline")
+            assert s[f"{role}_percent"] == pytest.approx(claimed, abs=1e-6), (s, role)
+    gating = facts["gating"]
+    assert gating["day"] <= 0
+    cd38 = next(p for panel in gating["panels"] for p in panel["populations"] if p["label"] == "CD38+")
+    assert cd38["percent"] == pytest.approx(
+        v(flow_ard, "flow_depletion", gating["patient_id"], "baseline_percent"), abs=1e-6)
 
 
 def _planned_jobs(output: str) -> dict[str, int]:

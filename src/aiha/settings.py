@@ -95,3 +95,20 @@ def content_config(config: Mapping[str, Any]) -> dict[str, Any]:
     report = config.get("report") or {}
     return {"transfusion_windows_days": [list(w) for w in report.get(
         "transfusion_windows_days", DEFAULT_TRANSFUSION_WINDOWS)]}
+
+
+def cytometry_event_figures_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
+    """What the gating and activation/proliferation figures read (rule
+    cytometry_event_figures) of config ``cytometry``: how to gate (source, scale,
+    panel, FCS reading options), the populations each tube's figure follows and
+    the SVG salt. Not the claims, the QC thresholds or the demo generator."""
+    from aiha.cytometry.populations import tube_populations
+
+    return {
+        **{k: copy.deepcopy(cyto[k]) for k in ("gating_source", "transform", "asinh")},
+        "panel": copy.deepcopy(cyto.get("panel") or {}),
+        "missing_spillover": cyto.get("missing_spillover", "refuse"),
+        "fcs_ignore_offset_error": bool(cyto.get("fcs_ignore_offset_error", False)),
+        "tube_populations": tube_populations(cyto["populations"]),
+        "svg_hashsalt": cyto["figures"]["svg_hashsalt"],
+    }

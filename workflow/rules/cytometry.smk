@@ -15,6 +15,7 @@ from aiha.cytometry.plan import (
 )
 from aiha.cytometry.populations import tube_populations
 from aiha.pseudonym import read_key
+from aiha.settings import cytometry_event_figures_config
 
 CYTO_RAW = Path(config["data"]["raw_dir"]) / "cytometry"
 CYTO_SHEET = CYTO_RAW / "samples.csv"
@@ -41,8 +42,10 @@ CYTO_UNITS = (
     if CYTO_ENABLED
     else {}
 )
+# The gating figure shows one sample: the first patient's phenotype tube at the
+# first of the gating visits that patient has.
 CYTO_GATING_IDS = (
-    pick_samples(CYTO_SAMPLES, "phenotype", CYTO["figures"]["gating_visits"], 1)
+    pick_samples(CYTO_SAMPLES, "phenotype", CYTO["figures"]["gating_visits"], 1)[:1]
     if CYTO_ENABLED
     else []
 )
@@ -248,6 +251,8 @@ if CYTO_ENABLED:
         output:
             gating=CYTO_OUT / "figures" / "gating_strategy.svg",
             proliferation=CYTO_OUT / "figures" / "proliferation.svg",
+            # what the captions of the two figures print (sample, thresholds, ...)
+            facts=CYTO_OUT / "figures" / "event_figures.json",
         log:
             CYTO_LOGS / "event_figures.log",
         conda:
@@ -258,7 +263,7 @@ if CYTO_ENABLED:
             runtime=10,
         params:
             code=script_code("cytometry_event_figures"),
-            cyto=CYTO,
+            cyto=cytometry_event_figures_config(CYTO),
             gating_ids=CYTO_GATING_IDS,
             proliferation_ids=CYTO_PROLIF_IDS,
             workspace_samples={

@@ -15,9 +15,17 @@ REPORT_FIGURE_INPUTS = {
         for k in (CYTOMETRY_FIGURES if CYTO_ENABLED else [])
     },
 }
-# Optional inputs of render_report: the cytometry QC and the claims audit.
+# Optional inputs of render_report: the cytometry QC and figure captions' facts, the
+# FlowJo reconciliation and the claims audit.
 REPORT_OPTIONAL_INPUTS = {
-    **({"cytometry_qc": "results/cytometry/qc.tsv"} if CYTO_ENABLED else {}),
+    **(
+        {
+            "cytometry_qc": "results/cytometry/qc.tsv",
+            "cytometry_figure_facts": "results/cytometry/figures/event_figures.json",
+        }
+        if CYTO_ENABLED
+        else {}
+    ),
     **(
         {
             "flowjo_reconciliation": "results/cytometry/flowjo_reconciliation_summary.tsv",

@@ -1,43 +1,57 @@
-"""Gating-strategy dot plots and CTV proliferation histograms (event level), with
-the gates of the configured gating source (GatingML, or each file's sample of the
-FlowJo workspace)."""
+"""Gating-strategy figure (one phenotype sample) and activation/proliferation
+figure (functional tubes), event level, with the gates of the configured gating
+source (GatingML, or each file's sample of the FlowJo workspace); and the facts
+their captions print (JSON)."""
 
 from aiha.cytometry import figures
 from aiha.cytometry.aggregate import read_table
+from aiha.cytometry.function_figure import function_figure_from_files
 from aiha.cytometry.gating import load_flowjo, load_gatingml, read_options, read_workspace
+from aiha.cytometry.gating_figure import gating_figure_from_file
+from aiha.cytometry.labels import visit_label
 from aiha.jobs import run_script
 
 
 def main(sm):
     cfg = sm.params.cyto
-    figures.setup(cfg["figures"]["svg_hashsalt"])
+    figures.setup(cfg["svg_hashsalt"])
     meta = read_table(sm.input.samples).set_index("sample_id")
     flowjo = cfg["gating_source"] == "flowjo"
     names = sm.params.workspace_samples
+    roles = cfg["tube_populations"]
 
-    def title(sample_id):
-        m = meta.loc[sample_id]
-        return f"{m['patient_id']}, {m['visit']} (day {m['day']})"
-
-    def strategies(gating_file, fcs_files, sample_ids):
-        """The strategy of the tube (GatingML), or of each file (FlowJo)."""
+    def strategy_of(gating_file, fcs, sample_id, workspace=None):
+        """The tube's GatingML strategy, or the file's sample of the FlowJo workspace."""
         if not flowjo:
-            return load_gatingml(gating_file, cfg["transform"], cfg["asinh"]), [()] * len(sample_ids)
-        workspace = read_workspace(gating_file)
-        own = [(load_flowjo(gating_file, f, workspace, names.get(s) or None),)
-               for f, s in zip(fcs_files, sample_ids)]
-        return (own[0][0] if own else None), own
+            return load_gatingml(gating_file, cfg["transform"], cfg["asinh"])
+        return load_flowjo(gating_file, fcs, workspace, names.get(sample_id) or None)
 
-    strategy, own = strategies(sm.input.gating_phenotype, sm.input.gating_fcs, sm.params.gating_ids)
-    files = [(f, s, title(s), *o) for f, s, o in zip(sm.input.gating_fcs, sm.params.gating_ids, own)]
-    figures.gating_figure_from_files(files, strategy, sm.output.gating, read_options(cfg, "phenotype"))
+    facts = {"gating_source": "FlowJo workspace" if flowjo else "GatingML 2.0"}
+    if sm.params.gating_ids:
+        sid, fcs = sm.params.gating_ids[0], sm.input.gating_fcs[0]
+        workspace = read_workspace(sm.input.gating_phenotype) if flowjo else None
+        strategy = strategy_of(sm.input.gating_phenotype, fcs, sid, workspace)
+        m = meta.loc[sid]
+        facts["gating"] = {
+            "patient_id": str(m["patient_id"]), "visit": visit_label(m["visit"]), "day": int(m["day"]),
+            **gating_figure_from_file(fcs, sid, strategy, sm.output.gating, roles["phenotype"],
+                                      read_options(cfg, "phenotype")),
+        }
+    else:
+        figures.empty_figure("No phenotype sample at the chosen visits", sm.output.gating)
+        facts["gating"] = None
 
-    strategy, own = strategies(sm.input.gating_function, sm.input.proliferation_fcs, sm.params.proliferation_ids)
-    files = [(f, s, meta.loc[s, "patient_id"], f"{meta.loc[s, 'visit']} (day {meta.loc[s, 'day']})", *o)
-             for f, s, o in zip(sm.input.proliferation_fcs, sm.params.proliferation_ids, own)]
-    pops = cfg["populations"]
-    figures.proliferation_from_files(files, strategy, pops["t_cells"], pops["divided"], sm.output.proliferation,
-                                     read_options(cfg, "function"))
+    workspace = read_workspace(sm.input.gating_function) if flowjo else None
+    files = []
+    for fcs, sid in zip(sm.input.proliferation_fcs, sm.params.proliferation_ids):
+        own = (strategy_of(sm.input.gating_function, fcs, sid, workspace),) if flowjo else ()
+        m = meta.loc[sid]
+        files.append((fcs, sid, str(m["patient_id"]), str(m["visit"]), int(m["day"]), *own))
+    strategy = None if flowjo else strategy_of(sm.input.gating_function, None, None)
+    facts["function"] = function_figure_from_files(files, strategy, roles["function"], sm.output.proliferation,
+                                                   read_options(cfg, "function"))
+
+    figures.write_facts(facts, sm.output.facts)
 
 
 run_script(main, snakemake)  # noqa: F821

@@ -20,6 +20,7 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cl
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
                                          response_table, transfusion_table)
+from aiha.report.cytometry_captions import cytometry_captions
 from aiha.report.cytometry_tables import (
     flow_findings_table,
     flow_patient_table,
@@ -136,10 +137,13 @@ def build_context(
     cfg: Mapping[str, Any],
     provenance: Mapping[str, Any],
     digests: Mapping[str, str] | None = None,
+    cytometry_figure_facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the template prints. ``tables`` keys: ard (from :func:`aiha.ard.read_ard`),
     responses, patients, labs, adverse_events, cleaning_log, cytometry_qc, audit,
-    sensitivity; ``provenance`` is results/provenance.json."""
+    sensitivity; ``provenance`` is results/provenance.json; ``cytometry_figure_facts``
+    is results/cytometry/figures/event_figures.json (what the captions of the
+    event-level cytometry figures print), optional."""
     ard = ARD(tables["ard"])
     fmt = Fmt.from_config(cfg)
     report_cfg = dict(cfg.get("report", {}))
@@ -207,6 +211,7 @@ def build_context(
         "tables": t,
         "figures": {k: f"figures/{v}" for k, v in CLINICAL_FIGURES.items()},
         "cytometry_figures": {k: f"cytometry/{k}.svg" for k in CYTOMETRY_FIGURES},
+        "cytometry_captions": cytometry_captions(cytometry_figure_facts),
         "digests": dict(digests or {}),
         "has_audit": has_audit,
         "has_cytometry": has_cytometry,

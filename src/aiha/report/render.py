@@ -82,9 +82,9 @@ def build_report(
 ) -> dict[str, Any]:
     """Read inputs, render HTML and PDF. ``inputs`` keys: ard, responses, patients,
     labs, adverse_events, cleaning_log, cytometry_qc, audit, sensitivity, provenance,
-    fig_<clinical figure>,
-    cyto_<cytometry figure>. Returns the context, the HTML and the URLs the PDF
-    renderer fetched (``served``) or refused (for tests)."""
+    fig_<clinical figure>, cyto_<cytometry figure>, cytometry_figure_facts (optional).
+    Returns the context, the HTML and the URLs the PDF renderer fetched
+    (``served``) or refused (for tests)."""
     resources_dir = Path(resources_dir)
     tables = {k: read_text_tsv(inputs[k]) for k in ("cleaning_log", "sensitivity")}
     # Optional: the cytometry QC (no cytometry arm), the audit (no claims), the QC table.
@@ -93,7 +93,9 @@ def build_report(
     tables["ard"] = read_ard(inputs["ard"])
     digests = {"ARD (results/ard/ard.tsv)": file_sha256(inputs["ard"])}
     provenance = json.loads(Path(inputs["provenance"]).read_text(encoding="utf-8"))
-    context = build_context(tables, cfg, provenance, digests)
+    facts = (json.loads(Path(inputs["cytometry_figure_facts"]).read_text(encoding="utf-8"))
+             if inputs.get("cytometry_figure_facts") else None)
+    context = build_context(tables, cfg, provenance, digests, facts)
     html = render_html(context, resources_dir)
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
     figures = {k: inputs[f"fig_{k}"] for k in CLINICAL_FIGURES}
@@ -162,10 +164,12 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "sensitivity": r / "sensitivity/summary.tsv",
         "sensitivity_claims": r / "sensitivity/sensitivity.tsv",
         "provenance": r / "provenance.json",
+        "cytometry_figure_facts": r / "cytometry/figures/event_figures.json",
     }
     inputs.update({f"fig_{k}": f / v for k, v in CLINICAL_FIGURES.items()})
     inputs.update({f"cyto_{k}": r / f"cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES})
-    optional = ("cytometry_qc", "audit", "qc", "sensitivity_claims", *(f"cyto_{k}" for k in CYTOMETRY_FIGURES))
+    optional = ("cytometry_qc", "audit", "qc", "sensitivity_claims", "cytometry_figure_facts",
+                *(f"cyto_{k}" for k in CYTOMETRY_FIGURES))
     return {k: v for k, v in inputs.items() if k not in optional or Path(v).exists()}
 
 
