@@ -68,6 +68,30 @@ def _patient_colors(patients: Sequence[str]) -> dict[str, str]:
     return {p: PATIENT_COLORS[i % len(PATIENT_COLORS)] for i, p in enumerate(patients)}
 
 
+# Per-patient panels: two per row at the report's text width (7 in), so the figure
+# prints 1:1 and its text keeps the size set in :func:`setup`.
+PANEL_COLUMNS = 2
+FIGURE_WIDTH_IN = 7.0
+PANEL_HEIGHT_IN = 2.5
+
+
+def _patient_grid(n: int) -> tuple[Any, np.ndarray]:
+    cols = min(max(n, 1), PANEL_COLUMNS)
+    rows = -(-max(n, 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(FIGURE_WIDTH_IN, PANEL_HEIGHT_IN * rows + 0.6),
+                             squeeze=False, sharey=True)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def _legend_below(fig: Any, handles: list, labels: list) -> None:
+    """One legend for every panel, under the panels."""
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), frameon=False,
+               fontsize=8)
+    fig.tight_layout(rect=(0, 0.1 if len(labels) <= 3 else 0.16, 1, 1))
+
+
 def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str, int],
                     depletion_threshold: float, reappearance_threshold: float,
                     path: str | os.PathLike[str]) -> None:
@@ -75,31 +99,35 @@ def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str,
     panel per patient, relapse marked."""
     patients = sorted(cd38["patient_id"].unique())
     colors = _patient_colors(patients)
-    fig, axes = plt.subplots(1, max(len(patients), 1), figsize=(5.5 * max(len(patients), 1), 3.8),
-                             squeeze=False, sharey=True)
-    for ax, pid in zip(axes[0], patients):
+    fig, axes = _patient_grid(len(patients))
+    legend: dict[str, Any] = {}
+    for ax, pid in zip(axes.flat, patients):
         series = cd38[cd38["patient_id"] == pid]
-        ax.plot(series["day"], series["percent"], "o-", color=colors[pid], label="CD38+ of CD3+")
+        ax.plot(series["day"], series["percent"], "o-", ms=3, color=colors[pid],
+                label="CD38+ of CD3+ T cells")
         ax.set_yscale("symlog", linthresh=1.0)
         ax.set_ylim(0, 100)
-        ax.axhline(depletion_threshold, color="grey", ls=":", lw=1, label=f"depletion {depletion_threshold:g}%")
+        ax.axhline(depletion_threshold, color="grey", ls=":", lw=1,
+                   label=f"depletion threshold {depletion_threshold:g}%")
         ax.axhline(reappearance_threshold, color="grey", ls="--", lw=1,
-                   label=f"reappearance {reappearance_threshold:g}%")
+                   label=f"reappearance threshold {reappearance_threshold:g}%")
         ax.axvline(0, color="black", lw=0.8)
         if pid in relapses:
             ax.axvline(relapses[pid], color="red", lw=1.2, label="clinical relapse")
         ax.set_xlabel("Days from first daratumumab dose")
-        ax.set_title(pid)
+        ax.set_title(pid, fontsize=9)
         twin = ax.twinx()
         p_hb = hb[hb["patient_id"] == pid].sort_values("day")
-        twin.plot(p_hb["day"], p_hb["value"], "s-", ms=2.5, lw=0.8, color="dimgray", label="Hb")
+        twin.plot(p_hb["day"], p_hb["value"], "s-", ms=2.5, lw=0.8, color="dimgray",
+                  label="Hb (right axis)")
         twin.set_ylabel("Hb (g/dL)")
         twin.set_ylim(0, 18)
-        lines = ax.get_legend_handles_labels()
-        tl = twin.get_legend_handles_labels()
-        ax.legend(lines[0] + tl[0], lines[1] + tl[1], fontsize=7, loc="upper right")
-    axes[0][0].set_ylabel("CD38+ T cells (% of CD3+)")
-    fig.tight_layout()
+        for h, lab in zip(*[a + b for a, b in zip(ax.get_legend_handles_labels(),
+                                                   twin.get_legend_handles_labels())]):
+            legend.setdefault("CD38+ of CD3+ T cells" if lab.startswith("CD38+") else lab, h)
+    for row in axes:
+        row[0].set_ylabel("CD38+ (% of CD3+)")
+    _legend_below(fig, list(legend.values()), list(legend))
     save_svg(fig, path)
 
 
@@ -107,21 +135,24 @@ def subsets_figure(shares: Mapping[str, pd.DataFrame], path: str | os.PathLike[s
     """Stacked bars of naive / CM / EM / TEMRA shares of CD3+ per visit."""
     keys = list(SUBSET_COLORS)
     patients = sorted(set().union(*(set(f["patient_id"]) for f in shares.values())))
-    fig, axes = plt.subplots(1, max(len(patients), 1), figsize=(5.5 * max(len(patients), 1), 3.8),
-                             squeeze=False, sharey=True)
-    for ax, pid in zip(axes[0], patients):
+    fig, axes = _patient_grid(len(patients))
+    for ax, pid in zip(axes.flat, patients):
         frames = {k: shares[k][shares[k]["patient_id"] == pid].set_index("sample_id") for k in keys}
         order = frames[keys[0]].sort_values("day")
         labels = [f"{v}\n(d{d})" for v, d in zip(order["visit"], order["day"])]
         bottom = np.zeros(len(order))
         for k in keys:
             values = frames[k].loc[order.index, "percent"].to_numpy(dtype=float)
-            ax.bar(range(len(order)), values, bottom=bottom, color=SUBSET_COLORS[k], label=SUBSET_LABELS[k])
+            ax.bar(range(len(order)), values, bottom=bottom, color=SUBSET_COLORS[k],
+                   label=SUBSET_LABELS[k])
             bottom += values
         ax.set_xticks(range(len(order)), labels, fontsize=7)
-        ax.set_title(pid)
+        ax.set_title(pid, fontsize=9)
         ax.set_xlabel("Visit (day from first dose)")
-    axes[0][0].set_ylabel("% of CD3+ T cells")
-    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
+    for row in axes:
+        row[0].set_ylabel("% of CD3+ T cells")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    _legend_below(fig, handles, labels)
     save_svg(fig, path)
+
+
