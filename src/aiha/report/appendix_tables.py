@@ -30,7 +30,7 @@ def cleaning_summary_table(log: pd.DataFrame, routine: Sequence[str]) -> Table:
     rows.append(["listed individually (Listing A1 of the listings document)",
                  F.fmt_count(sum(1 for kind in kinds if kind is None))])
     return Table("cleaning_summary", "Table A1. Cleaning actions by kind (rows of the cleaning log)",
-                 ["Action", "Rows"], rows)
+                 ["Action", "Rows"], rows, source="results/clinical/cleaning_log.tsv")
 
 
 def cleaning_table(log: pd.DataFrame, routine: Sequence[str] = ()) -> Table:
@@ -41,7 +41,7 @@ def cleaning_table(log: pd.DataFrame, routine: Sequence[str] = ()) -> Table:
             for _, r in log.iterrows() if _routine(r["reason"], routine) is None]
     return Table("cleaning_log", "Listing A1. Cleaning log: corrected, removed and flagged values",
                  header, rows, numeric=[False, True, False, False, False, False],
-                 css_class="listing")
+                 css_class="listing", source="results/clinical/cleaning_log.tsv")
 
 
 def flagged_labs_table(labs: pd.DataFrame, fmt: Fmt) -> Table:
@@ -54,7 +54,7 @@ def flagged_labs_table(labs: pd.DataFrame, fmt: Fmt) -> Table:
             for _, r in flagged.iterrows()]
     return Table("flagged_labs", "Listing A2. Laboratory values flagged during cleaning", header,
                  rows, numeric=[False, False, True, False, True, False, True, False, False, False],
-                 css_class="listing", nowrap=(0, 1))
+                 css_class="listing", nowrap=(0, 1), source="results/clinical/labs.tsv")
 
 
 def comments_table(patients: pd.DataFrame, labs: pd.DataFrame) -> Table:
@@ -71,7 +71,8 @@ def comments_table(patients: pd.DataFrame, labs: pd.DataFrame) -> Table:
               F.fmt_text(r["comment"])] for _, r in grouped.iterrows()]
     return Table("comments", "Listing A3. Free-text comments (printed verbatim, as text)",
                  ["Patient", "Source", "First date", "Rows", "Comment"], rows,
-                 numeric=[False, False, False, True, False], css_class="listing", nowrap=(0, 2))
+                 numeric=[False, False, False, True, False], css_class="listing", nowrap=(0, 2),
+                 source="results/clinical/patients.tsv, results/clinical/labs.tsv")
 
 
 def qc_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
@@ -84,7 +85,7 @@ def qc_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
             for _, r in qc.iterrows()]
     return Table("cytometry_qc", "Listing 3. Cytometry sample quality control", header, rows,
                  numeric=[False, False, False, True, False, True, True, True, False],
-                 css_class="listing", nowrap=(1,))
+                 css_class="listing", nowrap=(1,), source="results/cytometry/qc.tsv")
 
 
 def flow_table(ard: ARD, fmt: Fmt, per_patient: bool = False) -> Table:
@@ -113,7 +114,7 @@ def provenance_table(ard: ARD) -> Table:
             for _, r in frame.iterrows()]
     return Table("provenance", "Table B3. The rule and script behind the ARD rows",
                  ["Rule", "Script", "Inputs SHA-256 (first 16)", "ARD rows"], rows,
-                 numeric=[False, False, False, True])
+                 numeric=[False, False, False, True], source="results/ard/ard.tsv")
 
 
 # --------------------------------------------------------------------------- auditor
@@ -330,7 +331,7 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
         pkg_rows.append(row)
     return {
         "build": Table("build", "Table B1. Build", ["Item", "Value"], build,
-                       numeric=[False, False], css_class="listing"),
+                       numeric=[False, False], css_class="listing", source="results/provenance.json"),
         "inputs": Table("raw_inputs", "Table B2. Raw inputs, per folder",
                         ["Folder", "Files", "SHA-256 of the folder's listing"], inputs,
                         numeric=[False, True, False], css_class="listing mono",
@@ -342,7 +343,7 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
         "packages": Table("packages", "Table B4. Installed packages (resolved versions)",
                           ["Package", "Version"] * 3, pkg_rows, numeric=[False] * 6,
                           css_class="listing keep",
-                          note="In alphabetical order down each pair of columns."),
+                          note="In alphabetical order down each pair of columns.", source="results/provenance.json"),
     }
 
 

@@ -380,7 +380,7 @@ def response_listing(responses: pd.DataFrame, fmt: Fmt) -> Table:
         ])
     return Table("response_listing", "Listing 1. Response per patient", header, rows,
                  numeric=[False, False, True, True, True, False, False, False, True, False],
-                 css_class="listing", nowrap=(0, 6))
+                 css_class="listing", nowrap=(0, 6), source="results/response/responses.tsv")
 
 
 def ae_grade_table(ard: ARD) -> Table:
@@ -414,5 +414,5 @@ def ae_listing(aes: pd.DataFrame, responses: pd.DataFrame) -> Table:
             for _, r in frame.iterrows()]
     return Table("ae_listing", "Listing 2. Adverse events", header, rows,
                  numeric=[False, False, True, False, True, False, True, False, True, False],
-                 css_class="listing", nowrap=(0, 3))
+                 css_class="listing", nowrap=(0, 3), source="results/clinical/adverse_events.tsv")
 

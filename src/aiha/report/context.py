@@ -129,7 +129,7 @@ def ard_appendix_table(ard: ARD) -> Table:
                  css_class="listing ard", row_ids=ids,
                  note="All rows, including those not printed, are in results/ard/ard.tsv. "
                       "Values are printed with up to 6 decimals. Inputs SHA-256: one digest "
-                      "over the names and bytes of the rule's input files.")
+                      "over the names and bytes of the rule's input files.", source="results/ard/ard.tsv")
 
 
 def build_context(
