@@ -166,3 +166,25 @@ def test_defaults_fill_what_an_older_config_leaves_out(config):
     assert config["statistics"]["km_ci_transform"] == "log-log"
     assert config["sensitivity"]["jobs"] == "single"
     assert config["cytometry"]["enabled"] is True
+
+
+def test_flow_claims_and_summary_figures_read_only_their_part_of_cytometry(config):
+    from aiha.cytometry.claims import ClaimSettings
+    from aiha.settings import cytometry_claims_config, cytometry_summary_figures_config
+
+    cyto = config["cytometry"]
+    claims = cytometry_claims_config(cyto)
+    # What ClaimSettings reads, read from the subset, equals it read from the section.
+    assert ClaimSettings.from_config(claims) == ClaimSettings.from_config(cyto)
+    changed = copy.deepcopy(cyto)
+    changed["transform"] = "asinh"
+    changed["figures"]["proliferation_visits"] = ["baseline"]
+    changed["qc"]["min_events_kept"] = 1
+    assert cytometry_claims_config(changed) == claims
+    assert cytometry_summary_figures_config(changed) == cytometry_summary_figures_config(cyto)
+    changed["claims"]["depletion_threshold_percent"] = 2
+    assert cytometry_claims_config(changed) != claims
+    changed = copy.deepcopy(cyto)
+    changed["figures"]["summary_max_patients"] = 1
+    assert cytometry_summary_figures_config(changed) != cytometry_summary_figures_config(cyto)
+    assert cytometry_claims_config(changed) == claims

@@ -112,3 +112,24 @@ def cytometry_event_figures_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
         "tube_populations": tube_populations(cyto["populations"]),
         "svg_hashsalt": cyto["figures"]["svg_hashsalt"],
     }
+
+
+def cytometry_claims_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
+    """What the flow claims read (rule cytometry_claims) of config ``cytometry``: the
+    populations, the claim thresholds and windows, and whether QC-flagged samples
+    count (the shape :meth:`aiha.cytometry.claims.ClaimSettings.from_config` reads).
+    Not how to gate, the figures or the demo generator: changing those does not
+    recompute the claims."""
+    return {"populations": copy.deepcopy(cyto["populations"]),
+            "claims": copy.deepcopy(cyto["claims"]),
+            "qc": {"exclude_flagged": bool(cyto["qc"]["exclude_flagged"])}}
+
+
+def cytometry_summary_figures_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
+    """What the CD38 time-course and subset figures read (rule
+    cytometry_summary_figures): the claims' settings, how many patients to draw and
+    the SVG salt."""
+    figures = cyto["figures"]
+    return {**cytometry_claims_config(cyto),
+            "figures": {"summary_max_patients": int(figures.get("summary_max_patients", 6)),
+                        "svg_hashsalt": figures["svg_hashsalt"]}}

@@ -15,7 +15,11 @@ from aiha.cytometry.plan import (
 )
 from aiha.cytometry.populations import tube_populations
 from aiha.pseudonym import read_key
-from aiha.settings import cytometry_event_figures_config
+from aiha.settings import (
+    cytometry_claims_config,
+    cytometry_event_figures_config,
+    cytometry_summary_figures_config,
+)
 
 CYTO_RAW = Path(config["data"]["raw_dir"]) / "cytometry"
 CYTO_SHEET = CYTO_RAW / "samples.csv"
@@ -214,7 +218,7 @@ if CYTO_ENABLED:
             runtime=5,
         params:
             code=script_code("cytometry_claims"),
-            cyto=CYTO,
+            cyto=cytometry_claims_config(CYTO),
         script:
             "../scripts/cytometry_claims.py"
 
@@ -237,7 +241,7 @@ if CYTO_ENABLED:
             runtime=5,
         params:
             code=script_code("cytometry_summary_figures"),
-            cyto=CYTO,
+            cyto=cytometry_summary_figures_config(CYTO),
         script:
             "../scripts/cytometry_summary_figures.py"
 
