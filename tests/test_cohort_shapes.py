@@ -169,6 +169,14 @@ def test_cold_only_without_adverse_events_or_audit(tmp_path: Path):
     assert "wAIHA: no patients." in flat
     assert "No adverse event was reported." in flat
     assert "Published versus reproduced" not in flat
+    # No claims: the sensitivity chapter still prints the key statistics of the one
+    # efficacy group with patients under each variant.
+    assert "Table 9 gives the key efficacy statistics" in flat
+    assert "Table 9. Key statistics under each variant: cAIHA (anemic)" in flat
+    assert "no claims to compare" not in flat and "Table 10." not in flat
+    keys = pd.read_csv(results / "sensitivity" / "key_statistics.tsv", sep="\t")
+    primary = keys[(keys.variant == "primary") & (keys.stat_id == "hb_response")]
+    assert dict(zip(primary.statistic, primary.value))["numerator"] == 2
 
 
 def test_no_responders_and_no_transfusions(tmp_path: Path):

@@ -34,7 +34,8 @@ def tables(results: Path) -> dict:
         "cleaning_log": "clinical/cleaning_log.tsv", "sensitivity": "sensitivity/summary.tsv",
         "cytometry_qc": "cytometry/qc.tsv", "audit": "audit/claims.tsv",
         "responses": "response/responses.tsv", "patients": "clinical/patients.tsv",
-        "labs": "clinical/labs.tsv", "adverse_events": "clinical/adverse_events.tsv"}.items()}
+        "labs": "clinical/labs.tsv", "adverse_events": "clinical/adverse_events.tsv",
+        "key_statistics": "sensitivity/key_statistics.tsv"}.items()}
     out["ard"] = read_ard(results / "ard/ard.tsv")
     return out
 

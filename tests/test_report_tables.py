@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests/data/report/results"
 
 
+SNAKE = re.compile(r"[A-Za-z0-9]_[A-Za-z0-9]")
+
+
 def norm(text: object) -> str:
     return re.sub(r"\s+", "", "" if text is None else str(text))
 
@@ -166,6 +169,61 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
     assert [r[2] for r in t["sensitivity"].rows] == [
         f"{F.fmt_count(float(r.claims_reproduced))} of {F.fmt_count(float(r.claims_compared))}"
         for r in summary.itertuples()]
+    assert_key_statistics_match(t, results, dec, v)
+
+
+def assert_key_statistics_match(t: dict, results: Path, dec: dict, v) -> None:
+    """Table 9 (one per efficacy group with patients) against
+    results/sensitivity/key_statistics.tsv through the formatters; its primary rows
+    are the ARD's values; a cell is bold where it reads differently from the first row."""
+    keys = read_text_tsv(results / "sensitivity/key_statistics.tsv")
+    primary = keys[keys.variant == "primary"]
+    assert len(primary) and keys.variant.iloc[0] == "primary"
+    for r in primary.itertuples():
+        x = v(r.stat_id, r.group, r.statistic)
+        assert (r.value == "" and x != x) or float(r.value) == x, r
+    variants = list(dict.fromkeys(keys.variant))
+
+    def value(variant: str, stat: str, group: str, statistic: str) -> str | None:
+        hit = keys[(keys.variant == variant) & (keys.stat_id == stat) & (keys.group == group)
+                   & (keys.statistic == statistic)]
+        assert len(hit) <= 1
+        return None if hit.empty else hit.value.iloc[0]
+
+    def n_of_n(variant: str, stat: str, group: str) -> str:
+        num, den = (value(variant, stat, group, s) for s in ("numerator", "denominator"))
+        return F.fmt_n_of_N(float(num), float(den), dec["percent"])
+
+    def months(variant: str, stat: str, group: str) -> str:
+        x = value(variant, stat, group, "value")
+        return F.MISSING if x is None else F.fmt_months(
+            float("nan") if x == "" else float(x), dec["months"], unit=False)
+
+    def ratio(variant: str, group: str) -> str:
+        return (f"{F.fmt_count(float(value(variant, 'ongoing', group, 'numerator')))}/"
+                f"{F.fmt_count(float(value(variant, 'ongoing', group, 'denominator')))}")
+
+    expected_tables = {
+        "wAIHA": lambda x: [n_of_n(x, "orr", "wAIHA"), n_of_n(x, "cr", "wAIHA"),
+                            months(x, "dor_median_crude", "wAIHA"),
+                            months(x, "dor_median_km", "wAIHA"), ratio(x, "wAIHA")],
+        "cAIHA": lambda x: [n_of_n(x, "hb_response", "cAIHA"),
+                            months(x, "dor_median_crude", "cAIHA"),
+                            months(x, "dor_median_km", "cAIHA"), ratio(x, "cAIHA")],
+    }
+    shown = [g for g in expected_tables if v("n_treated", g, "n") > 0]
+    assert [k for k in t if k.startswith("key_statistics_")] == [f"key_statistics_{g}"
+                                                                 for g in shown]
+    for g in shown:
+        table = t[f"key_statistics_{g}"]
+        assert table.source == "results/sensitivity/key_statistics.tsv"
+        assert len(table.rows) == len(variants)
+        first = expected_tables[g](variants[0])
+        for row, variant in zip(table.rows, variants):
+            want = expected_tables[g](variant)
+            assert [str(c) for c in row[1:]] == want, (g, variant)
+            assert [c.emphasis for c in row[1:]] == [w != f for w, f in zip(want, first)]
+        assert not SNAKE.search(" ".join(str(row[0]) for row in table.rows))
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +337,29 @@ def test_fixture_cells_against_independent_formatting(fixture_report: tuple[Path
     ne, nd = int(v("nr_evans", "wAIHA", "numerator")), int(v("nr_evans", "wAIHA", "denominator"))
     assert cell(t["response"], "Nonresponders with Evans syndrome, n/N (%)", 1) == (
         f"{ne}/{nd} ({_half_up(100 * ne / nd, p)}%)")
+
+
+def test_fixture_without_claims_prints_the_key_statistics(tmp_path: Path, cfg: dict) -> None:
+    """A site's own cohort with no claims file: no audit chapter, and the sensitivity
+    chapter introduces and prints the key statistics under each variant (Table 9)."""
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURE, results)
+    (results / "audit/claims.tsv").unlink()
+    built = build_from_results(results, cfg, tmp_path / "out", ROOT)
+    ctx = built["context"]
+    assert not ctx["has_audit"]
+    html = built["html"]
+    chapter = html[html.index('id="sensitivity"'):html.index('id="appendix-a"')]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", chapter))
+    assert "no claims to compare" not in text
+    assert "Tables 9a and 9b give the key efficacy statistics of each analysis group" in text
+    assert "Table 9a. Key statistics under each variant: wAIHA" in text
+    assert "Table 10." not in text and "Table 11." not in text
+    assert chapter.count('<strong class="differs">') == 3  # ORR and both medians of pr_and
+    # Every table printed (Tables 10 and 11 are built but not printed without claims).
+    assert_pdf_matches_model(tmp_path / "out/study_report.pdf",
+                             {k: v for k, v in ctx["tables"].items()
+                              if k not in ("sensitivity", "sensitivity_claims")})
+    with pdfplumber.open(tmp_path / "out/study_report.pdf") as pdf:
+        pages = [norm(p.extract_text()) for p in pdf.pages]
+    assert any(norm("Key statistics under each variant: cAIHA (anemic)") in p for p in pages)

@@ -103,6 +103,7 @@ rule render_report:
         qc="results/qc/double_programming.tsv",
         sensitivity="results/sensitivity/summary.tsv",
         sensitivity_claims="results/sensitivity/sensitivity.tsv",
+        key_statistics="results/sensitivity/key_statistics.tsv",
         provenance="results/provenance.json",
         templates=sorted(str(p) for p in Path("resources/report").glob("*.j2")),
         css="resources/report/report.css",

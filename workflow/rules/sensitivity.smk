@@ -76,12 +76,16 @@ else:
 
 
 rule sensitivity_table:
-    """Every clinical claim under every variant, and which variants reproduce the paper."""
+    """Every clinical claim under every variant, which variants reproduce the paper, and
+    the key efficacy statistics of the primary analysis and of each variant."""
     input:
-        expand("results/sensitivity/{variant}/claims.tsv", variant=VARIANTS),
+        claims=expand("results/sensitivity/{variant}/claims.tsv", variant=VARIANTS),
+        ards=expand("results/sensitivity/{variant}/clinical_ard.tsv", variant=VARIANTS),
+        primary="results/stats/clinical_ard.tsv",
     output:
         table="results/sensitivity/sensitivity.tsv",
         summary="results/sensitivity/summary.tsv",
+        key_statistics="results/sensitivity/key_statistics.tsv",
     log:
         "results/logs/sensitivity_table.log",
     localrule: True

@@ -266,7 +266,7 @@ def sensitivity_table_view(summary: pd.DataFrame) -> Table:
     rows = [[variant_label(r["change"]), _change_cell(r["change"]),
              f"{F.fmt_count(float(r['claims_reproduced']))} of {F.fmt_count(float(r['claims_compared']))}"]
             for _, r in summary.iterrows()]
-    return Table("sensitivity", "Table 9. Sensitivity analyses: the configuration variants and "
+    return Table("sensitivity", "Table 10. Sensitivity analyses: the configuration variants and "
                  "how many published clinical claims each reproduces",
                  ["Variant", "Change from config.yaml", "Claims reproduced"],
                  rows, numeric=[False, False, True], css_class="listing", nowrap=(2,),
@@ -289,13 +289,94 @@ def sensitivity_claims_table(claims: pd.DataFrame) -> Table:
         rows.append([Cell(p["id"], code=True), p["published"], p["reproduced"],
                      text or "none",
                      "all" if same == len(others) else f"{same} of {len(others)}"])
-    return Table("sensitivity_claims", "Table 10. Each published claim under each variant",
+    return Table("sensitivity_claims", "Table 11. Each published claim under each variant",
                  ["Claim", "Published", "Primary analysis", "Variants giving another value "
                   "(variant: value)", "Variants giving the primary value"], rows,
                  numeric=[False, False, False, False, True], css_class="listing",
                  nowrap=(0,), source="results/sensitivity/sensitivity.tsv",
-                 note="Variants are named by their change from the configuration (Table 9). "
+                 note="Variants are named by their change from the configuration (Table 10). "
                       "Values are printed with each claim's rounding rule.")
+
+
+# The key statistics of each group under each variant (results/sensitivity/
+# key_statistics.tsv): column header, stat_id and how it is printed.
+_KEY_SHARED = [("Median DoR, crude, months", "dor_median_crude", "months"),
+               ("Median DoR, Kaplan-Meier, months", "dor_median_km", "months"),
+               ("Ongoing at data cut-off, n/N", "ongoing", "ratio")]
+KEY_STATISTICS_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
+    "wAIHA": [("Overall response (CR + PR), n/N (%)", "orr", "n_of_N"),
+              ("Complete response, n/N (%)", "cr", "n_of_N"), *_KEY_SHARED],
+    "cAIHA": [("Hb response, n/N (%)", "hb_response", "n_of_N"), *_KEY_SHARED],
+}
+KEY_STATISTICS_NUMBER = 9
+
+
+def _number(value: Any) -> float:
+    """A value of a results table read as text ("" is missing) or as a number."""
+    return float("nan") if F.is_missing(value) or str(value) == "" else float(value)
+
+
+def key_statistic_text(values: Mapping[str, Any], kind: str, fmt: Fmt) -> str:
+    """One key statistic as printed, from its rows (statistic -> value): ``n_of_N``
+    ``6/12 (50.0%)``, ``ratio`` ``2/12``, ``months`` ``5.0`` or "not reached"; an
+    absent statistic (no responder: no duration) is the dash."""
+    if kind == "months":
+        return F.MISSING if "value" not in values else \
+            F.fmt_months(_number(values["value"]), fmt.months, unit=False)
+    if "numerator" not in values:
+        return F.MISSING
+    num, den = _number(values["numerator"]), _number(values["denominator"])
+    if kind == "n_of_N":
+        return F.fmt_n_of_N(num, den, fmt.percent)
+    return f"{F.fmt_count(num)}/{F.fmt_count(den)}"
+
+
+def key_statistics_tables(keys: pd.DataFrame, groups: Sequence[str], fmt: Fmt) -> dict[str, Table]:
+    """Table 9 (9a, 9b: one per group): the key statistics of each group with patients
+    (``groups``, e.g. ``present_groups``) under each variant, a row per variant in the
+    order of results/sensitivity/key_statistics.tsv (the primary analysis first). A value
+    printed differently from the primary analysis's is set in bold."""
+    shown = [g for g in KEY_STATISTICS_COLUMNS if g in groups]
+    variants = list(dict.fromkeys(keys["variant"]))
+    values: dict[tuple[str, str, str], dict[str, Any]] = {}
+    changes: dict[str, str] = {}
+    for r in keys.itertuples():
+        values.setdefault((r.variant, r.stat_id, r.group), {})[r.statistic] = r.value
+        changes.setdefault(r.variant, r.change)
+    out: dict[str, Table] = {}
+    for k, group in enumerate(shown):
+        columns = KEY_STATISTICS_COLUMNS[group]
+        rows: list[list[Any]] = []
+        first: list[str] = []
+        for variant in variants:
+            texts = [key_statistic_text(values.get((variant, stat, group), {}), kind, fmt)
+                     for _, stat, kind in columns]
+            first = first or texts
+            rows.append([variant_label(changes[variant])] +
+                        [Cell(t, emphasis=t != p) for t, p in zip(texts, first)])
+        letter = "abcdefgh"[k] if len(shown) > 1 else ""
+        out[f"key_statistics_{group}"] = Table(
+            f"key_statistics_{group}",
+            f"Table {KEY_STATISTICS_NUMBER}{letter}. Key statistics under each variant: "
+            f"{GROUP_LABELS[group]}",
+            ["Variant", *(h for h, _, _ in columns)], rows,
+            source="results/sensitivity/key_statistics.tsv",
+            note=f"As Table {KEY_STATISTICS_NUMBER}a: rows, bold and abbreviations." if k else
+                 "Each variant reruns the response scoring and the statistics with the "
+                 "change shown; the first row is the primary analysis (the values of "
+                 "Table 4). Bold: printed differently from the primary analysis. "
+                 "DoR: duration of response; CR: complete response; PR: partial response; "
+                 "Hb: hemoglobin. Ongoing: responses ongoing at the data "
+                 "cut-off, of the patients of the group. \u2014: no responder, no duration.")
+    return out
+
+
+def key_statistics_reference(tables: Mapping[str, Table]) -> str:
+    """"Table 9" or "Tables 9a and 9b": how the text names the key-statistics tables."""
+    numbers = [t.caption.split(".")[0].removeprefix("Table ") for t in tables.values()]
+    if len(numbers) <= 1:
+        return f"Table {KEY_STATISTICS_NUMBER}"
+    return "Tables " + ", ".join(numbers[:-1]) + " and " + numbers[-1]
 
 
 def raw_files_table(record: Mapping[str, Any]) -> Table:

@@ -13,6 +13,7 @@ import pandas as pd
 from aiha import formatting as F
 from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cleaning_table,
                                          comments_table, flagged_labs_table, flow_table,
+                                         key_statistics_reference, key_statistics_tables,
                                          provenance_table, provenance_tables, qc_checks_table,
                                          raw_files_table,
                                          qc_table, sensitivity_claims_table,
@@ -141,7 +142,8 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything the template prints. ``tables`` keys: ard (from :func:`aiha.ard.read_ard`),
     responses, patients, labs, adverse_events, cleaning_log, cytometry_qc, audit,
-    sensitivity; ``provenance`` is results/provenance.json; ``cytometry_figure_facts``
+    sensitivity, sensitivity_claims, key_statistics (results/sensitivity/
+    key_statistics.tsv); ``provenance`` is results/provenance.json; ``cytometry_figure_facts``
     is results/cytometry/figures/event_figures.json (what the captions of the
     event-level cytometry figures print), optional."""
     ard = ARD(tables["ard"])
@@ -164,8 +166,10 @@ def build_context(
     if has_cytometry and tables.get("flowjo_reconciliation") is not None:
         optional["flowjo_reconciliation"] = reconciliation_table(
             tables["flowjo_reconciliation"], fmt, cfg)
+    key_statistics = key_statistics_tables(tables["key_statistics"], present_groups(ard), fmt)
     t = {
         **optional,
+        **key_statistics,
         "sensitivity": sensitivity_table_view(tables["sensitivity"]),
         **({"sensitivity_claims": sensitivity_claims_table(tables["sensitivity_claims"])}
            if tables.get("sensitivity_claims") is not None
@@ -216,6 +220,8 @@ def build_context(
         "has_audit": has_audit,
         "has_cytometry": has_cytometry,
         "has_sensitivity_claims": len(tables["sensitivity"]) > 0,
+        "key_statistics": list(key_statistics),
+        "key_statistics_ref": key_statistics_reference(key_statistics),
         "treated_by_group": "; ".join(
             f"{GROUP_LABELS[g] if g != 'cAIHA' else 'anemic cAIHA'} "
             f"{F.fmt_count(ard.get('n_treated', g, 'n'))}"

@@ -33,13 +33,15 @@ def anchor(key: Key) -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    """A printed value with the ARD row it links to (``link``: an anchor) and whether
-    it is an identifier set in code type (``code``)."""
+    """A printed value with the ARD row it links to (``link``: an anchor), whether
+    it is an identifier set in code type (``code``) and whether it is set in bold
+    (``emphasis``: e.g. a value that differs from the primary analysis)."""
 
     text: str
     link: str = ""
     code: bool = False
     parts: tuple[tuple[str, bool], ...] = ()  # (text, in code type), when mixed
+    emphasis: bool = False
 
     def __str__(self) -> str:
         return "".join(t for t, _ in self.parts) if self.parts else self.text
@@ -195,7 +197,7 @@ class Fmt:
 def unlinked(table: Table) -> Table:
     """``table`` without links to the ARD appendix (for the listings document, which has
     no such appendix); the values are unchanged."""
-    rows = [[Cell(c.text, code=c.code, parts=c.parts) if isinstance(c, Cell) else c
+    rows = [[dataclasses.replace(c, link="") if isinstance(c, Cell) else c
              for c in row] for row in table.rows]
     return dataclasses.replace(table, rows=rows)
 

@@ -81,12 +81,13 @@ def build_report(
     fonts_dir: str | os.PathLike[str] = "resources/fonts",
 ) -> dict[str, Any]:
     """Read inputs, render HTML and PDF. ``inputs`` keys: ard, responses, patients,
-    labs, adverse_events, cleaning_log, cytometry_qc, audit, sensitivity, provenance,
-    fig_<clinical figure>, cyto_<cytometry figure>, cytometry_figure_facts (optional).
-    Returns the context, the HTML and the URLs the PDF renderer fetched
-    (``served``) or refused (for tests)."""
+    labs, adverse_events, cleaning_log, cytometry_qc, audit, sensitivity,
+    sensitivity_claims, key_statistics, provenance, fig_<clinical figure>,
+    cyto_<cytometry figure>, cytometry_figure_facts (optional). Returns the context,
+    the HTML and the URLs the PDF renderer fetched (``served``) or refused (for tests)."""
     resources_dir = Path(resources_dir)
-    tables = {k: read_text_tsv(inputs[k]) for k in ("cleaning_log", "sensitivity")}
+    tables = {k: read_text_tsv(inputs[k])
+              for k in ("cleaning_log", "sensitivity", "key_statistics")}
     # Optional: the cytometry QC (no cytometry arm), the audit (no claims), the QC table.
     for k in ("cytometry_qc", "audit", "qc", "sensitivity_claims", "flowjo_reconciliation"):
         tables[k] = read_text_tsv(inputs[k]) if inputs.get(k) else None
@@ -163,6 +164,7 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "qc": r / "qc/double_programming.tsv",
         "sensitivity": r / "sensitivity/summary.tsv",
         "sensitivity_claims": r / "sensitivity/sensitivity.tsv",
+        "key_statistics": r / "sensitivity/key_statistics.tsv",
         "provenance": r / "provenance.json",
         "cytometry_figure_facts": r / "cytometry/figures/event_figures.json",
     }

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 
 from aiha.ard import Stat, stats_to_frame, write_ard, write_tsv  # noqa: E402
 from aiha.provenance import folder_digests  # noqa: E402
+from aiha.sensitivity import key_statistics  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results"
 
@@ -250,6 +251,18 @@ def main() -> None:
          ["pr_and", "response.pr_rule = and", 13, 12, "w_orr: 42%"]],
         columns=["variant", "change", "claims_compared", "claims_reproduced", "differing"])
     write_tsv(sensitivity, OUT / "sensitivity/summary.tsv")
+    # Key statistics: the primary analysis (the clinical ARD above) and one variant under
+    # which the PR patient is no longer a responder (its duration of response goes).
+    pr_and = clinical.copy()
+    changed = {("orr", "wAIHA", "numerator"): 1, ("orr", "wAIHA", "proportion"): 1 / 3,
+               ("dor_median_crude", "wAIHA", "value"): 15,
+               ("dor_median_km", "wAIHA", "value"): float("nan")}
+    for (sid, g, stat), value in changed.items():
+        hit = (pr_and.stat_id == sid) & (pr_and.group == g) & (pr_and.statistic == stat)
+        pr_and.loc[hit, "value"] = value
+    variants = {"primary": {}, "pr_and": {"response": {"pr_rule": "and"}}}
+    write_tsv(key_statistics(clinical, {"primary": clinical, "pr_and": pr_and}, variants),
+              OUT / "sensitivity/key_statistics.tsv")
     provenance = {
         "git": {"commit": "0" * 40, "dirty": False}, "snakemake": "9.27.1",
         "packages": {"pandas": "2.3.3", "weasyprint": "70.0", "lifelines": "0.30.3"},
