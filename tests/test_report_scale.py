@@ -75,7 +75,7 @@ def test_appendix_b_prints_one_row_per_folder_the_listings_each_file(cfg: dict) 
     main = build_context(t, cfg, provenance)["tables"]["inputs"]
     assert [r[0] for r in main.rows] == ["data/cytometry/", "data/demo/AMS/"]
     assert main.rows[0][1] == F.fmt_count(500)
-    listing = build_listings_context(t, cfg, provenance)["tables"]["raw_files"]
+    listing = build_listings_context(t, cfg, provenance["raw_inputs"])["tables"]["raw_files"]
     assert len(listing.rows) == 501
     assert dict(map(tuple, listing.rows)) == provenance["raw_inputs"]
 

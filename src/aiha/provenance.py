@@ -62,16 +62,23 @@ def folder_digests(raw_inputs: dict[str, str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def raw_input_digests(paths: list[str]) -> pd.DataFrame:
+    """Every raw input file and its SHA-256, sorted by path (results/raw_inputs.tsv)."""
+    return pd.DataFrame([{"path": p, "sha256": file_sha256(p)} for p in sorted(paths)],
+                        columns=["path", "sha256"])
+
+
 def build_provenance(
     git: dict[str, Any],
     snakemake_version: str,
-    raw_inputs: list[str],
+    raw_inputs: dict[str, str],
     config_file: str,
     config: dict[str, Any],
     ard: pd.DataFrame,
 ) -> dict[str, Any]:
-    """The provenance record written to results/provenance.json."""
-    digests = {p: file_sha256(p) for p in sorted(raw_inputs)}
+    """The provenance record written to results/provenance.json. ``raw_inputs``: path
+    -> SHA-256 of every raw input (results/raw_inputs.tsv)."""
+    digests = dict(sorted(raw_inputs.items()))
     made_by = (
         ard[["stat_id", "rule", "script"]]
         .drop_duplicates()

@@ -24,10 +24,31 @@ if CLAIMS:
             "../scripts/audit_claims.py"
 
 
+rule raw_input_digests:
+    """Every raw input file and its SHA-256 (no config: a config change does not rerun it)."""
+    input:
+        raw=all_raw_inputs(),
+    output:
+        tsv="results/raw_inputs.tsv",
+    log:
+        "results/logs/raw_input_digests.log",
+    localrule: True
+    conda:
+        "../../envs/statistics.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        code=script_code("raw_input_digests"),
+    script:
+        "../scripts/raw_input_digests.py"
+
+
 rule provenance:
     """Commit, environment, input hashes and the rule behind every statistic."""
     input:
-        raw=all_raw_inputs(),
+        raw_digests="results/raw_inputs.tsv",
         config_file="config.yaml",
         ard="results/ard/ard.tsv",
     output:

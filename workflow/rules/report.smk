@@ -145,7 +145,7 @@ rule render_listings:
             if CYTO_ENABLED
             else {}
         ),
-        provenance="results/provenance.json",
+        raw_digests="results/raw_inputs.tsv",
         responses="results/response/responses.tsv",
         patients="results/clinical/patients.tsv",
         labs="results/clinical/labs.tsv",

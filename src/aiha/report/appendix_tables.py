@@ -379,12 +379,12 @@ def key_statistics_reference(tables: Mapping[str, Table]) -> str:
     return "Tables " + ", ".join(numbers[:-1]) + " and " + numbers[-1]
 
 
-def raw_files_table(record: Mapping[str, Any]) -> Table:
-    """Every raw input file and its SHA-256 (results/provenance.json), for the listings."""
-    rows = [[path, digest] for path, digest in sorted(record.get("raw_inputs", {}).items())]
+def raw_files_table(raw_inputs: Mapping[str, str]) -> Table:
+    """Every raw input file and its SHA-256 (results/raw_inputs.tsv), for the listings."""
+    rows = [[path, digest] for path, digest in sorted(raw_inputs.items())]
     return Table("raw_files", "Raw input files", ["File", "SHA-256"], rows,
                  numeric=[False, False], css_class="listing mono",
-                 source="results/provenance.json")
+                 source="results/raw_inputs.tsv")
 
 
 def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:

@@ -61,11 +61,11 @@ LISTINGS_NOTE = ("Patient-level listings (response per patient, adverse events, 
 
 def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
                            cfg: Mapping[str, Any],
-                           provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                           raw_inputs: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The patient-level listings (rule render_listings). ``tables`` keys: responses,
     patients, labs, adverse_events, cleaning_log, cytometry_qc and ard (both optional:
-    with the ARD, each cytometry patient's summary and ARD rows); ``provenance``
-    (results/provenance.json) gives the raw input files and their digests."""
+    with the ARD, each cytometry patient's summary and ARD rows); ``raw_inputs``
+    (results/raw_inputs.tsv, path -> SHA-256) lists the raw input files."""
     fmt = Fmt.from_config(cfg)
     routine = list(dict(cfg.get("report", {})).get("cleaning_log_routine", []))
     t: dict[str, Table] = {
@@ -81,8 +81,8 @@ def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
             ard = ARD(tables["ard"])
             t["flow_patients"] = unlinked(flow_patient_table(ard, fmt, cfg, listing=True))
             t["flow_ard_patients"] = flow_table(ard, fmt, per_patient=True)
-    if provenance is not None:
-        t["raw_files"] = raw_files_table(provenance)
+    if raw_inputs is not None:
+        t["raw_files"] = raw_files_table(raw_inputs)
     cutoff = data_cutoff(cfg)
     return {"data_cutoff": cutoff.isoformat(), "created": f"{cutoff.isoformat()}T00:00:00Z",
             "tables": t}

@@ -127,16 +127,17 @@ def build_listings(
 ) -> dict[str, Any]:
     """The patient-level listings document (rule render_listings). ``inputs`` keys:
     responses, patients, labs, adverse_events, cleaning_log; optional: cytometry_qc,
-    ard (each cytometry patient's rows) and provenance (the raw input files)."""
+    ard (each cytometry patient's rows) and raw_digests (results/raw_inputs.tsv: the raw
+    input files and their SHA-256)."""
     resources_dir = Path(resources_dir)
     tables: dict[str, Any] = {k: read_text_tsv(inputs[k]) for k in
                               ("responses", "patients", "labs", "adverse_events", "cleaning_log")}
     tables["cytometry_qc"] = read_text_tsv(inputs["cytometry_qc"]) \
         if inputs.get("cytometry_qc") else None
     tables["ard"] = read_ard(inputs["ard"]) if inputs.get("ard") else None
-    provenance = json.loads(Path(inputs["provenance"]).read_text(encoding="utf-8")) \
-        if inputs.get("provenance") else None
-    context = build_listings_context(tables, cfg, provenance)
+    raw = read_text_tsv(inputs["raw_digests"]) if inputs.get("raw_digests") else None
+    context = build_listings_context(
+        tables, cfg, None if raw is None else dict(zip(raw["path"], raw["sha256"])))
     html = render_html(context, resources_dir, "listings.html.j2")
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
     with tempfile.TemporaryDirectory(prefix="aiha-listings-") as staging:
@@ -166,11 +167,12 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "sensitivity_claims": r / "sensitivity/sensitivity.tsv",
         "key_statistics": r / "sensitivity/key_statistics.tsv",
         "provenance": r / "provenance.json",
+        "raw_digests": r / "raw_inputs.tsv",
         "cytometry_figure_facts": r / "cytometry/figures/event_figures.json",
     }
     inputs.update({f"fig_{k}": f / v for k, v in CLINICAL_FIGURES.items()})
     inputs.update({f"cyto_{k}": r / f"cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES})
-    optional = ("cytometry_qc", "audit", "qc", "sensitivity_claims", "cytometry_figure_facts",
+    optional = ("cytometry_qc", "audit", "qc", "sensitivity_claims", "raw_digests", "cytometry_figure_facts",
                 *(f"cyto_{k}" for k in CYTOMETRY_FIGURES))
     return {k: v for k, v in inputs.items() if k not in optional or Path(v).exists()}
 

@@ -271,6 +271,8 @@ def main() -> None:
     }
     provenance["raw_input_folders"] = folder_digests(provenance["raw_inputs"])
     (OUT / "provenance.json").write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
+    write_tsv(pd.DataFrame(sorted(provenance["raw_inputs"].items()), columns=["path", "sha256"]),
+              OUT / "raw_inputs.tsv")
     plt.rcParams["svg.hashsalt"] = "aiha-fixture"
     for name in ["gating_strategy", "cd38_timecourse", "tcell_subsets", "proliferation"]:
         fig, ax = plt.subplots(figsize=(6, 3))
