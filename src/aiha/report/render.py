@@ -97,11 +97,21 @@ def build_report(
     facts = (json.loads(Path(inputs["cytometry_figure_facts"]).read_text(encoding="utf-8"))
              if inputs.get("cytometry_figure_facts") else None)
     context = build_context(tables, cfg, provenance, digests, facts)
-    html = render_html(context, resources_dir)
-    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
     figures = {k: inputs[f"fig_{k}"] for k in CLINICAL_FIGURES}
     cyto = {k: inputs[f"cyto_{k}"] for k in CYTOMETRY_FIGURES if inputs.get(f"cyto_{k}")}
-    with tempfile.TemporaryDirectory(prefix="aiha-report-") as staging:
+    return _render_document(context, "study_report.html.j2", cfg, pdf_path, html_path,
+                            resources_dir, fonts_dir, figures, cyto)
+
+
+def _render_document(context: Mapping[str, Any], template: str, cfg: Mapping[str, Any],
+                     pdf_path: str | os.PathLike[str], html_path: str | os.PathLike[str],
+                     resources_dir: Path, fonts_dir: str | os.PathLike[str],
+                     figures: Mapping[str, Any], cyto: Mapping[str, Any]) -> dict[str, Any]:
+    """HTML from ``template``, then the PDF from the HTML and only the staged assets
+    (fixed creation date and document identifier: the same bytes on every rebuild)."""
+    html = render_html(context, resources_dir, template)
+    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
+    with tempfile.TemporaryDirectory(prefix="aiha-render-") as staging:
         stage_assets(staging, resources_dir / "report.css", fonts_dir, figures, cyto)
         fetcher = render_pdf(html, staging, pdf_path, source_date_epoch(cfg), identifier)
     _write_atomic(html_path, html)
@@ -138,14 +148,8 @@ def build_listings(
     raw = read_text_tsv(inputs["raw_digests"]) if inputs.get("raw_digests") else None
     context = build_listings_context(
         tables, cfg, None if raw is None else dict(zip(raw["path"], raw["sha256"])))
-    html = render_html(context, resources_dir, "listings.html.j2")
-    identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32]
-    with tempfile.TemporaryDirectory(prefix="aiha-listings-") as staging:
-        stage_assets(staging, resources_dir / "report.css", fonts_dir, {}, {})
-        fetcher = render_pdf(html, staging, pdf_path, source_date_epoch(cfg), identifier)
-    _write_atomic(html_path, html)
-    return {"context": context, "html": html, "served": list(fetcher.served),
-            "refused": list(fetcher.refused)}
+    return _render_document(context, "listings.html.j2", cfg, pdf_path, html_path,
+                            resources_dir, fonts_dir, {}, {})
 
 
 def results_inputs(results_dir: str | os.PathLike[str],
