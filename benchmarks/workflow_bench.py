@@ -316,6 +316,10 @@ def markdown(rec: dict) -> str:
         lines.append("")
     scale = rec.get("scale", [])
     if scale:
+        kept = rec.get("scale_measured")
+        if kept:
+            lines += ["Scale-up below from an earlier run: "
+                      + machine_line(kept["machine"], kept.get("load_average_at_end")), ""]
         lines += [
             f"### Scale-up (`data.demo_multiplier`, {scale[0]['events_per_file']:,} events per FCS file at every N)",
             "",
@@ -394,16 +398,25 @@ def main() -> None:
     ap.add_argument("--run-scales", type=int, nargs="*", default=[1, 10, 100])
     ap.add_argument("--events", type=int, default=5000)
     ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--keep-scale", action="store_true",
+                    help="measure the demo only; keep the scale-up of the last run "
+                         "(benchmarks/out/workflow_bench.json), with its own date and load")
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite benchmarks/README.md")
     args = ap.parse_args()
     record: dict = {"machine": machine(), "args": vars(args)}
     with tempfile.TemporaryDirectory(prefix="aiha-bench-") as tmp:
         if not args.skip_demo:
             record["demo"] = bench_demo(Path(tmp), args.repeats)
-        record["scale"] = [bench_scale(Path(tmp), m, args.events, m in args.run_scales)
-                           for m in args.scales]
+        if not args.keep_scale:
+            record["scale"] = [bench_scale(Path(tmp), m, args.events, m in args.run_scales)
+                               for m in args.scales]
     record["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out = ROOT / "benchmarks" / "out"
+    if args.keep_scale:
+        last = json.loads((out / "workflow_bench.json").read_text())
+        record["scale"] = last["scale"]
+        record["scale_measured"] = last.get("scale_measured") or {
+            "machine": last["machine"], "load_average_at_end": last.get("load_average_at_end")}
     out.mkdir(parents=True, exist_ok=True)
     (out / "workflow_bench.json").write_text(json.dumps(record, indent=2) + "\n")
     text = markdown(record)
