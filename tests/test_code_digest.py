@@ -61,3 +61,13 @@ def test_the_workflow_scripts_reach_their_domain_modules() -> None:
     assert not any(m.startswith("cleaning/") for m in modules("score_responses"))
     assert {"report/context.py", "report/model.py", "formatting.py"} <= modules("report_render")
     assert "cytometry/gating.py" in modules("cytometry_gate")
+
+
+def test_a_comment_inside_an_import_list_hides_no_module(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src, "aiha/__init__.py", "")
+    write(src, "aiha/sub/__init__.py", "")
+    write(src, "aiha/sub/c.py", "")
+    script = write(tmp_path, "s.py", "from aiha.sub import (\n    x,  # one, two\n    c,\n)\n")
+    got = [p.relative_to(src).as_posix() for p in module_files(script, src)]
+    assert "aiha/sub/c.py" in got

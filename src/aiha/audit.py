@@ -109,6 +109,17 @@ def load_claims(path: str | Path) -> list[Claim]:
     return claims
 
 
+def parse_statistics(text: str) -> list[tuple[str, str, str]]:
+    """The ``statistics`` column of results/audit/claims.tsv back into (stat_id, group,
+    statistic) keys (the inverse of the ``"; ".join(check.key ...)`` written there)."""
+    keys = []
+    for ref in str(text or "").split(";"):
+        parts = ref.strip().split("/")
+        if len(parts) == 3:
+            keys.append((parts[0], parts[1], parts[2]))
+    return keys
+
+
 def join_list(items: list[str]) -> str:
     """English list: "none", "6", "6 and 12", "2, 6 and 12"."""
     if not items:

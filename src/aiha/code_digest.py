@@ -43,9 +43,9 @@ _IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|
 
 
 def _names(text: str) -> list[str]:
-    text = text.split("#", 1)[0] if "(" not in text else text
-    return [part.split(" as ")[0].strip() for part in text.strip("() \n").replace("\n", " ")
-            .split(",") if part.strip() and not part.strip().startswith("#")]
+    """The names of an import list (``a, b as c`` or ``(a,  # note\n b)``)."""
+    text = re.sub(r"#[^\n]*", "", text).strip("() \n").replace("\n", " ")
+    return [part.split(" as ")[0].strip() for part in text.split(",") if part.strip()]
 
 
 @functools.lru_cache(maxsize=None)

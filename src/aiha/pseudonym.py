@@ -19,7 +19,8 @@ import hmac
 from datetime import date
 
 HEX_DIGITS = 16
-PATTERN = rf"^PT-[0-9A-F]{{{HEX_DIGITS}}}$"
+PREFIX = "PT-"
+PATTERN = rf"^{PREFIX}[0-9A-F]{{{HEX_DIGITS}}}$"
 # SHA-256 of the committed demo key (resources/demo/pseudonym_key.txt, stripped).
 DEMO_KEY_SHA256 = "08ed131839d20daa3b5d504760fc077c889a98cf35f901e82c021929047f04f7"
 MIN_KEY_BYTES = 16
@@ -32,7 +33,12 @@ def pseudonymize(site: str, record_number: str, key: bytes) -> str:
     number without the site's secret key.
     """
     message = f"{site.strip().upper()}|{record_number.strip()}".encode()
-    return "PT-" + hmac.new(key, message, hashlib.sha256).hexdigest()[:HEX_DIGITS].upper()
+    return PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()[:HEX_DIGITS].upper()
+
+
+def is_pseudonym(value: object) -> bool:
+    """Whether an ARD group (or any value) names one patient rather than a cohort."""
+    return str(value).startswith(PREFIX)
 
 
 def read_key(path: str) -> bytes:

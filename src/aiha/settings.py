@@ -131,5 +131,5 @@ def cytometry_summary_figures_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
     the SVG salt."""
     figures = cyto["figures"]
     return {**cytometry_claims_config(cyto),
-            "figures": {"summary_max_patients": int(figures.get("summary_max_patients", 6)),
+            "figures": {"summary_max_patients": int(figures["summary_max_patients"]),
                         "svg_hashsalt": figures["svg_hashsalt"]}}

@@ -10,6 +10,8 @@ from typing import Any
 import pandas as pd
 
 from aiha import formatting as F
+from aiha.audit import parse_statistics
+from aiha.pseudonym import is_pseudonym
 from aiha.report.model import ARD, GROUP_LABELS, Cell, Fmt, Table
 
 def _routine(reason: str, routine: Sequence[str]) -> str | None:
@@ -92,7 +94,7 @@ def flow_table(ard: ARD, fmt: Fmt, per_patient: bool = False) -> Table:
     """The ARD rows of the cytometry rules: the study-level rows (Appendix E of the
     report), or with ``per_patient`` each patient's rows (the listings document)."""
     flow = ard.frame[ard.frame["stat_id"].str.startswith("flow_")]
-    frame = flow[flow["group"].str.startswith("PT-") == per_patient]
+    frame = flow[flow["group"].map(is_pseudonym) == per_patient]
     rows = [[Cell(r["stat_id"], code=True), GROUP_LABELS.get(r["group"], r["group"]),
              Cell(r["statistic"], code=True), F.fmt_auto(r["value"], fmt.other), r["unit"]]
             for _, r in frame.iterrows()]
@@ -174,11 +176,7 @@ def claim_cell(ard: ARD, text: str, statistics: str) -> Cell:
     """A reproduced claim value linked to the first ARD row it was computed from; every
     row it names (``stat/group/statistic``, ``value_*`` for a list) joins Appendix D."""
     def read() -> str:
-        for ref in str(statistics or "").split(";"):
-            parts = ref.strip().split("/")
-            if len(parts) != 3:
-                continue
-            stat, group, statistic = parts
+        for stat, group, statistic in parse_statistics(statistics):
             if statistic.endswith("_*"):  # a list: its first item (the list may be long)
                 for key in ard.series_keys(stat, group, statistic[:-2])[:1]:
                     ard.get(*key)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiha import formatting as F
+from aiha.pseudonym import is_pseudonym
 from aiha.report.model import ARD, Fmt, Table
 
 
@@ -28,7 +29,7 @@ def _fold(ard: ARD, group: str, prefix: str, fmt: Fmt) -> str:
 def flow_patients(ard: ARD) -> list[str]:
     """Pseudonyms with per-patient cytometry rows, sorted."""
     return sorted({g for s, g in zip(ard.frame["stat_id"], ard.frame["group"])
-                   if str(s).startswith("flow_") and str(g).startswith("PT-")})
+                   if str(s).startswith("flow_") and is_pseudonym(g)})
 
 
 def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any],

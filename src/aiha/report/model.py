@@ -202,14 +202,10 @@ def unlinked(table: Table) -> Table:
     return dataclasses.replace(table, rows=rows)
 
 
-# Default of ``report.max_patient_rows`` (workflow/schemas/report.schema.yaml).
-MAX_PATIENT_ROWS = 12
-
-
 def max_patient_rows(cfg: Mapping[str, Any]) -> int:
     """Per-patient rows the main report prints before it summarises over patients and
     leaves the rows to the listings (config ``report.max_patient_rows``)."""
-    return int((cfg.get("report") or {}).get("max_patient_rows", MAX_PATIENT_ROWS))
+    return int(cfg["report"]["max_patient_rows"])
 
 
 def _compact_pair(lo: float, hi: float) -> tuple[float, float, int]:

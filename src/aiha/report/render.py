@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from aiha.ard import file_sha256, read_ard, read_text_tsv
+from aiha.pseudonym import is_pseudonym
 from aiha.report.context import (build_context, build_listings_context, render_html,
                                  source_date_epoch)
 from aiha.report.fetcher import ASSET_BASE_URL, AssetURLFetcher, _weasyprint
@@ -203,7 +204,7 @@ def write_figures(inputs: Mapping[str, str | os.PathLike[str]], cfg: Mapping[str
     ard = ARD(read_ard(inputs["ard"]))
     resp_cfg, st = cfg["response"], cfg["statistics"]
     flow = ard.frame[ard.frame["stat_id"].str.startswith("flow_")
-                     & ard.frame["group"].str.startswith("PT-")]
+                     & ard.frame["group"].map(is_pseudonym)]
     figures.save_svg(figures.swimmer_plot(responses, treatments, float(resp_cfg["days_per_month"]),
                                           frozenset(flow["group"])),
                      outputs["swimmer"])
