@@ -98,6 +98,7 @@ def test_cytometry_per_patient_rows_move_to_the_listings_beyond_the_cap(cfg: dic
     listing = build_listings_context(t, with_cap(cfg, 0))["tables"]
     assert [str(r[0]) for r in listing["flow_patients"].rows] == patients
     assert all(not getattr(c, "link", "") for r in listing["flow_patients"].rows for c in r)
+    assert not listing["flow_patients"].linked  # its source line promises no Appendix D link
     # Appendix E keeps the study-level rows; each patient's rows are listed.
     assert all(str(r[1]) not in patients for r in below["tables"]["flow_ard"].rows)
     flow_pt = ard[ard.stat_id.str.startswith("flow_") & ard.group.str.startswith("PT-")]

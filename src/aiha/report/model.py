@@ -144,6 +144,7 @@ class Table:
     stat_ids: list[str] = field(default_factory=list)
     source: str = ""
     row_ids: list[str] = field(default_factory=list)
+    linked: bool = True  # its numbers link to Appendix D (not in the listings document)
 
     def __post_init__(self) -> None:
         for row in self.rows:
@@ -199,7 +200,7 @@ def unlinked(table: Table) -> Table:
     no such appendix); the values are unchanged."""
     rows = [[dataclasses.replace(c, link="") if isinstance(c, Cell) else c
              for c in row] for row in table.rows]
-    return dataclasses.replace(table, rows=rows)
+    return dataclasses.replace(table, rows=rows, linked=False)
 
 
 def max_patient_rows(cfg: Mapping[str, Any]) -> int:
