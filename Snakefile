@@ -11,6 +11,7 @@ include: "workflow/rules/demo.smk"
 include: "workflow/rules/clinical.smk"
 include: "workflow/rules/response.smk"
 include: "workflow/rules/cytometry.smk"
+include: "workflow/rules/adam.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/audit.smk"
@@ -21,6 +22,7 @@ rule all:
     default_target: True
     input:
         "results/ard/ard.tsv",
+        "results/adam/variables.tsv",
         ["results/audit/claims.tsv"] if CLAIMS else [],
         "results/qc/double_programming.tsv",
         "results/provenance.json",

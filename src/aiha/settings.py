@@ -90,6 +90,14 @@ def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def adam_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the analysis datasets read (rule adam_datasets): the study id, the
+    transfusion washout (ADLB.TRWSHFL) and the data cut-off (the files' date)."""
+    return {"study_id": str(config["adam"]["study_id"]),
+            "transfusion_washout_days": int(config["response"]["transfusion_washout_days"]),
+            "data_cutoff": str(config["data"]["data_cutoff"])}
+
+
 def content_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the report's clinical-content statistics read (rule clinical_content)."""
     report = config.get("report") or {}

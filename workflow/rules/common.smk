@@ -20,6 +20,7 @@ os.environ.update(PYTHONPATH=SRC)
 from aiha.code_digest import code_digest
 from aiha.config_checks import check_config, fill_defaults, merge_overrides
 from aiha.settings import (
+    adam_config,
     analysis_config,
     content_config,
     listings_config,

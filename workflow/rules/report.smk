@@ -37,33 +37,6 @@ REPORT_OPTIONAL_INPUTS = {
 }
 
 
-rule clinical_content:
-    """Exposure, transfusion burden, time to response, AE by term and grade, baseline
-    bilirubin: ARD rows for the report's clinical tables."""
-    input:
-        patients="results/clinical/patients.tsv",
-        responses="results/response/responses.tsv",
-        labs="results/clinical/labs.tsv",
-        transfusions="results/clinical/transfusions.tsv",
-        treatments="results/clinical/treatments.tsv",
-        adverse_events="results/clinical/adverse_events.tsv",
-    output:
-        ard="results/stats/content_ard.tsv",
-    log:
-        "results/logs/clinical_content.log",
-    conda:
-        "../../envs/statistics.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=script_code("report_content"),
-        cfg=content_config(config),
-    script:
-        "../scripts/report_content.py"
-
-
 rule report_figures:
     """Swimmer plot, Hb, LDH and bilirubin courses and Kaplan-Meier plot as deterministic SVG."""
     input:
@@ -146,6 +119,7 @@ rule render_listings:
             else {}
         ),
         raw_digests="results/raw_inputs.tsv",
+        adam_variables="results/adam/variables.tsv",
         responses="results/response/responses.tsv",
         patients="results/clinical/patients.tsv",
         labs="results/clinical/labs.tsv",

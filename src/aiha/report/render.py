@@ -147,6 +147,8 @@ def build_listings(
         if inputs.get("cytometry_qc") else None
     tables["ard"] = read_ard(inputs["ard"]) if inputs.get("ard") else None
     raw = read_text_tsv(inputs["raw_digests"]) if inputs.get("raw_digests") else None
+    tables["adam_variables"] = read_text_tsv(inputs["adam_variables"]) \
+        if inputs.get("adam_variables") else None
     context = build_listings_context(
         tables, cfg, None if raw is None else dict(zip(raw["path"], raw["sha256"])))
     return _render_document(context, "listings.html.j2", cfg, pdf_path, html_path,
