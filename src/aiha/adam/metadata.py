@@ -42,7 +42,7 @@ class Variable:
     def derivation(self) -> str:
         """The deriving function's docstring, first paragraph, on one line."""
         doc = inspect.getdoc(self.derive) or ""
-        return " ".join(doc.split("\n\n")[0].split())
+        return " ".join(doc.split("\n\n")[0].replace("``", "").split())
 
     @property
     def function(self) -> str:
