@@ -304,3 +304,11 @@ def test_read_dataset_json(tmp_path: Path):
     assert list(back["USUBJID"]) == ["PT-A", "PT-B", "PT-C"]
     assert back["BHB"].tolist() == [7.1, 6.5, 12.8]
     assert back["AGE"].tolist() == [50, 61, 72]
+
+
+def test_the_document_holds_the_generated_variable_reference():
+    from aiha.adam.docs import variables_markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "analysis_datasets.md").read_text(
+        encoding="utf-8")
+    assert variables_markdown() in doc, "rerun: python -m aiha.adam.docs"
