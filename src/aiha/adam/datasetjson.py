@@ -62,8 +62,13 @@ def to_document(spec: DatasetSpec, frame: pd.DataFrame, meta: Mapping[str, str]
         if v.key:
             col["keySequence"] = 1 + sum(1 for c in columns if "keySequence" in c)
         columns.append(col)
-    rows = [[cell(frame.iloc[i][v.name], v.type) for v in spec.variables]
-            for i in range(len(frame))]
+    values = []
+    for v in spec.variables:
+        try:
+            values.append([cell(x, v.type) for x in frame[v.name]])
+        except ValueError as err:
+            raise ValueError(f"{spec.name}.{v.name}: {err}") from None
+    rows = [list(row) for row in zip(*values)] if values else []
     return {
         "datasetJSONCreationDateTime": meta["created"],
         "datasetJSONVersion": VERSION,

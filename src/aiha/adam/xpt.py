@@ -69,6 +69,18 @@ def _stamp(when: dt.datetime) -> str:
     return when.strftime("%d%b%y:%H:%M:%S").upper()
 
 
+def _encode(value: object, kind: str, width: int) -> bytes:
+    """One value as its bytes in an observation."""
+    if kind == "text":
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        return _text("" if missing else str(value), width)
+    if kind == "date":
+        return ibm_float(sas_date(value))
+    missing = value is None or value is pd.NA or (
+        isinstance(value, float) and math.isnan(value)) or value == ""
+    return ibm_float(None if missing else float(value))
+
+
 def to_xpt(spec: DatasetSpec, frame: pd.DataFrame, created: dt.datetime) -> bytes:
     """The transport file of ``frame`` (built by ``spec``) as bytes."""
     stamp = _stamp(created)
@@ -98,21 +110,9 @@ def to_xpt(spec: DatasetSpec, frame: pd.DataFrame, created: dt.datetime) -> byte
     out.append(_header("NAMESTR", f"000000{len(spec.variables):04d}" + "0" * 20))
     out.append(_pad(b"".join(namestrs)))
     out.append(_header("OBS"))
-    records = []
-    for i in range(len(frame)):
-        row = frame.iloc[i]
-        for v, width in zip(spec.variables, widths):
-            value = row[v.name]
-            if v.type == "text":
-                missing = value is None or (isinstance(value, float) and math.isnan(value))
-                records.append(_text("" if missing else str(value), width))
-            elif v.type == "date":
-                records.append(ibm_float(sas_date(value)))
-            else:
-                missing = value is None or value is pd.NA or (
-                    isinstance(value, float) and math.isnan(value)) or value == ""
-                records.append(ibm_float(None if missing else float(value)))
-    out.append(_pad(b"".join(records)))
+    columns = [[_encode(value, v.type, width) for value in frame[v.name]]
+               for v, width in zip(spec.variables, widths)]
+    out.append(_pad(b"".join(b"".join(row) for row in zip(*columns))))
     return b"".join(out)
 
 
