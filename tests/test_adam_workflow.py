@@ -130,7 +130,7 @@ def test_demo_adam_outputs(demo_project: Path):
     assert len(_frame(results, "ADCYT")) == len(pops)
     assert (results / "report" / "study_listings.pdf").stat().st_size > 10_000
     html = (results / "report" / "study_listings.html").read_text(encoding="utf-8")
-    assert "Analysis datasets: variable metadata" in html and "ADTTE: variables" in html
+    assert "Analysis datasets: variable metadata" in html and "Variables of the analysis datasets" in html
 
 
 def test_cohort_with_ties_censoring_an_empty_arm_and_no_cytometry(tmp_path: Path):

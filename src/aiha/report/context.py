@@ -83,14 +83,13 @@ def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
             t["flow_ard_patients"] = flow_table(ard, fmt, per_patient=True)
     if raw_inputs is not None:
         t["raw_files"] = raw_files_table(raw_inputs)
-    adam_tables: list[Table] = []
     if tables.get("adam_variables") is not None:
-        from aiha.report.adam_listing import adam_variable_tables
+        from aiha.report.adam_listing import adam_variables_table
 
-        adam_tables = adam_variable_tables(tables["adam_variables"])
+        t["adam_variables"] = adam_variables_table(tables["adam_variables"])
     cutoff = data_cutoff(cfg)
     return {"data_cutoff": cutoff.isoformat(), "created": f"{cutoff.isoformat()}T00:00:00Z",
-            "tables": t, "adam_tables": adam_tables}
+            "tables": t}
 
 
 def chapter_list(has_audit: bool, has_cytometry: bool, has_qc: bool) -> list[dict[str, str]]:

@@ -138,8 +138,9 @@ def build_listings(
 ) -> dict[str, Any]:
     """The patient-level listings document (rule render_listings). ``inputs`` keys:
     responses, patients, labs, adverse_events, cleaning_log; optional: cytometry_qc,
-    ard (each cytometry patient's rows) and raw_digests (results/raw_inputs.tsv: the raw
-    input files and their SHA-256)."""
+    ard (each cytometry patient's rows), raw_digests (results/raw_inputs.tsv: the raw
+    input files and their SHA-256) and adam_variables (results/adam/variables.tsv: the
+    analysis datasets' variable metadata, a section of its own)."""
     resources_dir = Path(resources_dir)
     tables: dict[str, Any] = {k: read_text_tsv(inputs[k]) for k in
                               ("responses", "patients", "labs", "adverse_events", "cleaning_log")}
@@ -175,11 +176,13 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "key_statistics": r / "sensitivity/key_statistics.tsv",
         "provenance": r / "provenance.json",
         "raw_digests": r / "raw_inputs.tsv",
+        "adam_variables": r / "adam/variables.tsv",
         "cytometry_figure_facts": r / "cytometry/figures/event_figures.json",
     }
     inputs.update({f"fig_{k}": f / v for k, v in CLINICAL_FIGURES.items()})
     inputs.update({f"cyto_{k}": r / f"cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES})
     optional = ("cytometry_qc", "audit", "qc", "sensitivity_claims", "raw_digests", "cytometry_figure_facts",
+                "adam_variables",
                 *(f"cyto_{k}" for k in CYTOMETRY_FIGURES))
     return {k: v for k, v in inputs.items() if k not in optional or Path(v).exists()}
 
