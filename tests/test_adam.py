@@ -312,3 +312,24 @@ def test_the_document_holds_the_generated_variable_reference():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "analysis_datasets.md").read_text(
         encoding="utf-8")
     assert variables_markdown() in doc, "rerun: python -m aiha.adam.docs"
+
+
+def test_every_clinical_statistic_names_its_source():
+    from aiha.clinical_content import content_statistics
+    from aiha.statistics import adam_statistics
+
+    d = derive_all(_tables(), CFG)
+    cfg = {"statistics": {"ci_level": 0.95, "km_tie_rule": "lower", "km_tie_tolerance": 1e-9,
+                          "dor_median_method": "crude"},
+           "response": {"acro_denominator": "all_treated"}}
+    stats, _ = adam_statistics(d, cfg)
+    stats += content_statistics(d, {"transfusion_windows_days": [[-84, -1], [0, 83]]})
+    assert stats
+    for s in stats:
+        assert s.dataset and s.variables and s.selection, s
+        assert {x.strip() for x in s.dataset.split(",")} <= set(NAMES), s
+    by_key = {(s.stat_id, s.group, s.statistic): s for s in stats}
+    orr = by_key["orr", "wAIHA", "numerator"]
+    assert (orr.value, orr.dataset, orr.selection) == (1, "ADSL, ADRS",
+                                                       "SAFFL = 'Y' and ANLGRP = 'wAIHA'")
+    assert by_key["dor_median_km", "wAIHA", "value"].variables == "AVAL, CNSR"
