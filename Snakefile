@@ -12,6 +12,7 @@ include: "workflow/rules/clinical.smk"
 include: "workflow/rules/response.smk"
 include: "workflow/rules/cytometry.smk"
 include: "workflow/rules/statistics.smk"
+include: "workflow/rules/ars.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"
@@ -21,6 +22,7 @@ rule all:
     default_target: True
     input:
         "results/ard/ard.tsv",
+        "results/ars/reporting_event.json",
         ["results/audit/claims.tsv"] if CLAIMS else [],
         "results/qc/double_programming.tsv",
         "results/provenance.json",
