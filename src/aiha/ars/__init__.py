@@ -43,16 +43,15 @@ __all__ = ["ALL_GROUP", "GROUPING_ANALYSIS_GROUP", "GROUPING_PATIENT", "RESULT_C
 
 def ars_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The part of the config the reporting event reads (config-shaped): the report's
-    decimals, title and per-patient row limit, the statistics settings and response
+    decimals and per-patient row limit, the statistics settings and response
     denominator its tables name, the cytometry thresholds its captions quote, and the
-    data cut-off. A change elsewhere does not rebuild it."""
+    data cut-off. A change elsewhere (the report's title, say) does not rebuild it."""
     report = config.get("report") or {}
     stats = config.get("statistics") or {}
     claims = ((config.get("cytometry") or {}).get("claims")) or {}
     return {
         "data": {"data_cutoff": str(config["data"]["data_cutoff"])},
-        "report": {k: report[k] for k in ("title", "subtitle", "reference", "decimals",
-                                          "max_patient_rows") if k in report},
+        "report": {k: report[k] for k in ("decimals", "max_patient_rows") if k in report},
         "statistics": {k: stats[k] for k in ("ci_level", "km_ci_transform",
                                              "dor_median_method") if k in stats},
         "response": {"acro_denominator": config["response"]["acro_denominator"]},

@@ -381,13 +381,13 @@ def reporting_event(ard_text: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str,
                            "analysisId": analysis_ids[k]} for i, k in enumerate(rest, 1)]}})
 
     scripts = sorted({str(s) for s in ard_text["script"]})
-    report = dict(cfg.get("report") or {})
     return {
-        "id": "RE_" + slug(str(report.get("reference", "study")))[:40],
-        "name": str(report.get("title", "Study report")),
+        "id": "RE_study_results",
+        "name": "Analysis results of the study",
         "description": (f"All analysis results of the study at data cut-off "
                         f"{cfg['data']['data_cutoff']}, one analysis per row of "
-                        "results/ard/ard.tsv. " + str(report.get("reference", ""))).strip(),
+                        "results/ard/ard.tsv, and the tables of the study report "
+                        "(results/report/study_report.pdf) that print them."),
         "version": 1,
         "mainListOfContents": {"name": "List of analyses and outputs",
                                "label": "LOPA",
