@@ -347,8 +347,7 @@ def reporting_event(ard_text: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str,
             result["resultGroups"] = _result_groups(group)
         analysis["results"] = [result]
         analyses.append(analysis)
-    by_method_key = {(k[0], k[1], k[2]): a for k, a in zip(keys, analyses)}
-    for key, analysis in by_method_key.items():
+    for key, analysis in zip(keys, analyses):
         sid, group, stat = key
         if stat == "proportion" and all((sid, group, r) in analysis_ids
                                         for r in ("numerator", "denominator")):
