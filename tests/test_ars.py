@@ -133,6 +133,14 @@ def test_results_come_back_by_method_operation_and_group(cfg):
     # "all" is an analysis without grouping.
     assert "resultGroups" not in by_name["n_treated/all/n"]["results"][0]
     assert by_name["n_treated/all/n"]["analysisSetId"] == "AnalysisSet_SAF"
+    # Categories: the report chapter of each statistic, all defined.
+    defined = {c["id"] for c in event["analysisOutputCategorizations"][0]["categories"]}
+    assert all(set(a["categoryIds"]) <= defined for a in event["analyses"])
+    assert orr["categoryIds"] == ["Catn_Chapter_Efficacy"]
+    assert by_name["ae_events/all/n"]["categoryIds"] == ["Catn_Chapter_Safety"]
+    assert by_name["n_treated/all/n"]["categoryIds"] == ["Catn_Chapter_Population"]
+    table4 = next(o for o in event["outputs"] if o["name"].startswith("Table 4."))
+    assert table4["categoryIds"] == ["Catn_Chapter_Efficacy"]
 
 
 def test_per_patient_rows_use_the_data_driven_patient_grouping(cfg):

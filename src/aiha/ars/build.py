@@ -53,6 +53,20 @@ EFFICACY_STATISTICS = {"n_efficacy", "orr", "cr", "pr", "hb_response", "dor_medi
 PRIMARY = {"orr", "hb_response"}
 SECONDARY = EFFICACY_STATISTICS - PRIMARY - {"n_efficacy"} | {
     "acro_improved", "nonanemic_acro_response", "nonanemic_hb_increase", "nonanemic_hb_change"}
+# Implementer-defined categories (ARS ``analysisOutputCategorizations``): the report
+# chapter a statistic belongs to.
+CATEGORIZATION = "Catn_Chapter"
+CATEGORIES = (("Population", "Patients and baseline characteristics"),
+              ("Exposure", "Treatment exposure, later therapies and transfusions"),
+              ("Efficacy", "Response and duration of response"),
+              ("Safety", "Adverse events"),
+              ("Cytometry", "Flow cytometry"),
+              ("Other", "Other statistics"))
+_CATEGORY_OF = (("flow_", "Cytometry"), ("ae_", "Safety"), ("exposure_", "Exposure"),
+                ("later_therapy", "Exposure"), ("transfusion_", "Exposure"),
+                ("baseline_", "Population"))
+POPULATION = {"n_treated", "n_efficacy", "age", "sex_female", "prior_lines", "evans",
+              "acrocyanosis"}
 TERM_REANALYSIS = "TermEx_Reason_1"
 TERM_DESCRIPTIVE = "TermEx_Purpose_1"
 DOC_REPORT = "RefDoc_StudyReport"
@@ -207,6 +221,18 @@ def data_subset(selection: str, dataset: str, sid: str, order: int) -> dict[str,
     return out
 
 
+def category(stat_id: str) -> str:
+    """The category id (:data:`CATEGORIES`) of a statistic."""
+    name = "Other"
+    if stat_id in POPULATION:
+        name = "Population"
+    elif stat_id in EFFICACY_STATISTICS or stat_id in SECONDARY:
+        name = "Efficacy"
+    else:
+        name = next((c for prefix, c in _CATEGORY_OF if stat_id.startswith(prefix)), name)
+    return f"{CATEGORIZATION}_{name}"
+
+
 def _purpose(stat_id: str) -> dict[str, str]:
     if stat_id in PRIMARY:
         return {"controlledTerm": "PRIMARY OUTCOME MEASURE"}
@@ -328,6 +354,7 @@ def reporting_event(ard_text: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str,
                                 "documentRef": {"referenceDocumentId":
                                                 ids("RefDoc", str(row["script"]))}},
             "documentRefs": [{"referenceDocumentId": DOC_ARD}],
+            "categoryIds": [category(sid)],
         }
         if _col(row, "dataset"):
             analysis["dataset"] = _col(row, "dataset")
@@ -365,6 +392,10 @@ def reporting_event(ard_text: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str,
     printed: set[Key] = set()
     for order, (table, rec) in enumerate(tables, 1):
         out = _output(table, ids)
+        used_categories = sorted({category(sid) for sid in
+                                  (table.stat_ids or [k[0] for k in rec.used])})
+        if used_categories:
+            out["categoryIds"] = used_categories
         outputs.append(out)
         used = [k for k in rec.used if k in analysis_ids]
         printed.update(used)
@@ -417,6 +448,10 @@ def reporting_event(ard_text: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str,
              "label": "EFF", "level": 1, "order": 2,
              "condition": {"dataset": "ADSL", "variable": "EFFFL", "comparator": "EQ",
                            "value": ["Y"]}}],
+        "analysisOutputCategorizations": [
+            {"id": CATEGORIZATION, "label": "Report chapter", "categories": [
+                {"id": f"{CATEGORIZATION}_{name}", "label": label}
+                for name, label in CATEGORIES]}],
         "dataSubsets": list(subsets.values()),
         "analysisGroupings": _groupings(sorted(set(ard_text["group"]))),
         "methods": list(methods.values()),
