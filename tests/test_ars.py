@@ -17,7 +17,7 @@ from aiha.ard import read_ard, read_text_tsv
 from aiha.ars import ars_config, read_results, results_frame
 from aiha.ars.build import report_tables, reporting_event, write_reporting_event
 from aiha.ars.format import formatted_value
-from aiha.audit import evaluate, load_claims
+from aiha.audit import evaluate, evaluate_reporting_event, load_claims
 from aiha.errors import InputError
 from aiha.report.model import Fmt
 from conftest import ROOT
@@ -230,7 +230,7 @@ def test_audit_reads_the_same_values_from_ars_as_from_the_ard(tmp_path: Path, cf
     path = tmp_path / "ars" / "reporting_event.json"
     write_reporting_event(ard_text, cfg, path)
     claims = load_claims(CLAIMS)
-    from_ars = evaluate(claims, read_results(path))
+    from_ars = evaluate_reporting_event(claims, path)
     from_ard = evaluate(claims, read_ard(FIXTURE_ARD))
     pd.testing.assert_frame_equal(from_ars, from_ard)
     # A changed raw value in the ARS file changes what the audit reproduces.
@@ -239,7 +239,7 @@ def test_audit_reads_the_same_values_from_ars_as_from_the_ard(tmp_path: Path, cf
         if a["name"] == "n_efficacy/all/n":
             a["results"][0]["rawValue"] = "21"
     path.write_text(json.dumps(event), encoding="utf-8")
-    changed = evaluate(claims, read_results(path)).set_index("id")
+    changed = evaluate_reporting_event(claims, path).set_index("id")
     assert changed.loc["n_total", "reproduced"] == "21"
 
 
@@ -279,5 +279,30 @@ def test_demo_audit_reads_the_ars_file(demo_results: Path):
     table = pd.read_csv(demo_results / "audit" / "claims.tsv", sep="\t", dtype=str,
                         keep_default_na=False)
     assert len(table) == 18 and (table["status"] == "pass").all()
-    again = evaluate(load_claims(CLAIMS), read_results(demo_results / "ars" / "reporting_event.json"))
+    again = evaluate_reporting_event(load_claims(CLAIMS),
+                                     demo_results / "ars" / "reporting_event.json")
     assert list(again["reproduced"]) == list(table["reproduced"])
+
+
+@pytest.mark.workflow
+def test_an_empty_arm_without_responders_or_cytometry_gives_a_valid_event(tmp_path: Path):
+    """Two wAIHA nonresponders, no cAIHA, no cytometry, no claims: the event is valid,
+    has one result per ARD row, and the empty arm's counts are 0."""
+    from cohorts import cohort_project, patient
+    from conftest import run_snakemake
+
+    work = cohort_project(tmp_path / "p", [patient("W1"), patient("W2", site="LON")])
+    run_snakemake(work, "results/ars/reporting_event.json")
+    results = work / "results"
+    event = json.loads((results / "ars" / "reporting_event.json").read_text(encoding="utf-8"))
+    assert_valid(event)
+    ard_text = read_text_tsv(results / "ard" / "ard.tsv")
+    assert_one_result_per_row(event, ard_text)
+    back = read_results(results / "ars" / "reporting_event.json").set_index(KEY)
+    assert back.loc[("n_treated", "wAIHA", "n"), "raw_value"] == "2"
+    assert back.loc[("n_treated", "cAIHA", "n"), "formatted"] == "0"
+    assert back.loc[("orr", "wAIHA", "numerator"), "formatted"] == "0"
+    assert back.loc[("orr", "wAIHA", "proportion"), "formatted"] == "0.0%"
+    assert not any(k[0].startswith("flow_") for k in back.index)
+    assert not any(k[0] == "dor_median_crude" for k in back.index)
+    assert "AnlsGrouping_USUBJID" not in {g["id"] for g in event["analysisGroupings"]}

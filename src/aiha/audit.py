@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from aiha.ard import read_text_tsv
+from aiha.ars import read_results
 from aiha.errors import InputError
 
 AUDIT_COLUMNS = ["id", "published", "reproduced", "status", "source", "definition", "statistics"]
@@ -175,6 +176,13 @@ def evaluate(claims: list[Claim], ard: pd.DataFrame,
             "statistics": "; ".join(c.key for c in claim.checks),
         })
     return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+
+
+def evaluate_reporting_event(claims: list[Claim], path: str | Path,
+                             not_computed: dict[str, str] | None = None) -> pd.DataFrame:
+    """:func:`evaluate` with the values of the ARS reporting event at ``path``
+    (``results/ars/reporting_event.json``): each statistic's ``rawValue``."""
+    return evaluate(claims, read_results(path), not_computed)
 
 
 def all_pass(table: pd.DataFrame) -> bool:
