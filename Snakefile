@@ -13,6 +13,7 @@ include: "workflow/rules/response.smk"
 include: "workflow/rules/cytometry.smk"
 include: "workflow/rules/adam.smk"
 include: "workflow/rules/statistics.smk"
+include: "workflow/rules/ars.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"
@@ -23,6 +24,7 @@ rule all:
     input:
         "results/ard/ard.tsv",
         "results/adam/variables.tsv",
+        "results/ars/reporting_event.json",
         ["results/audit/claims.tsv"] if CLAIMS else [],
         "results/qc/double_programming.tsv",
         "results/provenance.json",

@@ -1,10 +1,11 @@
 if CLAIMS:
 
     rule audit_claims:
-        """Published versus reproduced, claim by claim (results/audit/claims.tsv)."""
+        """Published versus reproduced, claim by claim (results/audit/claims.tsv), from
+        the ARS results (results/ars/reporting_event.json)."""
         input:
             claims=CLAIMS,
-            ard="results/ard/ard.tsv",
+            ars="results/ars/reporting_event.json",
         output:
             claims="results/audit/claims.tsv",
         log:
