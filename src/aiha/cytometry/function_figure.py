@@ -91,6 +91,8 @@ class Measured:
     t_count: int
     values: dict[str, np.ndarray]  # role -> display values of the T cells
     counts: dict[str, int]  # role -> events in the population
+    sample_id: str = ""
+    excluded: str = ""  # why QC excluded the sample from the statistics ("": used)
 
     def percent(self, role: str) -> float:
         return 100.0 * self.counts[role] / self.t_count if self.t_count else float("nan")
@@ -121,10 +123,12 @@ class FunctionData:
 
 def measure_function(files: Sequence[tuple[str, str, str, str, int]] | Sequence[tuple[str, str, str, str, int, Any]],
                      strategy: Any, roles: Mapping[str, str],
-                     options: Mapping[str, Any] | None = None) -> FunctionData:
+                     options: Mapping[str, Any] | None = None,
+                     excluded: Mapping[str, str] | None = None) -> FunctionData:
     """Gate each file: ``files`` holds (fcs path, sample id, patient id, visit,
     day[, strategy of this file]); ``roles``: config ``cytometry.populations`` of
-    the functional tube (``t_cells``, ``activation``, ``divided``)."""
+    the functional tube (``t_cells``, ``activation``, ``divided``); ``excluded``:
+    sample id -> why QC excluded it from the statistics (:func:`qc_exclusions`)."""
     from aiha.cytometry.gating import (display_values, find_population_row, gate_file, gate_results,
                                        memberships)
     from aiha.cytometry.gating_figure import channel_names
@@ -165,7 +169,8 @@ def measure_function(files: Sequence[tuple[str, str, str, str, int]] | Sequence[
                 if info.transform:
                     data.transforms[info.transform] = strat.transformations[info.transform]
         data.leaves.setdefault("t_cells", keys["t_cells"].rsplit("/", 1)[-1])
-        data.rows.append(Measured(patient_id, visit, int(day), int(np.count_nonzero(t_members)), values, counts))
+        data.rows.append(Measured(patient_id, visit, int(day), int(np.count_nonzero(t_members)), values, counts,
+                                  sample_id, (excluded or {}).get(sample_id, "")))
     return data
 
 
@@ -185,11 +190,42 @@ def function_facts(data: FunctionData, names: L.PopulationNames) -> dict[str, An
         "visits": [L.visit_label(v) for v in dict.fromkeys(r.visit for r in rows)],
         "patients": len(dict.fromkeys(r.patient_id for r in rows)),
         "samples": [{"patient_id": r.patient_id, "visit": L.visit_label(r.visit), "day": r.day,
-                     "t_cells": r.t_count, **{f"{role}_percent": r.percent(role) for role in ROLES}}
+                     "t_cells": r.t_count, "excluded_qc": r.excluded,
+                     **{f"{role}_percent": r.percent(role) for role in ROLES}}
                     for r in rows],
+        "excluded_qc": sum(1 for r in rows if r.excluded),
         "scales": sorted({L.scale_name(x) for x in data.transforms.values()}),
         "abbreviations": [list(a) for a in L.abbreviations_used(texts)],
     }
+
+
+EXCLUDED_GREY = "0.55"
+
+
+def legend_value(row: Measured, role: str) -> str:
+    """A sample's legend entry: its percentage, or why QC excluded it (a sample the
+    statistics do not use shows no percentage)."""
+    if row.excluded:
+        return f"excluded by QC: {row.excluded}"
+    return fmt_frequency(row.percent(role))
+
+
+def qc_exclusions(qc: Any, exclude_flagged: bool, min_events_kept: int,
+                  min_percent_kept: float) -> dict[str, str]:
+    """Sample id -> why QC excluded it from the cytometry statistics, from
+    results/cytometry/qc.tsv (sample_id, events_kept, percent_kept, qc_flag): the
+    flagged samples when flagged samples are left out (config
+    ``cytometry.qc.exclude_flagged``), none otherwise. The same rule as
+    :func:`aiha.cytometry.claims.usable`."""
+    if not exclude_flagged:
+        return {}
+    out = {}
+    for r in qc.itertuples(index=False):
+        flag = "" if r.qc_flag is None or str(r.qc_flag) == "nan" else str(r.qc_flag)
+        if flag:
+            out[str(r.sample_id)] = L.qc_reason(flag, int(r.events_kept), float(r.percent_kept),
+                                                min_events_kept, min_percent_kept)
+    return out
 
 
 def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
@@ -215,7 +251,7 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
             if info is None:  # a boolean gate: no axis to draw it on
                 ax.axis("off")
                 lines = [f"{legend_titles[role]} of {t_label}"] + [
-                    f"{L.visit_label(r.visit)}: {fmt_frequency(r.percent(role))}" for r in mine]
+                    f"{L.visit_label(r.visit)}: {legend_value(r, role)}" for r in mine]
                 ax.text(0.02, 0.95, "\n".join(lines), va="top", fontsize=7.5, transform=ax.transAxes)
                 continue
             lo, hi = limits[role]
@@ -224,12 +260,16 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
             for k, r in enumerate(mine):
                 v = r.values[role]
                 weights = np.full(len(v), 100.0 / max(len(v), 1))
-                color = VISIT_COLORS[k % len(VISIT_COLORS)]
-                heights, _, _ = ax.hist(v, bins=bins, weights=weights, histtype="stepfilled", color=color,
-                                        alpha=0.35, rasterized=True)
-                ax.hist(v, bins=bins, weights=weights, histtype="step", color=color, lw=0.9,
-                        label=f"{L.visit_label(r.visit)}, day {L.MINUS if r.day < 0 else ''}{abs(r.day)}: "
-                              f"{fmt_frequency(r.percent(role))}")
+                label = (f"{L.visit_label(r.visit)}, day {L.MINUS if r.day < 0 else ''}{abs(r.day)}: "
+                         f"{legend_value(r, role)}")
+                if r.excluded:  # not in the statistics: grey, dashed, no fill, no percentage
+                    heights, _, _ = ax.hist(v, bins=bins, weights=weights, histtype="step", color=EXCLUDED_GREY,
+                                            lw=0.9, ls="--", label=label)
+                else:
+                    color = VISIT_COLORS[k % len(VISIT_COLORS)]
+                    heights, _, _ = ax.hist(v, bins=bins, weights=weights, histtype="stepfilled", color=color,
+                                            alpha=0.35, rasterized=True)
+                    ax.hist(v, bins=bins, weights=weights, histtype="step", color=color, lw=0.9, label=label)
                 top = max(top, float(np.max(heights)) if len(heights) else 0.0)
             g_lo = lo if info.lo is None else max(lo, info.lo)
             g_hi = hi if info.hi is None else min(hi, info.hi)
@@ -256,12 +296,13 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
 
 def function_figure_from_files(files: Sequence[tuple[str, str, str, str, int]] | Sequence[tuple[str, str, str, str, int, Any]],
                                strategy: Any, roles: Mapping[str, str], path: str | os.PathLike[str],
-                               options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                               options: Mapping[str, Any] | None = None,
+                               excluded: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The activation and proliferation figure of ``files`` (see
     :func:`measure_function`), saved as SVG; returns its caption facts."""
     from aiha.cytometry.figures import empty_figure, save_svg
 
-    data = measure_function(files, strategy, roles, options)
+    data = measure_function(files, strategy, roles, options, excluded)
     names = L.PopulationNames(roles)
     if data.rows:
         save_svg(draw_function(data, names), path)

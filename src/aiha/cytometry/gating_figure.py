@@ -593,3 +593,45 @@ def gating_figure_from_file(fcs: str, sample_id: str, strategy: Any, path: str |
     fig, shown = draw_gating(data, names, roles)
     save_svg(fig, path)
     return gating_facts(data, strategy, shown, names, roles)
+
+
+# ------------------------------------------------------------ what ran (methods)
+def compensation_words(refs: Sequence[str | None]) -> list[str]:
+    """The compensation the gates used, in words: ``FCS`` -> each file's own
+    spillover matrix; ``uncompensated``/None -> none; any other reference -> the
+    named matrix of the gating file (a FlowJo workspace's matrix)."""
+    out = []
+    for ref in sorted({str(r) for r in refs if r is not None} | ({"uncompensated"} if None in refs else set())):
+        if ref == "FCS":
+            out.append("the file's own spillover matrix ($SPILLOVER keyword)")
+        elif ref == "uncompensated":
+            out.append("none (uncompensated channels)")
+        else:
+            out.append(f"the gating file's compensation matrix \u201c{ref}\u201d")
+    return out
+
+
+def strategy_method(strategy: Any, roles: Mapping[str, str]) -> dict[str, Any]:
+    """What a tube's gating did, for the methods text: the full gate path each role
+    of ``roles`` (config ``cytometry.populations`` of the tube) resolved to, the
+    compensation of the fluorescence gates and the scales (transforms) the gates
+    were evaluated on."""
+    from aiha.cytometry.populations import find_population
+
+    gates = population_gates(strategy)
+    keys = list(gates)
+    leaves = [k.split("/")[-1] for k in keys]
+    resolved = {role: "/" + find_population(keys, leaves, spec) for role, spec in roles.items()}
+    comps: list[str | None] = []
+    scales: set[str] = set()
+    for region in gates.values():
+        for channel, xform, comp in _dims(region.gate):
+            if channel.upper().startswith(("FSC", "SSC", "TIME")):
+                continue
+            comps.append(comp)
+            if xform and xform in strategy.transformations:
+                scales.add(L.scale_name(strategy.transformations[xform]))
+            elif not xform:
+                scales.add("linear")
+    return {"populations": resolved, "compensation": compensation_words(comps),
+            "scales": sorted(scales)}
