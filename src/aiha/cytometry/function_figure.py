@@ -38,15 +38,34 @@ class GateAxis:
     hi: float | None
 
 
+def two_dimensional(gate: Any) -> bool:
+    """Whether a gate is a 2-D shape: a polygon or ellipse, a quadrant, or a
+    rectangle bounded on two channels. A 1-D histogram cannot show it."""
+    import flowkit as fk
+
+    if isinstance(gate, (fk.gates.PolygonGate, fk.gates.EllipsoidGate)):
+        return True
+    if isinstance(gate, fk.gates.QuadrantGate):
+        return len(gate.dimensions) > 1
+    if isinstance(gate, fk.gates.RectangleGate):
+        bounded = [d for d in gate.dimensions if not isinstance(d, fk.RatioDimension)
+                   and (d.min is not None or d.max is not None)]
+        return len(bounded) > 1
+    return False
+
+
 def gate_axis(strategy: Any, key: str) -> GateAxis | None:
-    """The first dimension of the gate of population ``key`` (its path); ``None``
-    for a gate without one (a boolean gate)."""
+    """The one dimension of the gate of population ``key`` (its path); ``None``
+    for a gate without one (a boolean gate) or with two (:func:`two_dimensional`:
+    drawn in the gating figure, printed here as percentages only)."""
     import flowkit as fk
 
     from aiha.cytometry.gating_figure import population_gates
 
     region = population_gates(strategy)[key]
     gate = region.gate
+    if two_dimensional(gate):  # a histogram of one axis would misdraw it
+        return None
     if isinstance(gate, fk.gates.QuadrantGate):
         quadrant = gate.quadrants[region.quadrant]
         ref = quadrant.divider_refs[0]
@@ -131,7 +150,7 @@ def measure_function(files: Sequence[tuple[str, str, str, str, int]] | Sequence[
     sample id -> why QC excluded it from the statistics (:func:`qc_exclusions`)."""
     from aiha.cytometry.gating import (display_values, find_population_row, gate_file, gate_results,
                                        memberships)
-    from aiha.cytometry.gating_figure import channel_names
+    from aiha.cytometry.gating_figure import channel_names, population_gates
 
     data = FunctionData([], {}, {}, {}, {}, {}, {}, {})
     for fcs, sample_id, patient_id, visit, day, *own in files:
@@ -152,7 +171,9 @@ def measure_function(files: Sequence[tuple[str, str, str, str, int]] | Sequence[
                 data.leaves.setdefault(role, leaf)
                 data.x_labels.setdefault(role, L.derived_label(leaf))
                 data.marker_names.setdefault(role, L.derived_label(leaf))
-                data.rules.setdefault(role, "a combination of gates (not drawn)")
+                gate = population_gates(strat)[keys[role]].gate
+                data.rules.setdefault(role, "a two-dimensional gate, not drawn as a histogram"
+                                      if two_dimensional(gate) else "a combination of gates (not drawn)")
                 continue
             channel = (info.channel, info.transform, info.comp)
             shown, lims = display_values(sample, strat, [channel])
@@ -186,7 +207,8 @@ def function_facts(data: FunctionData, names: L.PopulationNames) -> dict[str, An
         "t_cells": names.full(data.leaves["t_cells"]),
         "t_cells_short": t_label,
         **{role: {"label": names.full(data.leaves[role]), "marker": data.x_labels[role],
-                  "name": data.marker_names[role], "rule": data.rules[role]} for role in ROLES},
+                  "name": data.marker_names[role], "rule": data.rules[role],
+                  "drawn": data.axes_info.get(role) is not None} for role in ROLES},
         "visits": [L.visit_label(v) for v in dict.fromkeys(r.visit for r in rows)],
         "patients": len(dict.fromkeys(r.patient_id for r in rows)),
         "samples": [{"patient_id": r.patient_id, "visit": L.visit_label(r.visit), "day": r.day,
@@ -206,7 +228,7 @@ def legend_value(row: Measured, role: str) -> str:
     """A sample's legend entry: its percentage, or why QC excluded it (a sample the
     statistics do not use shows no percentage)."""
     if row.excluded:
-        return f"excluded by QC: {row.excluded}"
+        return "excluded by QC:\n" + row.excluded.replace("; ", ";\n")
     return fmt_frequency(row.percent(role))
 
 
@@ -247,7 +269,8 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
         for j, role in enumerate(ROLES):
             ax = axes[i][j]
             info = axes_info[role]
-            ax.set_title(f"{pid}: {titles[role]}", fontsize=TITLE_PT, pad=4)
+            ax.set_title(f"{pid}\n{titles[role]}" if len(f"{pid}: {titles[role]}") > 44
+                         else f"{pid}: {titles[role]}", fontsize=TITLE_PT, pad=4)
             if info is None:  # a boolean gate: no axis to draw it on
                 ax.axis("off")
                 lines = [f"{legend_titles[role]} of {t_label}"] + [

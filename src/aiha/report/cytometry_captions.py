@@ -85,10 +85,15 @@ def function_caption(facts: Mapping[str, Any] | None, labels: Mapping[str, str] 
         f"Figure 8. Activation ({act['name']}) and proliferation ({div['name']} dilution) {after}. "
         f"One row per patient ({patients}, the first of the sample "
         f"sheet); {f['t_cells']} at the {visits} visits (colours), as a percentage of "
-        f"{f['t_cells_short']} per histogram bin. Left: {act['marker']}, with the activation gate "
-        f"shaded ({act['label']}: {act['rule']}). Right: {div['marker']} ({dye}, a division dye "
-        f"that halves with every division), with the divided gate shaded ({div['label']}: "
-        f"{div['rule']}). {used} "
+        f"{f['t_cells_short']} per histogram bin. Left: "
+        + (f"{act['marker']}, with the activation gate shaded ({act['label']}: {act['rule']}). "
+           if act.get("drawn", True) else
+           f"the activation gate ({act['label']}) is {act['rule']}: its percentages only. ")
+        + ("Right: " + (f"{div['marker']} ({dye}, a division dye that halves with every division), "
+                        f"with the divided gate shaded ({div['label']}: {div['rule']}). "
+                        if div.get("drawn", True) else
+                        f"the divided gate ({div['label']}) is {div['rule']}: its percentages only. "))
+        + f"{used} "
         f"Compensated fluorescence on the {_scales(f['scales'])} scale, ticks at {DECADES}."
         + _abbreviations(f["abbreviations"])
     )

@@ -65,9 +65,9 @@ def gating_sentence(cyto: Mapping[str, Any], method: Mapping[str, Any]) -> str:
     flowjo = cyto.get("gating_source") == "flowjo"
     same = len(set(files.values())) == 1
     if flowjo:
-        where = (f"the FlowJo workspace {next(iter(files.values()))} (both tubes)" if same else
-                 _and([f"the FlowJo workspace {p} ({t} tube)" for t, p in sorted(files.items())]))
-        text = (f"The gates are those of the laboratory's FlowJo 10 workspace, {where}: each FCS "
+        where = (f"{next(iter(files.values()))} (both tubes)" if same else
+                 _and([f"{p} ({t} tube)" for t, p in sorted(files.items())]))
+        text = (f"The gates are those of the laboratory's FlowJo 10 workspace {where}: each FCS "
                 "file was gated with the gates, compensation and transforms that the workspace "
                 "stores for its sample, applied with FlowKit.")
     else:
@@ -154,7 +154,8 @@ def figures_sentence(cyto: Mapping[str, Any], facts: Mapping[str, Any] | None) -
     function = (f"The activation and proliferation figure shows the functional tubes at the "
                 f"{prolif_visits} visits of {drawn}: the first of the sample sheet, at most "
                 f"{F.fmt_count(fig['proliferation_max_patients'])}.")
-    summary = (f"The CD38 time-course and subset figures draw at most "
+    lab = display_labels(dict(cyto.get("populations") or {}))
+    summary = (f"The time-course of the {lab['cd38']} and the subset figure draw at most "
                f"{F.fmt_count(fig['summary_max_patients'])} patients, the first by pseudonym.")
     return " ".join([gating, function, summary])
 
