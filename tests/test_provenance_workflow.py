@@ -176,14 +176,14 @@ def test_methods_name_the_workspace_not_gatingml(lab_run: Path):
     start = text.index("Flow cytometry", text.index("Data and cleaning"))
     end = re.search(r"\n\d+\. Patients\n", text[start:]).start() + start
     methods = " ".join(text[start:end].split())
-    flat = "".join(methods.split())
+    flat = "".join(methods.replace("\u2010", "").split())  # hyphenation at line ends undone
     assert "FlowJo10workspacelabdata/cytometry/quadrants.wsp(bothtubes)" in flat
     assert "GatingML" not in methods
     # the gate each role resolved to, by full path, and the QC thresholds as numbers
     assert "".join(f"/{Q1}".split()) in flat and "".join(f"/{Q2}".split()) in flat
     assert "fewer than 10,000 events" in methods
     # the lab's label, never the demo panel's words for a panel it does not have
-    assert "PMA/ionomycin" in methods
+    assert "PMA/ionomycin" in flat
     assert "CellTrace Violet" not in methods and "anti-CD3/CD28" not in methods
     for fragment in ("the first of the visits", "get(", "cytometry.claims", "statistics."):
         assert fragment not in methods
@@ -201,7 +201,9 @@ def test_function_figure_greys_the_samples_qc_excluded(lab_run: Path):
     svg = (res / "cytometry" / "figures" / "proliferation.svg").read_text()
     assert "excluded by QC" in svg
     text = " ".join(pdf_text(res / "report" / "study_report.pdf").split())
-    assert "were excluded by QC and are drawn as grey dashed lines" in text
+    # the quadrant rectangles are 2-D gates: percentages only, no histogram
+    assert facts["function"]["activation"]["drawn"] is False
+    assert "2 samples of the 4 drawn were excluded by QC and are listed with the reason" in text
 
 
 def test_flow_n_counts_the_wAIHA_patients(lab_run: Path):

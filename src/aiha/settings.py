@@ -119,8 +119,10 @@ def cytometry_claims_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
     populations, the claim thresholds and windows, and whether QC-flagged samples
     count (the shape :meth:`aiha.cytometry.claims.ClaimSettings.from_config` reads).
     Not how to gate, the figures or the demo generator: changing those does not
-    recompute the claims."""
-    return {"populations": copy.deepcopy(cyto["populations"]),
+    recompute the claims, nor do the populations' display labels."""
+    populations = copy.deepcopy(cyto["populations"])
+    populations.pop("labels", None)
+    return {"populations": populations,
             "claims": copy.deepcopy(cyto["claims"]),
             "qc": {"exclude_flagged": bool(cyto["qc"]["exclude_flagged"])}}
 
@@ -130,6 +132,9 @@ def cytometry_summary_figures_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
     cytometry_summary_figures): the claims' settings, how many patients to draw and
     the SVG salt."""
     figures = cyto["figures"]
+    from aiha.cytometry.labels import display_labels
+
     return {**cytometry_claims_config(cyto),
+            "labels": display_labels(cyto["populations"]),
             "figures": {"summary_max_patients": int(figures["summary_max_patients"]),
                         "svg_hashsalt": figures["svg_hashsalt"]}}

@@ -76,8 +76,10 @@ def function_caption(facts: Mapping[str, Any] | None, labels: Mapping[str, str] 
     if excluded:
         used = (f"{F.fmt_counted(len(excluded), 'sample')} of the {F.fmt_count(len(f['samples']))} drawn "
                 f"{'was' if len(excluded) == 1 else 'were'} excluded by QC and "
-                f"{'is' if len(excluded) == 1 else 'are'} drawn as grey dashed lines, with the "
-                "reason in the legend and no percentage: the statistics do not use "
+                f"{'is' if len(excluded) == 1 else 'are'} "
+                + ("drawn as grey dashed lines, with the reason in the legend"
+                   if act.get("drawn", True) or div.get("drawn", True) else "listed with the reason")
+                + " and no percentage: the statistics do not use "
                 f"{'it' if len(excluded) == 1 else 'them'}. For the other samples the "
                 "percentages in the legends are the gates' events as a percentage of "
                 f"{f['t_cells_short']}: the values the cytometry statistics use (Appendix E).")
