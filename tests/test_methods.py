@@ -148,3 +148,10 @@ def test_function_caption_says_which_samples_qc_excluded_and_uses_the_labs_words
 def test_qc_reason_words():
     assert qc_reason("low_events_kept;low_percent_kept", 8000, 70.25, 10000, 80) == \
         "8,000 events kept, fewer than 10,000; 70.2% of events kept, below 80%"
+
+
+def test_without_figure_facts_the_methods_claim_nothing_about_what_was_drawn():
+    text = " ".join(cytometry_methods(CFG, None))
+    assert "is empty" not in text and "of no patients" not in text
+    assert "at most 4 patients, the first of the sample sheet" in text
+    assert "GatingML 2.0 file" in text and "Compensation" not in text  # not recorded: not claimed

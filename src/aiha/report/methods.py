@@ -116,8 +116,9 @@ def qc_sentence(cyto: Mapping[str, Any]) -> str:
     return (f"Quality control: the events kept are those of the population {kept}; a sample is "
             f"flagged when fewer than {F.fmt_count(qc['min_events_kept'])} events are kept or "
             f"when they are less than {num(qc['min_percent_kept'])}% of the events acquired. "
-            + ("Flagged samples are left out of the cytometry statistics and are drawn in grey "
-               "in the figures." if qc["exclude_flagged"] else
+            + ("Flagged samples are left out of the cytometry statistics and of the time-course "
+               "and subset figures, and are drawn greyed, with the reason, in the activation and "
+               "proliferation figure." if qc["exclude_flagged"] else
                "Flagged samples are kept in the cytometry statistics."))
 
 
@@ -138,9 +139,18 @@ def claims_sentence(cyto: Mapping[str, Any]) -> str:
 
 def figures_sentence(cyto: Mapping[str, Any], facts: Mapping[str, Any] | None) -> str:
     fig = cyto["figures"]
-    facts = facts or {}
-    g = facts.get("gating")
     visits = _and([visit_label(v).lower() for v in fig["gating_visits"]], "or")
+    prolif_visits = _and([visit_label(v).lower() for v in fig["proliferation_visits"]])
+    lab = display_labels(dict(cyto.get("populations") or {}))
+    summary = (f"The time-course of the {lab['cd38']} and the subset figure draw at most "
+               f"{F.fmt_count(fig['summary_max_patients'])} patients, the first by pseudonym.")
+    if not facts:  # results of a build that did not record what its figures show
+        return (f"The gating figure shows one phenotype sample, of the first patient of the "
+                f"sample sheet with a sample at the {visits} visit; the activation and "
+                f"proliferation figure the functional tubes at the {prolif_visits} visits of at "
+                f"most {F.fmt_counted(fig['proliferation_max_patients'], 'patient')}, the first "
+                f"of the sample sheet. " + summary)
+    g = facts.get("gating")
     if g:
         gating = (f"The gating figure shows one sample: the phenotype tube of patient "
                   f"{g['patient_id']} at the {visit_label(g['visit']).lower()} visit (day "
@@ -149,14 +159,14 @@ def figures_sentence(cyto: Mapping[str, Any], facts: Mapping[str, Any] | None) -
     else:
         gating = f"No phenotype sample at the {visits} visit: the gating figure is empty."
     f = facts.get("function") or {}
-    prolif_visits = _and([visit_label(v).lower() for v in fig["proliferation_visits"]])
-    drawn = F.fmt_counted(int(f.get("patients", 0)), "patient")
-    function = (f"The activation and proliferation figure shows the functional tubes at the "
-                f"{prolif_visits} visits of {drawn}: the first of the sample sheet, at most "
-                f"{F.fmt_count(fig['proliferation_max_patients'])}.")
-    lab = display_labels(dict(cyto.get("populations") or {}))
-    summary = (f"The time-course of the {lab['cd38']} and the subset figure draw at most "
-               f"{F.fmt_count(fig['summary_max_patients'])} patients, the first by pseudonym.")
+    if int(f.get("patients", 0)):
+        function = (f"The activation and proliferation figure shows the functional tubes at the "
+                    f"{prolif_visits} visits of {F.fmt_counted(int(f['patients']), 'patient')}: "
+                    f"the first of the sample sheet, at most "
+                    f"{F.fmt_count(fig['proliferation_max_patients'])}.")
+    else:
+        function = (f"No functional tube at the {prolif_visits} visits: the activation and "
+                    "proliferation figure is empty.")
     return " ".join([gating, function, summary])
 
 
