@@ -212,8 +212,11 @@ KEYS: list[tuple[str, str]] = [
     ("statistics.dor_median_method", STATS + "; the claims audit"),
     ("statistics.qc_tolerance", "Appendix C (rule qc_double_programming)"),
     ("audit.claims", "Published versus reproduced (rule audit_claims)"),
+    ("report.max_patient_rows", "Per-patient tables of the report or the listings"),
+    ("sensitivity.variants", "Sensitivity analyses (rules sensitivity_*)"),
 ]
 CYTO_KEYS: list[tuple[str, str]] = [
+    ("cytometry.enabled", "Flow cytometry chapter (every cytometry rule)"),
     ("cytometry.gating_source", CYTO + " (rule cytometry_gate)"),
     ("cytometry.gatingml", CYTO + " (rule cytometry_gate, GatingML source)"),
     ("cytometry.flowjo_workspace", CYTO + " (rule cytometry_gate, FlowJo source)"),
@@ -238,13 +241,16 @@ def _get(cfg: Mapping[str, Any], key: str) -> tuple[bool, Any]:
     return True, node
 
 
-def value_text(value: Any) -> str:
+def value_text(value: Any, nested: bool = False) -> str:
     """A config value printed in one line: numbers as written, lists in brackets,
-    mappings as key: value pairs."""
+    mappings as key: value pairs (in braces when nested)."""
     if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
+        # an empty mapping (a schema default such as labels: {}) says nothing: left out
+        text = "; ".join(f"{k}: {value_text(v, True)}" for k, v in value.items()
+                         if not (isinstance(v, Mapping) and not v))
+        return "{" + text + "}" if nested else text
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(value_text(v) for v in value) + "]"
+        return "[" + ", ".join(value_text(v, True) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     return num(value)
@@ -256,7 +262,7 @@ def config_keys_table(cfg: Mapping[str, Any], has_cytometry: bool) -> Table:
     rows = []
     for key, where in KEYS + (CYTO_KEYS if has_cytometry else []):
         found, value = _get(cfg, key)
-        if found and value not in (None, "", {}):
+        if found and value is not None and value != "":
             rows.append([Cell(key, code=True), value_text(value), where])
     return Table("config_keys", "Table B6. The configuration in force: each key the methods "
                  "quote, its value and where it is used", ["Key", "Value", "Where used"], rows,
