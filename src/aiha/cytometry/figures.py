@@ -101,7 +101,9 @@ def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str,
     from aiha.cytometry.labels import DEMO_DISPLAY
 
     words = {**DEMO_DISPLAY, **dict(labels or {})}
-    series_label = f"{words['cd38']}, % of {words['t_cells']}"
+    import textwrap
+
+    series_label = textwrap.fill(f"{words['cd38']}, % of {words['t_cells']}", 34)
     patients = sorted(cd38["patient_id"].unique())
     colors = _patient_colors(patients)
     fig, axes = _patient_grid(len(patients))
@@ -131,7 +133,9 @@ def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str,
                                                    twin.get_legend_handles_labels())]):
             legend.setdefault(lab, h)
     for row in axes:
-        row[0].set_ylabel(f"{words['cd38']}\n(% of {words['t_cells']})", fontsize=8)
+        row[0].set_ylabel(textwrap.fill(f"{words['cd38']} (% of {words['t_cells']})", 26)
+                          if len(words["cd38"]) + len(words["t_cells"]) <= 40 else "% of T cells",
+                          fontsize=8)
     _legend_below(fig, list(legend.values()), list(legend))
     save_svg(fig, path)
 

@@ -129,7 +129,7 @@ def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
                      f"of {lab['t_cells']} within {_days(c['depletion_window_days'])} after the first dose",
                      ard.cell(lambda: n_of("flow_depletion"))])
     if "subset_shift_pp" in c:
-        rows.append([f"Naive share down and memory/effector share up by at least "
+        rows.append([f"Share of {lab['naive']} down and memory/effector share up by at least "
                      f"{format(c['subset_shift_pp'], 'g')} percentage points "
                      f"({_days(c['post_window_days'])} against baseline)",
                      ard.cell(lambda: n_of("flow_subsets"))])
