@@ -73,3 +73,18 @@ def test_an_excluded_sample_shows_the_reason_and_no_percentage():
     assert legend_value(used, "activation") == "40.0%"
     assert legend_value(gone, "activation") == "excluded by QC:\n8,000 events kept, fewer than 10,000"
     assert "%" not in legend_value(gone, "activation").split(":")[0]
+
+
+def test_in_tiled_quadrants_a_label_that_fits_nowhere_is_marked_crowded():
+    """Four quadrants tile the panel: no place outside every gate exists, so a label
+    too wide for its quadrant is reported crowded (the figure then tries shorter
+    wordings, down to the percentage alone)."""
+    x, y = events()
+    quads = [np.array(q, float) for q in (
+        [[0, 0], [20, 0], [20, 20], [0, 20]], [[20, 0], [100, 0], [100, 20], [20, 20]],
+        [[0, 20], [20, 20], [20, 100], [0, 100]], [[20, 20], [100, 20], [100, 100], [20, 100]])]
+    wide = place_label(quads[0], quads[1:], (60.0, 30.0), PER_PT, XLIM, YLIM, x, y)
+    assert wide.crowded
+    narrow = place_label(quads[0], quads[1:], (20.0, 10.0), PER_PT, XLIM, YLIM, x, y)
+    assert not narrow.crowded and narrow.leader_to is None
+    assert_inside_own_only(narrow, quads[0], quads[1:])

@@ -319,6 +319,7 @@ class Placement:
     y: float
     box: tuple[float, float, float, float]
     leader_to: tuple[float, float] | None = None
+    crowded: bool = False  # no free place inside or outside: over the gate's centre
 
 
 def _box_at(cx: float, cy: float, size_pt: tuple[float, float],
@@ -405,7 +406,7 @@ def place_label(own: np.ndarray, others: Sequence[np.ndarray], size_pt: tuple[fl
         if lead is None or cost < lead[0]:
             lead = (cost, box)
     if lead is None:  # a crowded panel: the centre of the gate, over whatever is there
-        return Placement(target[0], target[1], _box_at(*target, size_pt, per_pt))
+        return Placement(target[0], target[1], _box_at(*target, size_pt, per_pt), crowded=True)
     b = lead[1]
     return Placement((b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b, target)
 
@@ -621,10 +622,11 @@ def draw_gating(sample: GatingSample, names: L.PopulationNames, roles: Mapping[s
             if len(panel.regions) > 1:
                 texts = wrapped(names.short(region.name, phenotype), text)
                 text = texts[0]
-            pending.append((ax, panel, region, texts, x, y, xlim, ylim))
-            populations.append({"label": names.full(region.name, phenotype), "count": f["count"],
-                                "parent_count": f["parent_count"], "percent": f["percent"],
-                                "printed": text.replace("\n", " ")})
+            entry = {"label": names.full(region.name, phenotype), "count": f["count"],
+                     "parent_count": f["parent_count"], "percent": f["percent"],
+                     "printed": text.replace("\n", " ")}
+            populations.append(entry)
+            pending.append((ax, panel, region, texts, x, y, xlim, ylim, entry))
         title = panel_title(panel, names, sample.markers, roles)
         ax.set_title(title, fontsize=TITLE_PT, pad=4)
         ax.set_xlabel(sample.channel_names.get(panel.x, panel.x), fontsize=LABEL_PT, labelpad=2)
@@ -640,7 +642,7 @@ def draw_gating(sample: GatingSample, names: L.PopulationNames, roles: Mapping[s
     # labels last: their place depends on the axes' size in points
     taken: dict[int, list] = {}
     placed: list[dict[str, Any]] = []
-    for ax, panel, region, texts, x, y, xlim, ylim in pending:
+    for ax, panel, region, texts, x, y, xlim, ylim, entry in pending:
         bbox = ax.get_window_extent()
         per_pt = ((xlim[1] - xlim[0]) / (bbox.width * 72.0 / fig.dpi),
                   (ylim[1] - ylim[0]) / (bbox.height * 72.0 / fig.dpi))
@@ -664,7 +666,16 @@ def draw_gating(sample: GatingSample, names: L.PopulationNames, roles: Mapping[s
         others = [o for r in panel.regions if r.key != region.key
                   for o in [region_outline(panel, r, xlim, ylim)] if o is not None]
         preferred = label_candidates(panel, region, xlim, ylim) if within is not None else []
-        spot = place_label(own, others, size, per_pt, xlim, ylim, x, y, taken.get(id(ax), []), preferred)
+        # the first wording with a free place (inside, or outside with a leader line);
+        # in a panel its gates tile (quadrants), at last the percentage alone
+        options = list(dict.fromkeys([text, *texts, texts[-1].rsplit("\n", 1)[-1]]))
+        for text in options:
+            size = label_size_pt(text)
+            spot = place_label(own, others, size, per_pt, xlim, ylim, x, y, taken.get(id(ax), []),
+                               preferred)
+            if not spot.crowded:
+                break
+        entry["printed"] = text.replace("\n", " ")
         taken.setdefault(id(ax), []).append(spot.box)
         placed.append({"panel": id(ax), "region": region.key, "x": spot.x, "y": spot.y,
                        "leader_to": spot.leader_to})
