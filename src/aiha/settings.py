@@ -77,8 +77,9 @@ DEFAULT_TRANSFUSION_WINDOWS = [[-84, -1], [0, 83], [84, 167]]
 
 def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the patient-level listings read (rule render_listings): the data cut-off,
-    the decimals, the routine cleaning actions and the memory/effector subsets named
-    in the cytometry per-patient table (config-shaped)."""
+    the decimals, the routine cleaning actions, the memory/effector subsets named
+    in the cytometry per-patient table and the populations, whose display names
+    head its columns (config-shaped)."""
     report = config.get("report") or {}
     claims = (config.get("cytometry") or {}).get("claims") or {}
     out: dict[str, Any] = {
@@ -87,6 +88,9 @@ def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     if "memory_effector_subsets" in claims:
         out["cytometry"] = {"claims": {
             "memory_effector_subsets": list(claims["memory_effector_subsets"])}}
+    populations = (config.get("cytometry") or {}).get("populations")
+    if populations:  # the display names of the per-patient table's columns
+        out.setdefault("cytometry", {})["populations"] = copy.deepcopy(populations)
     return out
 
 

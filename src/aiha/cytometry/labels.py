@@ -252,7 +252,7 @@ def display_labels(populations: Mapping[str, object]) -> dict[str, str]:
     the gate's own name (``CD38pos`` -> ``CD38+``), never the demo's."""
     own = {k: str(v) for k, v in dict(populations.get("labels") or {}).items() if v}
     specs = role_specs(populations)
-    demo_function = all(specs.get(r) == DEMO_POPULATIONS[r]
+    demo_function = all(specs.get(r, DEMO_POPULATIONS[r]) == DEMO_POPULATIONS[r]
                         for r in ("t_cells", "activation", "divided"))
     out: dict[str, str] = {}
     for role in DISPLAY_ROLES:
@@ -260,8 +260,8 @@ def display_labels(populations: Mapping[str, object]) -> dict[str, str]:
             out[role] = own[role]
         elif role in GENERIC_DISPLAY:
             out[role] = DEMO_DISPLAY[role] if demo_function else GENERIC_DISPLAY[role]
-        elif specs.get(role) == DEMO_POPULATIONS[role]:
-            out[role] = DEMO_DISPLAY[role]
+        elif specs.get(role, DEMO_POPULATIONS[role]) == DEMO_POPULATIONS[role]:
+            out[role] = DEMO_DISPLAY[role]  # the demo's gate (or no mapping given at all)
         else:
             leaf = derived_label(specs.get(role, role).rstrip("/").split("/")[-1])
             out[role] = leaf if role in ("naive", "central_memory", "effector_memory",
