@@ -77,8 +77,9 @@ DEFAULT_TRANSFUSION_WINDOWS = [[-84, -1], [0, 83], [84, 167]]
 
 def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the patient-level listings read (rule render_listings): the data cut-off,
-    the decimals, the routine cleaning actions and the memory/effector subsets named
-    in the cytometry per-patient table (config-shaped)."""
+    the decimals, the routine cleaning actions, the memory/effector subsets named
+    in the cytometry per-patient table and the populations, whose display names
+    head its columns (config-shaped)."""
     report = config.get("report") or {}
     claims = (config.get("cytometry") or {}).get("claims") or {}
     out: dict[str, Any] = {
@@ -87,6 +88,9 @@ def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     if "memory_effector_subsets" in claims:
         out["cytometry"] = {"claims": {
             "memory_effector_subsets": list(claims["memory_effector_subsets"])}}
+    populations = (config.get("cytometry") or {}).get("populations")
+    if populations:  # the display names of the per-patient table's columns
+        out.setdefault("cytometry", {})["populations"] = copy.deepcopy(populations)
     return out
 
 
@@ -127,8 +131,10 @@ def cytometry_claims_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
     populations, the claim thresholds and windows, and whether QC-flagged samples
     count (the shape :meth:`aiha.cytometry.claims.ClaimSettings.from_config` reads).
     Not how to gate, the figures or the demo generator: changing those does not
-    recompute the claims."""
-    return {"populations": copy.deepcopy(cyto["populations"]),
+    recompute the claims, nor do the populations' display labels."""
+    populations = copy.deepcopy(cyto["populations"])
+    populations.pop("labels", None)
+    return {"populations": populations,
             "claims": copy.deepcopy(cyto["claims"]),
             "qc": {"exclude_flagged": bool(cyto["qc"]["exclude_flagged"])}}
 
@@ -138,6 +144,9 @@ def cytometry_summary_figures_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
     cytometry_summary_figures): the claims' settings, how many patients to draw and
     the SVG salt."""
     figures = cyto["figures"]
+    from aiha.cytometry.labels import display_labels
+
     return {**cytometry_claims_config(cyto),
+            "labels": display_labels(cyto["populations"]),
             "figures": {"summary_max_patients": int(figures["summary_max_patients"]),
                         "svg_hashsalt": figures["svg_hashsalt"]}}

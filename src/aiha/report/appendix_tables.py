@@ -114,7 +114,7 @@ def provenance_table(ard: ARD) -> Table:
         name="rows")
     rows = [[r["rule"], r["script"], r["inputs_sha256"][:16], F.fmt_count(r["rows"])]
             for _, r in frame.iterrows()]
-    return Table("provenance", "Table B3. The rule and script behind the ARD rows",
+    return Table("provenance", "Table B4. The rule and script behind the ARD rows",
                  ["Rule", "Script", "Inputs SHA-256 (first 16)", "ARD rows"], rows,
                  numeric=[False, False, False, True], source="results/ard/ard.tsv")
 
@@ -385,6 +385,21 @@ def raw_files_table(raw_inputs: Mapping[str, str]) -> Table:
                  source="results/raw_inputs.tsv")
 
 
+def config_rows(config: Mapping[str, Any]) -> list[list[str]]:
+    """Rows of Table B1 for the config: each file merged, in order, each ``--config``
+    override, and the SHA-256 of the merged config in force."""
+    if "in_force" not in config:  # provenance.json of an older build
+        return [[f"Config {config.get('file', '')}", f"SHA-256 {config.get('sha256', '')}"]]
+    rows = [[f"Config file {i} merged" if len(config["files"]) > 1 else "Config file",
+             f"{f['path']} (SHA-256 {f['sha256']})"]
+            for i, f in enumerate(config["files"], start=1)]
+    rows += [["Config override (--config)", f"{k}={v}"]
+             for k, v in sorted(dict(config.get("overrides") or {}).items())]
+    rows.append(["Config in force (merged)",
+                 f"{config['in_force']['file']} (SHA-256 {config['in_force']['sha256']})"])
+    return rows
+
+
 def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
     """The build (commit, versions, cut-off), raw input hashes and package versions."""
     git = record.get("git", {})
@@ -394,8 +409,13 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
         ["Working tree", "unknown" if dirty is None else ("dirty" if dirty else "clean")],
         ["Snakemake", str(record.get("snakemake", ""))],
         ["Data cut-off", str(record.get("data_cutoff", ""))],
-        [f"Config {record['config']['file']}", f"SHA-256 {record['config']['sha256']}"],
+        *config_rows(record.get("config", {})),
     ]
+    study_files = [[f["role"], f["path"], f["sha256"]] for f in record.get("input_files", [])]
+    key = (record.get("pseudonym_key") or {}).get("fingerprint")
+    if key:
+        study_files.append(["pseudonym key (fingerprint)", "not printed",
+                            key])
     inputs = [[folder + "/", F.fmt_count(v["files"]), v["sha256"]]
               for folder, v in sorted(record.get("raw_input_folders", {}).items())]
     packages = sorted(record.get("packages", {}).items())
@@ -419,7 +439,15 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
                              "line per file, digest and path, sorted by path): "
                              "sha256sum FILES | sha256sum gives it. Each file's own digest "
                              "is in results/provenance.json and in the listings document."),
-        "packages": Table("packages", "Table B4. Installed packages (resolved versions)",
+        "study_files": Table("study_files", "Table B3. Gating, claims, site profiles and "
+                             "pseudonym key", ["Role", "File", "SHA-256"], study_files,
+                             numeric=[False, False, False], css_class="listing mono",
+                             source="results/provenance.json",
+                             note="The key itself is never written: its fingerprint is "
+                                  "HMAC-SHA256 under the key of a fixed message ("
+                                  + str((record.get("pseudonym_key") or {}).get("method", ""))
+                                  + "), which identifies the key without revealing it."),
+        "packages": Table("packages", "Table B5. Installed packages (resolved versions)",
                           ["Package", "Version"] * 3, pkg_rows, numeric=[False] * 6,
                           css_class="listing keep",
                           note="In alphabetical order down each pair of columns.", source="results/provenance.json"),

@@ -21,7 +21,9 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cl
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
                                          response_table, transfusion_table)
+from aiha.cytometry.labels import display_labels
 from aiha.report.cytometry_captions import cytometry_captions
+from aiha.report.methods import config_keys_table, cytometry_methods, km_ci_words
 from aiha.report.cytometry_tables import (
     flow_findings_table,
     flow_patient_table,
@@ -199,6 +201,12 @@ def build_context(
     flow_n_cell = (ard.cell(lambda: F.fmt_counted(ard.get("flow_n", "all", "n"), "patient"))
                    if ard.has("flow_n", "all", "n") else Cell(F.MISSING))
     chapters = chapter_list(has_audit, has_cytometry, tables.get("qc") is not None)
+    t["config_keys"] = config_keys_table(cfg, has_cytometry)
+    labels = display_labels(dict((cfg.get("cytometry") or {}).get("populations") or {}))
+    in_force = (provenance.get("config") or {}).get("in_force")
+    cover = dict(digests or {})
+    if in_force:
+        cover[f"Config in force ({in_force['file']})"] = in_force["sha256"]
     # Last: the rows every table above printed.
     t["ard_rows"] = ard_appendix_table(ard)
     return {
@@ -219,8 +227,13 @@ def build_context(
         "tables": t,
         "figures": {k: f"figures/{v}" for k, v in CLINICAL_FIGURES.items()},
         "cytometry_figures": {k: f"cytometry/{k}.svg" for k in CYTOMETRY_FIGURES},
-        "cytometry_captions": cytometry_captions(cytometry_figure_facts),
-        "digests": dict(digests or {}),
+        "cytometry_captions": cytometry_captions(cytometry_figure_facts, labels),
+        "cytometry_labels": labels,
+        "methods": {
+            "cytometry": cytometry_methods(cfg, cytometry_figure_facts) if has_cytometry else [],
+            "km_ci": km_ci_words(cfg["statistics"]),
+        },
+        "digests": cover,
         "has_audit": has_audit,
         "has_cytometry": has_cytometry,
         "has_sensitivity_claims": len(tables["sensitivity"]) > 0,
