@@ -12,6 +12,7 @@ def main(sm):
         html_path=sm.output.html,
         resources_dir="resources/report",
         fonts_dir="resources/fonts",
+        manifest_path=sm.output.manifest,
     )
 
 
