@@ -9,6 +9,7 @@ import yaml
 
 from aiha.cleaning import CleaningLimits, clean_study, load_site_profiles
 from aiha.demo.cohort import load_spec
+from aiha.cleaning.profiles import read_profiles_yaml
 from aiha.demo.exports import build_site_exports, write_exports
 from aiha.errors import InputError
 from conftest import ROOT
@@ -22,7 +23,7 @@ CUTOFF = date.fromisoformat(CFG["data"]["data_cutoff"])
 @pytest.fixture(scope="module")
 def exports():
     spec = load_spec(ROOT / "resources" / "demo" / "cohort.yaml")
-    raw = yaml.safe_load((ROOT / "resources" / "sites.yaml").read_text())["sites"]
+    raw = read_profiles_yaml(ROOT / "resources" / "sites.yaml")["sites"]
     return build_site_exports(spec, raw)
 
 

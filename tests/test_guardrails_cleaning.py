@@ -30,7 +30,7 @@ def _set(table: str, row: int, column: str, value: str):
 
 
 def test_quoted_newline_and_unicode_separators_stay_in_the_field(tmp_path, exports):
-    text = "line one\nline two\u2028third\u0085fourth"
+    text = "line one\nline two\u2028third\u2029fourth"
     t = clean(write_site(tmp_path, exports, "CRE", _set("patients", 1, "comment", text)), "CRE")
     assert text in set(t.patients["comment"])
     assert len(t.patients) == 2
@@ -74,3 +74,129 @@ def test_formula_in_free_text_is_neutralised_and_logged(tmp_path, exports):
               "CRE")
     assert '\'=HYPERLINK("http://x","y")' in set(t.labs["comment"])
     assert "spreadsheet formula neutralised" in set(t.log["reason"])
+
+
+# ------------------------------------------------ site profiles validated as data
+SITE = """\
+sites:
+  TST:
+    name: Test site
+    country: NL
+    delimiter: ";"
+    decimal: ","
+    encoding: utf-8
+    date_format: "%d-%m-%Y"
+    ldh_uln_u_l: 248
+    codes:
+      sex: {M: male, V: female}
+      yes_no: {YES: true, NO: false, ON: true, OFF: false}
+      diagnosis: {WAIHA: wAIHA, CAD: cAIHA}
+      analyte: {HB: hb, LD: ldh, BILI: bilirubin}
+      treatment: {DARATUMUMAB: daratumumab}
+"""
+
+
+def _profiles(tmp_path, text: str):
+    from aiha.cleaning.profiles import load_site_profiles
+
+    path = tmp_path / "sites.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_site_profiles(path)
+
+
+def test_yes_no_on_off_stay_codes_not_booleans(tmp_path):
+    codes = _profiles(tmp_path, SITE)["TST"].codes["yes_no"]
+    assert codes == {"YES": True, "NO": False, "ON": True, "OFF": False}
+
+
+def test_the_shipped_profiles_keep_their_no_codes():
+    from aiha.cleaning.profiles import load_site_profiles
+    from conftest import ROOT
+
+    profiles = load_site_profiles(ROOT / "resources" / "sites.yaml")
+    assert profiles["LON"].codes["yes_no"]["NO"] is False
+    assert profiles["MIL"].codes["yes_no"]["NO"] is False
+
+
+@pytest.mark.parametrize("old, new, key, words", [
+    # a quoted "false" is a string: every "no" would become True
+    ('{YES: true, NO: false, ON: true, OFF: false}', '{YES: "true", NO: "false"}',
+     "codes.yes_no.NO", "must be of type boolean"),
+    # the female code mapped to male
+    ("{M: male, V: female}", "{M: male, V: male}", "codes.sex", "no site code maps to female"),
+    # two codes that read the same, to two values
+    ("{M: male, V: female}", "{M: male, V: female, ' m ': female}", "codes.sex",
+     "read the same"),
+    ("{DARATUMUMAB: daratumumab}", "{DARATUMUMAB: daratumumab, X: therapy}",
+     "codes.treatment.X", "is not one of"),
+    ("ldh_uln_u_l: 248", "ldh_uln_u_l: 248 U/L", "ldh_uln_u_l", "must be of type number"),
+    ("encoding: utf-8", "encoding: utf-9", "encoding", "unknown encoding 'utf-9'"),
+    ('delimiter: ";"', 'delimiter: ";;"', "delimiter", "is not one of"),
+    ('date_format: "%d-%m-%Y"', 'date_format: "%d-%m"', "date_format", "does not read back"),
+    ("    ldh_uln_u_l: 248\n", "    ldh_uln_u_l: 248\n    ldh_uln: 250\n", "ldh_uln",
+     "unknown key"),
+    ("      treatment:", "      yesno: {J: true}\n      treatment:", "codes.yesno", "unknown key"),
+])
+def test_a_wrong_profile_is_an_error_naming_file_site_and_key(tmp_path, old, new, key, words):
+    assert old in SITE
+    with pytest.raises(InputError) as err:
+        _profiles(tmp_path, SITE.replace(old, new, 1))
+    text = str(err.value)
+    assert text.startswith(f"file {tmp_path / 'sites.yaml'}: site TST, key {key}:"), text
+    assert words in text, text
+
+
+def test_a_duplicate_key_is_an_error_naming_site_and_lines(tmp_path):
+    text = SITE.replace("{M: male, V: female}", "{M: male, V: female, V: male}")
+    with pytest.raises(InputError) as err:
+        _profiles(tmp_path, text)
+    assert "site TST: " in str(err.value) and "key 'V' given twice" in str(err.value)
+    assert "sites.yaml" in str(err.value)
+    # a key given twice on separate lines names both lines
+    text = SITE.replace("    country: NL\n", "    country: NL\n    country: UK\n")
+    with pytest.raises(InputError, match=r"site TST: .*key 'country' given twice \(lines 4 and 5\)"):
+        _profiles(tmp_path, text)
+
+
+def test_a_merge_key_may_be_overridden(tmp_path):
+    text = ("_base: &b\n  name: Base\n  country: NL\n" + SITE.replace(
+        "  TST:\n    name: Test site\n    country: NL\n", "  TST:\n    <<: *b\n    name: Test site\n"))
+    assert _profiles(tmp_path, text)["TST"].name == "Test site"
+
+
+# ------------------------------------------------ headers once, no C1 controls
+def _header(table: str, old: str, new: str):
+    def fn(text: str) -> str:
+        head, rest = text.split("\n", 1)
+        return head.replace(old, new, 1) + "\n" + rest
+
+    return (table, fn)
+
+
+def test_a_duplicated_header_is_an_error_naming_file_and_both_columns(tmp_path, exports):
+    """A second ``value`` column (the last one used to win silently)."""
+    site = write_site(tmp_path, exports, "CRE", _header("labs", ",comment", ",Value"))
+    with pytest.raises(InputError) as err:
+        clean(site, "CRE")
+    text = str(err.value)
+    assert text.startswith(f"file {site / 'CRE' / 'labs.csv'}")
+    assert "duplicated column header: columns" in text and "'value'" in text and "'Value'" in text
+
+
+def test_a_second_name_column_is_refused_before_the_identifier_index(tmp_path, exports):
+    """A physician's ``name`` next to the patient's: the identifier index would read
+    the second one, and the patient's own name would be redacted nowhere."""
+    site = write_site(tmp_path, exports, "CRE", _header("patients", ",comment", ",name"))
+    with pytest.raises(InputError, match=r"patients\.csv.*columns 2 \('name'\) and \d+ \('name'\)"):
+        clean(site, "CRE")
+
+
+@pytest.mark.parametrize("char", ["\x85", "\x92", "\x96"])
+def test_a_c1_control_character_is_an_error(tmp_path, exports, char):
+    """cp1252 quotes, dashes and the ellipsis read as Latin-1 become C1 controls."""
+    site = write_site(tmp_path, exports, "CRE", _set("labs", 1, "comment", f"patient{char}s sample"))
+    with pytest.raises(InputError) as err:
+        clean(site, "CRE")
+    text = str(err.value)
+    assert "labs.csv, row 1, column 'comment'" in text
+    assert f"U+{ord(char):04X}" in text and "Windows-1252" in text

@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import run_snakemake
 from test_guardrails_inputs import DELIMITER, RAW, _copy_project, read_rows, write_rows
@@ -44,7 +43,9 @@ def fold(text: str) -> str:
 
 
 def probes(project: Path) -> set[str]:
-    sites = yaml.safe_load((project / "resources" / "sites.yaml").read_text("utf-8"))["sites"]
+    from aiha.cleaning.profiles import read_profiles_yaml
+
+    sites = read_profiles_yaml(project / "resources" / "sites.yaml")["sites"]
     out: set[str] = set()
     for site_dir in sorted((project / RAW).iterdir()):
         if site_dir.name not in sites:
