@@ -200,3 +200,43 @@ def test_a_c1_control_character_is_an_error(tmp_path, exports, char):
     text = str(err.value)
     assert "labs.csv, row 1, column 'comment'" in text
     assert f"U+{ord(char):04X}" in text and "Windows-1252" in text
+
+
+# ------------------------------------------------ identifiers in every Unicode form
+@pytest.mark.parametrize("text", [
+    "seen by Camille Lefe\u0301vre",            # NFD: e + combining acute
+    "seen by Camille Lef\u00e8vre",             # NFC
+    "seen by Ｃａｍｉｌｌｅ",                     # full-width letters (NFKC)
+    "seen by Lef\u00adèvre",                    # soft hyphen inside
+    "seen by Cam\u200bille",                    # zero-width space inside
+    "seen by Camille\u200bLefèvre",             # zero-width space as the word break
+    "record HMN\u2060451203",                   # word joiner
+    "born 1968\u200c-10-05",                    # zero-width non-joiner in a date
+])
+def test_a_name_in_another_unicode_form_is_redacted(text):
+    from aiha.cleaning.freetext import clean_text
+    from aiha.identifiers import IdentifierIndex
+
+    index = IdentifierIndex()
+    index.add_person("HMN-451203", "Camille Lefèvre", "1968-10-05", ["%Y-%m-%d"])
+    out = clean_text(text, index)
+    assert out.endswith("[redacted]"), out
+    assert not any(c in out for c in "\u00ad\u200b\u200c\u2060")
+
+
+def test_the_index_reads_a_name_written_decomposed():
+    from aiha.identifiers import IdentifierIndex
+
+    index = IdentifierIndex()
+    index.add_person("HMN-451203", "Camille Lefe\u0301vre", "1968-10-05")
+    assert index.scrub("Mme LEFÈVRE") == "Mme [redacted]"
+
+
+def test_text_without_identifiers_keeps_its_form():
+    from aiha.identifiers import IdentifierIndex
+
+    index = IdentifierIndex()
+    index.add_person("HMN-451203", "Camille Lefèvre", "1968-10-05")
+    for text in ("bilirubine 52 µmol/L, ﬁne", "Zoë naïve", "plain"):
+        assert index.scrub(text) == text
+    assert index.scrub("soft\u00adhyphen") == "softhyphen"  # invisible characters go

@@ -21,6 +21,13 @@ in free text however they are written:
 
 Identifiers are compared as tokens (runs of letters, runs of digits; NFKD,
 accents dropped, case-folded), so ``4471823`` never matches inside ``144718231``.
+Text is first put in NFKC form (a name written decomposed, with a combining
+accent, or in full-width letters reads as the same name), and invisible
+characters (soft hyphen, zero-width space and joiners, bidirectional marks,
+variation selectors: :func:`is_invisible`) are matched both as absent and as a
+word break (``Vr\u00adies`` and ``de\u200bVries`` are both found); the scrubbed
+text keeps its own form, without the invisible characters
+(:meth:`IdentifierIndex.scrub`).
 
 The cleaning activates the study's index (:func:`activate`); from then on
 :class:`aiha.errors.InputError` hides any value that matches it (see
@@ -74,6 +81,25 @@ DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 # What may stand between two tokens of one identifier: spaces and punctuation.
 _GAP = re.compile(r"[\s\-‐‑‒–—./,'’:_#]{0,3}")
+
+
+# Invisible characters that may sit inside a word: format characters (Cf: soft
+# hyphen, zero-width space/joiners, word joiner, bidi marks, BOM), the combining
+# grapheme joiner, variation selectors and the Hangul fillers.
+_INVISIBLE_EXTRA = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0") | frozenset(
+    chr(c) for c in (*range(0xFE00, 0xFE10), *range(0x180B, 0x1810)))
+
+
+def is_invisible(char: str) -> bool:
+    """A character that shows nothing (and may hide inside a name)."""
+    return unicodedata.category(char) == "Cf" or char in _INVISIBLE_EXTRA
+
+
+def normalise_text(text: str) -> str:
+    """NFKC form without invisible characters (:func:`is_invisible`)."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if not is_invisible(c))
 
 
 def fold(text: str) -> str:
@@ -173,8 +199,10 @@ class IdentifierIndex:
         person = len(self.person_parts)
         mine: set[str] = set()
         self.person_parts.append(mine)
+        record_number, name, birth_date = (normalise_text(str(v or ""))
+                                           for v in (record_number, name, birth_date))
         for value in (record_number, name, birth_date):
-            value = str(value or "").strip()
+            value = value.strip()
             if not value:
                 continue
             toks = tokens(value)
@@ -270,21 +298,49 @@ class IdentifierIndex:
                         _gap_ok(text, window[i], window[i + 1]) for i in range(n - 1)):
                     yield (window[0].start, window[-1].end)
 
+    def normalised_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of identifiers in ``text`` (positions of ``text`` itself), found in
+        its NFKC form with invisible characters removed and with them read as
+        spaces. NFKC is taken per character with its combining marks, so each
+        position of the normalised text maps back to a span of ``text``."""
+        if text.isascii():
+            return self.spans(text)
+        chars: list[str] = []
+        origin: list[tuple[int, int]] = []
+        i = 0
+        while i < len(text):
+            j = i + 1
+            while j < len(text) and unicodedata.combining(text[j]):
+                j += 1
+            for c in unicodedata.normalize("NFKC", text[i:j]):
+                chars.append(c)
+                origin.append((i, j))
+            i = j
+        t = "".join(chars)
+        keep = [k for k, c in enumerate(t) if not is_invisible(c)]
+        variants = [("".join(t[k] for k in keep), keep)]
+        if len(keep) < len(t):
+            variants.append(("".join(" " if is_invisible(c) else c for c in t), list(range(len(t)))))
+        spans = [(origin[where[a]][0], origin[where[b - 1]][1])
+                 for variant, where in variants for a, b in self.spans(variant) if b > a]
+        return _merge(text, spans)
+
     def scrub(self, text: str) -> str:
-        """``text`` with every identifier replaced by ``[redacted]``."""
-        spans = self.spans(text)
-        if not spans:
-            return text
+        """``text`` with every identifier replaced by ``[redacted]`` (found however
+        it is normalised, :meth:`normalised_spans`) and invisible characters
+        removed."""
+        spans = self.normalised_spans(text)
         out, pos = [], 0
         for a, b in spans:
             out.append(text[pos:a])
             out.append(REDACTED)
             pos = b
         out.append(text[pos:])
-        return "".join(out)
+        result = "".join(out)
+        return result if result.isascii() else "".join(c for c in result if not is_invisible(c))
 
     def matches(self, text: str) -> bool:
-        return bool(self.spans(text))
+        return bool(self.normalised_spans(text))
 
 
 def _belongs(t: Token, mine: set[str], initials: set[str]) -> bool:
