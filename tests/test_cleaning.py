@@ -62,7 +62,7 @@ def test_clean_site_normalizes_and_pseudonymizes(tmp_path, exports):
 
 def test_duplicates_dropped_and_worst_ae_grade_kept(tmp_path, exports):
     t = clean(write_site(tmp_path, exports, "MIL"), "MIL")
-    assert (t.log["reason"] == "exact duplicate of an earlier row").sum() == 2
+    assert t.log["reason"].str.match(r"exact duplicate of row \d+: 1 copy dropped").sum() == 2
     t2 = clean(write_site(tmp_path / "r", exports, "RTM"), "RTM")
     pneu = t2.adverse_events[t2.adverse_events["term"] == "Pneumonia"]
     assert len(pneu) == 1 and pneu["grade"].iloc[0] == 3 and pneu["reports"].iloc[0] == 2

@@ -240,3 +240,79 @@ def test_text_without_identifiers_keeps_its_form():
     for text in ("bilirubine 52 µmol/L, ﬁne", "Zoë naïve", "plain"):
         assert index.scrub(text) == text
     assert index.scrub("soft\u00adhyphen") == "softhyphen"  # invisible characters go
+
+
+# ------------------------------------------------ cross-site and cross-record checks
+def _patients_text(site_exports, site: str) -> tuple[list[str], str]:
+    text = site_exports[site]["patients"]
+    return text.splitlines(), ";" if site in ("AMS", "MIL", "VIE", "RTM", "NMG", "GRO") else ","
+
+
+def test_the_same_person_at_two_sites_stops_naming_both_rows_never_the_person(tmp_path, exports):
+    """AMS's first patient exported again by CRE under a CRE record number."""
+    import csv
+    import io
+
+    from aiha.cleaning import CleaningLimits, clean_study
+    from test_cleaning import CFG, CUTOFF, KEY, PROFILES
+
+    ams = list(csv.reader(io.StringIO(exports["AMS"]["patients"]), delimiter=";"))
+    name, born = ams[1][ams[0].index("name")], ams[1][ams[0].index("birth_date")]
+    d, m, y = born.split("-")
+
+    def edit(text: str) -> str:
+        rows = list(csv.reader(io.StringIO(text), delimiter=","))
+        rows[2][rows[0].index("name")] = name.upper()  # another case: still the person
+        rows[2][rows[0].index("birth_date")] = f"{y}-{m}-{d}"  # CRE writes ISO dates
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(rows)
+        return buf.getvalue()
+
+    write_site(tmp_path, exports, "AMS")
+    write_site(tmp_path, exports, "CRE", ("patients", edit))
+    with pytest.raises(InputError) as err:
+        clean_study(tmp_path, ["AMS", "CRE"], PROFILES, KEY, CUTOFF,
+                    CleaningLimits.from_config(CFG["cleaning"]))
+    text = str(err.value)
+    assert text.startswith(f"file {tmp_path / 'CRE' / 'patients.csv'}, row 2:"), text
+    assert f"{tmp_path / 'AMS' / 'patients.csv'} row 1" in text
+    for secret in (name, *[p for p in name.split() if len(p) >= 3], born, ams[1][0]):
+        assert secret not in text
+
+
+def test_a_patient_without_a_baseline_hb_is_a_validation_error(tmp_path, exports):
+    import csv
+    import io
+
+    pat = list(csv.reader(io.StringIO(exports["CRE"]["patients"]), delimiter=","))
+    rec = pat[1][0]
+    trt = list(csv.reader(io.StringIO(exports["CRE"]["treatments"]), delimiter=","))
+    first = min(r[trt[0].index("administration_date")] for r in trt[1:]
+                if r[0] == rec and r[trt[0].index("treatment")] == "DARATUMUMAB")
+
+    def drop_baseline(text: str) -> str:
+        rows = list(csv.reader(io.StringIO(text), delimiter=","))
+        h = rows[0]
+        keep = [r for r in rows[1:] if not (r[0] == rec and r[h.index("analyte")].upper() == "HB"
+                                              and r[h.index("sample_date")] <= first)]
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows([h, *keep])
+        return buf.getvalue()
+
+    with pytest.raises(InputError) as err:
+        clean(write_site(tmp_path, exports, "CRE", ("labs", drop_baseline)), "CRE")
+    text = str(err.value)
+    assert text.startswith(f"file {tmp_path / 'CRE' / 'patients.csv'}, row 1:"), text
+    assert "site CRE has no baseline Hb" in text and rec not in text
+
+
+def test_exact_duplicate_rows_are_one_log_entry_with_their_count(tmp_path, exports):
+    def copies(text: str) -> str:
+        lines = text.splitlines()
+        return "\n".join([*lines, *[lines[1]] * 7]) + "\n"
+
+    t = clean(write_site(tmp_path, exports, "CRE", ("labs", copies)), "CRE")
+    entry = t.log[t.log["reason"].str.startswith("exact duplicate of row 1:")]
+    assert len(entry) == 1
+    assert entry["reason"].iloc[0] == "exact duplicate of row 1: 7 copies dropped"
+    assert entry["row"].iloc[0] == 1

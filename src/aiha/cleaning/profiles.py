@@ -152,7 +152,9 @@ def check_profiles(raw: Any, path: str | Path) -> None:
             key = ".".join([p for p in (key, extra[0] if extra else "") if p])
             what = f"unknown key; allowed: {', '.join(sorted(allowed))}"
         elif err.validator == "required":
-            what = err.message.replace("is a required property", "is missing")
+            m = re.match(r"'(.+)' is a required property", err.message)
+            key = ".".join(p for p in (key, m.group(1) if m else "") if p)
+            what = "missing"
         elif err.validator == "enum":
             what = f"value {err.instance!r} is not one of {', '.join(map(str, err.validator_value))}"
         elif err.validator == "type":

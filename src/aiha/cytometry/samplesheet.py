@@ -99,6 +99,36 @@ def check_files(sheet: pd.DataFrame, sheet_path: str | os.PathLike[str]) -> None
                              value=fcs.name)
 
 
+def check_sheet_identifiers(sheet: pd.DataFrame, sheet_path: str | os.PathLike[str],
+                            raw_dir: str | os.PathLike[str],
+                            site_profiles: str | os.PathLike[str]) -> None:
+    """Refuse a sample id or FCS file name that holds an identifier of a patient of
+    any site (the index of every readable ``<raw_dir>/<SITE>/patients.csv``), when
+    the workflow is parsed: before any job reads, digests or gates the files, so
+    the identifier reaches no table, log or Snakemake metadata. The message shows
+    the row and column, never the value. Exports that cannot be read are left to
+    the validation job, which reports them."""
+    from aiha.cleaning.profiles import load_site_profiles
+    from aiha.cleaning.study import study_index
+
+    profiles = load_site_profiles(site_profiles)
+    files = [Path(raw_dir) / s / "patients.csv" for s in sorted(profiles)
+             if (Path(raw_dir) / s / "patients.csv").is_file()]
+    try:
+        index = study_index(files, profiles) if files else None
+    except InputError:
+        return
+    if not index:
+        return
+    for i, rec in enumerate(sheet.itertuples(index=False), start=1):
+        for column in ("sample_id", "file"):
+            value = str(getattr(rec, column))
+            if index.matches(value) or index.matches(Path(value).stem):
+                raise InputError(str(sheet_path), "holds an identifier of a patient (name, "
+                                 "record number or date of birth); name samples and files "
+                                 "with codes", row=i, column=column)
+
+
 def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
                  sheet_path: str = "samples.csv", patients_path: str = "patients.tsv",
                  index: IdentifierIndex | None = None) -> pd.DataFrame:
