@@ -218,6 +218,8 @@ rule publish_report:
     wildcard_constraints:
         doc="study_report|study_listings",
     localrule: True
+    conda:
+        "../../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=100,
