@@ -321,3 +321,31 @@ def test_the_report_is_rebuilt_after_a_failed_render_and_publish(tmp_path: Path)
     assert manifest["pdf"]["sha256"] == _sha(report / "study_report.pdf")
     dry = run_snakemake(work, "-n")
     assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+# ------------------------------------------------ bounded cost of the listings
+def test_long_free_text_is_shortened_in_the_listings_only(tmp_path: Path):
+    import pandas as pd
+
+    from aiha.report.render import shorten_text_cells
+
+    comment = "x" * 10_000
+    frame = pd.DataFrame({"patient_id": ["P-1", "P-2"], "comment": [comment, "short"],
+                          "day": [1, 2]})
+    out = shorten_text_cells(frame, 500, "results/clinical/patients.tsv")
+    assert out["comment"].iloc[0] == ("x" * 500 + "… [9500 more characters: full text in "
+                                      "results/clinical/patients.tsv]")
+    assert out["comment"].iloc[1] == "short" and list(out["day"]) == [1, 2]
+    assert frame["comment"].iloc[0] == comment  # the table itself keeps the full text
+
+
+def test_the_listings_text_limit_is_a_config_key_with_a_default():
+    import yaml
+
+    from conftest import ROOT
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "report.schema.yaml").read_text())
+    key = schema["properties"]["listings_text_max_chars"]
+    assert key["default"] == 500 and key["minimum"] == 20
+    rules = (ROOT / "workflow" / "rules" / "report.smk").read_text()
+    assert 'text_max_chars=config["report"]["listings_text_max_chars"]' in rules

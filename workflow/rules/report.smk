@@ -179,6 +179,7 @@ rule render_listings:
     params:
         code=script_code("report_listings"),
         cfg=listings_config(config),
+        text_max_chars=config["report"]["listings_text_max_chars"],
     script:
         "../scripts/report_listings.py"
 

@@ -252,9 +252,12 @@ def build_listings(
     resources_dir: str | os.PathLike[str] = "resources/report",
     fonts_dir: str | os.PathLike[str] = "resources/fonts",
     manifest_path: str | os.PathLike[str] | None = None,
+    text_max_chars: int | None = None,
 ) -> dict[str, Any]:
     """The patient-level listings document (rule render_listings), and its manifest
-    given ``manifest_path`` (:func:`write_manifest`). ``inputs`` keys:
+    given ``manifest_path`` (:func:`write_manifest`). ``text_max_chars`` (config
+    ``report.listings_text_max_chars``): a longer text cell is shortened in the
+    listings (:func:`shorten_text_cells`); the cleaned tables keep the full text. ``inputs`` keys:
     responses, patients, labs, adverse_events, cleaning_log; optional: cytometry_qc,
     ard (each cytometry patient's rows) and raw_digests (results/raw_inputs.tsv: the raw
     input files and their SHA-256)."""
@@ -264,6 +267,9 @@ def build_listings(
     tables["cytometry_qc"] = read_text_tsv(inputs["cytometry_qc"]) \
         if inputs.get("cytometry_qc") else None
     tables["ard"] = read_ard(inputs["ard"]) if inputs.get("ard") else None
+    if text_max_chars is not None:
+        for k in ("responses", "patients", "labs", "adverse_events", "cleaning_log"):
+            tables[k] = shorten_text_cells(tables[k], text_max_chars, str(inputs[k]))
     raw = read_text_tsv(inputs["raw_digests"]) if inputs.get("raw_digests") else None
     context = build_listings_context(
         tables, cfg, None if raw is None else dict(zip(raw["path"], raw["sha256"])))
@@ -272,6 +278,24 @@ def build_listings(
     if manifest_path is not None:
         write_manifest(manifest_path, inputs, pdf_path, html_path)
     return result
+
+
+def shorten_text_cells(frame: pd.DataFrame, max_chars: int, source: str) -> pd.DataFrame:
+    """``frame`` with every text cell longer than ``max_chars`` cut to its first
+    ``max_chars`` characters and a note of what was left out and where the full text
+    is (``source``): one 10,000-character comment no longer sets the cost of the
+    listings."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype != object:
+            continue
+        values = out[column]
+        long = values.map(lambda v: isinstance(v, str) and len(v) > max_chars)
+        if long.any():
+            out.loc[long, column] = values[long].map(
+                lambda v: f"{v[:max_chars]}… [{len(v) - max_chars} more characters: "
+                          f"full text in {source}]")
+    return out
 
 
 def results_inputs(results_dir: str | os.PathLike[str],
