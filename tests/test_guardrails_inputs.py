@@ -505,6 +505,11 @@ CASES: dict[str, Case] = {
     "fcs_zero_events": Case(_fcs(lambda b: b.replace(b"/$TOT/30000/", b"/$TOT/00000/")),
                             (FCS, "column '$TOT'", "value 0", "zero events"),
                             FCS_TARGET, tuple(FCS_OUTPUTS)),
+    # float data declared as integers: gated as noise before (issue 25)
+    "fcs_datatype_int_for_float": Case(_fcs(lambda b: b.replace(b"$DATATYPE/F/", b"$DATATYPE/I/", 1)),
+                                       (FCS, "column '$DATATYPE'", "value 'I'",
+                                        "$DATATYPE I but channel 1 holds values up to"),
+                                       FCS_TARGET, tuple(FCS_OUTPUTS)),
     # ---- cytometry sample sheet (read when the workflow is parsed)
     "sheet_row_without_file": Case(_remove_fcs, (SHEET, SAMPLE_ROW, "column 'file'", f"value '{SAMPLE}.fcs'",
                                                  "does not exist"), FCS_TARGET, ()),
@@ -630,6 +635,7 @@ ISSUE_DEFECTS = {
     "site profiles as data": ["profile_limit_with_unit", "profile_duplicate_key",
                               "profile_quoted_false"],
     "duplicated headers, C1 controls": ["duplicated_header", "c1_control"],
+    "FCS $DATATYPE against the data": ["fcs_datatype_int_for_float"],
 }
 
 
