@@ -316,3 +316,38 @@ def test_exact_duplicate_rows_are_one_log_entry_with_their_count(tmp_path, expor
     assert len(entry) == 1
     assert entry["reason"].iloc[0] == "exact duplicate of row 1: 7 copies dropped"
     assert entry["row"].iloc[0] == 1
+
+
+# ------------------------------------------------ cytometry collection dates
+@pytest.mark.parametrize("when, words", [
+    ("2099-01-01", "collection date after the export date 2023-07-15"),
+    ("2023-07-01", "collection date after the data cut-off 2023-06-30"),
+    ("2019-04-04", "collection date -1096 days from the patient's first dose, outside -365 to 1825"),
+])
+def test_a_sample_collection_date_is_checked_like_a_clinical_date(tmp_path, when, words):
+    from datetime import date
+
+    import pandas as pd
+
+    from aiha.cytometry import samplesheet
+    from aiha.pseudonym import pseudonymize
+
+    key = b"0123456789abcdef-test-key"
+    (tmp_path / "S1-PH.fcs").write_bytes(b"FCS3.1")
+    (tmp_path / "S2-PH.fcs").write_bytes(b"FCS3.1")
+    path = tmp_path / "samples.csv"
+    path.write_text("sample_id,file,site,record_number,tube,visit,collection_date\n"
+                    "S1-PH,S1-PH.fcs,AMS,AMC-1,phenotype,baseline,2022-04-01\n"
+                    f"S2-PH,S2-PH.fcs,AMS,AMC-1,phenotype,later,{when}\n")
+    sheet = samplesheet.read_sample_sheet(path)
+    patients = pd.DataFrame({"patient_id": [pseudonymize("AMS", "AMC-1", key)],
+                             "first_dose_date": ["2022-04-04"]})
+    with pytest.raises(InputError) as err:
+        samplesheet.sample_table(sheet, patients, key, str(path), cutoff=date(2023, 6, 30),
+                                 export_date=date(2023, 7, 15), days_window=(-365, 1825))
+    assert str(err.value).startswith(f"file {path}, row 2, column 'collection_date', value '{when}': ")
+    assert words in str(err.value)
+    # the first sample alone passes
+    ok = samplesheet.sample_table(sheet.iloc[:1], patients, key, str(path), cutoff=date(2023, 6, 30),
+                                  export_date=date(2023, 7, 15), days_window=(-365, 1825))
+    assert list(ok["day"]) == [-3]

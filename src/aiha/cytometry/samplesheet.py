@@ -131,8 +131,15 @@ def check_sheet_identifiers(sheet: pd.DataFrame, sheet_path: str | os.PathLike[s
 
 def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
                  sheet_path: str = "samples.csv", patients_path: str = "patients.tsv",
-                 index: IdentifierIndex | None = None) -> pd.DataFrame:
+                 index: IdentifierIndex | None = None, cutoff: date | None = None,
+                 export_date: date | None = None,
+                 days_window: tuple[int, int] | None = None) -> pd.DataFrame:
     """Pseudonymized sample metadata with days from the first dose.
+
+    Collection dates are checked like clinical dates: not after ``export_date``
+    (default today), not after the data cut-off ``cutoff``, and ``days_window``
+    (config ``cleaning.sample_days_from_first_dose``): within these days of the
+    patient's first dose. Each is an error naming the sheet, row, column and date.
 
     ``index``: the study's identifiers (:func:`aiha.cleaning.study_index`); the
     free-text ``visit`` passes through it (default: the active index).
@@ -160,6 +167,19 @@ def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
                                  "or date of birth); use codes", row=i, column=column,
                                  value=getattr(rec, column))
         collected = date.fromisoformat(rec.collection_date)
+        if collected > (export_date or date.today()):
+            raise InputError(sheet_path, f"collection date after the export date "
+                             f"{export_date or date.today()}", row=i, column="collection_date",
+                             value=rec.collection_date)
+        if cutoff is not None and collected > cutoff:
+            raise InputError(sheet_path, f"collection date after the data cut-off {cutoff}: "
+                             "remove the sample's row and file (or move the cut-off)",
+                             row=i, column="collection_date", value=rec.collection_date)
+        if days_window is not None and not days_window[0] <= (collected - dose).days <= days_window[1]:
+            raise InputError(sheet_path, f"collection date {(collected - dose).days} days from "
+                             f"the patient's first dose, outside {days_window[0]} to "
+                             f"{days_window[1]} (config cleaning.sample_days_from_first_dose)",
+                             row=i, column="collection_date", value=rec.collection_date)
         rows.append(
             {
                 "sample_id": rec.sample_id,
