@@ -351,3 +351,32 @@ def test_a_sample_collection_date_is_checked_like_a_clinical_date(tmp_path, when
     ok = samplesheet.sample_table(sheet.iloc[:1], patients, key, str(path), cutoff=date(2023, 6, 30),
                                   export_date=date(2023, 7, 15), days_window=(-365, 1825))
     assert list(ok["day"]) == [-3]
+
+
+@pytest.mark.parametrize("text", [
+    "born on the fourteenth of March nineteen fifty-eight",
+    "geboren veertien maart negentienhonderdachtenvijftig",
+    "née le quatorze mars mille neuf cent cinquante-huit",
+    "geboren am vierzehnten März neunzehnhundertachtundfünfzig",
+    "nata il quattordici marzo millenovecentocinquantotto",
+    "DOB March 14th, nineteen fifty eight",
+])
+def test_a_date_of_birth_in_words_is_redacted(text):
+    from aiha.identifiers import IdentifierIndex
+
+    index = IdentifierIndex()
+    index.add_person("AMC-4471823", "Johanna de Vries", "14-03-1958", ["%d-%m-%Y"])
+    out = index.scrub(text)
+    assert "[redacted]" in out and "fifty" not in out and "1958" not in out, out
+    for word in ("vijftig", "cinquante", "fünfzig", "cinquantotto", "March", "maart", "mars"):
+        assert word not in out, out
+
+
+def test_number_words_in_ordinary_text_stay():
+    from aiha.identifiers import IdentifierIndex
+
+    index = IdentifierIndex()
+    index.add_person("AMC-4471823", "Johanna de Vries", "14-03-1958", ["%d-%m-%Y"])
+    for text in ("twelve units over the first of May two thousand", "Hb negen, otto giorni",
+                 "fourteen days in March"):
+        assert index.scrub(text) == text

@@ -11,7 +11,10 @@ in free text however they are written:
   any separator or none, padded or not, two- or four-digit year, month as a
   number or a name/abbreviation in English, Dutch, French, German, Italian or
   Spanish, ordinal suffixes (``1958-03-14``, ``14/03/1958``, ``14.3.58``,
-  ``March 14th, 1958``, ``14 mars 1958``, ``19580314``);
+  ``March 14th, 1958``, ``14 mars 1958``, ``19580314``), and with day and year
+  in words in the site languages (``the fourteenth of March nineteen
+  fifty-eight``, ``veertien maart negentienhonderdachtenvijftig``, ``quatorze mars
+  mille neuf cent cinquante-huit``: :mod:`aiha.number_words`);
 - **names**: the whole name and every part of 3 or more letters alone, case-,
   accent- and spacing-insensitive (``Lefèvre`` = ``LEFEVRE``); a shorter part
   (``de``, ``Li``) and initials (``J.``) are removed when they stand next to a
@@ -36,6 +39,7 @@ The cleaning activates the study's index (:func:`activate`); from then on
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -133,6 +137,47 @@ def tokens(text: str) -> list[Token]:
             out[-1] = Token(prev.norm, prev.start, m.end(), True, prev.text + raw)
             continue
         out.append(Token(norm, m.start(), m.end(), digit, raw))
+    return out
+
+
+# Words that may stand between the parts of a date written out ("the 14th of March").
+DATE_FILLERS = frozenset("the of on de le la du den der am il del di op".split())
+
+
+@functools.lru_cache(maxsize=1)
+def _number_words() -> tuple[dict[str, str], frozenset[str]]:
+    from aiha.number_words import number_words
+
+    words = number_words()
+    prefixes = frozenset(w[:i] for w in words for i in range(1, len(w) + 1))
+    return words, prefixes
+
+
+def _numberised(text: str, toks: list[Token]) -> list[Token]:
+    """``toks`` with each run of letter tokens that spells a number in words (the
+    longest, ``nineteen fifty-eight``) replaced by one digit token."""
+    words, prefixes = _number_words()
+    out: list[Token] = []
+    i = 0
+    while i < len(toks):
+        best = None
+        s = ""
+        for j in range(i, min(len(toks), i + 8)):
+            t = toks[j]
+            if t.digit or (j > i and not _gap_ok(text, toks[j - 1], t)):
+                break
+            s += t.norm
+            if s not in prefixes:
+                break
+            if s in words:
+                best = (j, words[s])
+        if best is None:
+            out.append(toks[i])
+            i += 1
+            continue
+        j, digits = best
+        out.append(Token(digits, toks[i].start, toks[j].end, True, text[toks[i].start:toks[j].end]))
+        i = j + 1
     return out
 
 
@@ -244,9 +289,15 @@ class IdentifierIndex:
         return _merge(text, hits)
 
     def _digit_spans(self, text: str, toks: list[Token]) -> Iterator[tuple[int, int]]:
-        # A run: digit tokens (and month names) separated by gaps.
+        # A run: digit tokens (numbers in words among them), month names and the
+        # filler words of a written date, separated by gaps.
+        if not text.isdigit() and any(not t.digit for t in toks):
+            toks = _numberised(text, toks)
+
         def as_digits(t: Token) -> str | None:
-            return t.norm if t.digit else MONTH_TOKENS.get(t.norm)
+            if t.digit:
+                return t.norm
+            return MONTH_TOKENS.get(t.norm, "" if t.norm in DATE_FILLERS else None)
 
         i = 0
         while i < len(toks):
