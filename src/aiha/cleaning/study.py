@@ -91,13 +91,12 @@ def check_one_person_one_record(raw: dict[str, dict[str, pd.DataFrame]], raw_dir
                                 profiles: dict[str, SiteProfile]) -> None:
     """One person is one patient: the same name and date of birth (names compared
     accent-, case-, spacing- and Unicode-form-insensitively) under two record
-    numbers, at one site or two, or one record number at two sites, would count a
-    patient twice. The error names both files and rows (and so both sites), never
-    the person."""
+    numbers, at one site or two, would count a patient twice. The error names both
+    files and rows (and so both sites), never the person. (One record number at two
+    sites is not refused: hospitals number their patients independently.)"""
     from datetime import datetime
 
     seen_person: dict[tuple[str, str], tuple[str, int, str]] = {}
-    seen_record: dict[str, tuple[str, int, str]] = {}
     for site in sorted(raw):
         pat = raw[site]["patients"]
         if not set(identifiers.IDENTIFIER_COLUMNS) <= set(pat.columns):
@@ -112,13 +111,6 @@ def check_one_person_one_record(raw: dict[str, dict[str, pd.DataFrame]], raw_dir
             except ValueError:
                 born = ""  # the cleaning reports an unreadable date of birth
             here = (file, row, rec)
-            other = seen_record.get(rec)
-            if other and other[0] != file:
-                raise InputError(file, f"the record number of this patient is also at "
-                                 f"{other[0]} row {other[1]}: one patient exported by two "
-                                 f"sites would be counted twice; keep the patient at one "
-                                 "site", row=row, column="record_number")
-            seen_record.setdefault(rec, here)
             if not name or not born:
                 continue
             other = seen_person.get((name, born))
