@@ -41,6 +41,11 @@ check_config(config, SCHEMAS)
 
 RAW = Path(config["data"]["raw_dir"])
 SITE_PROFILES = config["data"]["site_profiles"]
+# The site profiles are data: checked (YAML 1.2, workflow/schemas/sites.schema.yaml,
+# code tables against their vocabularies) before any export is read.
+from aiha.cleaning.profiles import load_site_profiles, read_profiles_yaml
+
+load_site_profiles(SITE_PROFILES)
 RAW_TABLES = ["patients", "labs", "transfusions", "treatments", "adverse_events"]
 # Scheduling priority of the clinical chain to the report (the critical path): with
 # few cores, its jobs go first, and gating, figures and sensitivity fill the gaps.
@@ -53,8 +58,6 @@ CLAIMS = (config.get("audit") or {}).get("claims")
 def site_codes():
     """Sites that export: every site of the profile file with a directory in raw_dir,
     or, for the demo, every site of the cohort specification (read once)."""
-    import yaml
-
     if config["data"]["generate_demo"]:
         from aiha.demo.cohort import load_spec
 
@@ -62,7 +65,7 @@ def site_codes():
         return sorted({p.site for p in spec.patients})
     if not RAW.is_dir():
         raise ValueError(f"config data.raw_dir: directory {str(RAW)!r} does not exist")
-    profiles = yaml.safe_load(open(SITE_PROFILES, encoding="utf-8"))["sites"]
+    profiles = read_profiles_yaml(SITE_PROFILES)["sites"]
     found = sorted(s for s in profiles if (RAW / s).is_dir())
     unknown = sorted(
         p.name
@@ -91,18 +94,6 @@ def all_raw_inputs():
         return clinical_raw_files()
     fcs = [CYTO_FCS[sample] for sample in CYTO_IDS]
     return clinical_raw_files() + [str(CYTO_SHEET)] + fcs
-
-
-def publish_files(sources, targets, log):
-    """Copy each rendered file to its published place (temp file, then rename)."""
-    import shutil
-
-    with open(log, "w") as out:
-        for src, dst in zip(sources, targets):
-            tmp = Path(dst).with_name(f".{Path(dst).name}.tmp")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dst)
-            print(f"published {dst}", file=out)
 
 
 @functools.lru_cache(maxsize=None)

@@ -139,6 +139,10 @@ if CYTO_ENABLED:
             runtime=5,
         params:
             code=script_code("cytometry_sample_sheet"),
+            # collection dates are checked like clinical dates
+            data_cutoff=str(config["data"]["data_cutoff"]),
+            export_date=config["data"].get("export_date"),
+            days_window=config["cleaning"]["sample_days_from_first_dose"],
         script:
             "../scripts/cytometry_sample_sheet.py"
 
