@@ -1,13 +1,12 @@
 """The analysis-datasets package (aiha.adam) on hand-made tables: CDISC study days,
-the XPT version-5 writer read back by an independent reader (pandas; pyreadstat where
-installed), the Dataset-JSON writer against the CDISC schema, and the v5 limits."""
+the XPT version-5 files (written with pyreadstat) read back by pyreadstat and by an
+independent reader (pandas), the Dataset-JSON writer against the CDISC schema, and the v5 limits."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import math
-import struct
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,7 @@ from aiha.adam.datasetjson import read_dataset_json
 from aiha.adam.metadata import DatasetSpec, Variable
 from aiha.adam.studyday import study_day, study_day_from_offset
 from aiha.adam.write import write_all
-from aiha.adam.xpt import ibm_float, sas_date, to_xpt
+from aiha.adam.xpt import sas_date, set_header_stamps, write_xpt
 
 SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "standards" / "cdisc-dataset-json" \
     / "dataset.schema.json"
@@ -53,38 +52,6 @@ def test_study_day_missing_and_fractional():
         study_day_from_offset(1.5)
     # No offset ever maps to day 0.
     assert 0 not in {study_day_from_offset(d) for d in range(-400, 400)}
-
-
-# ------------------------------------------------------------------ IBM floats
-
-
-def _ibm_to_float(raw: bytes) -> float:
-    """Independent decoder (the format's definition): sign, excess-64 base-16
-    exponent, 56-bit fraction."""
-    if raw[0] == 0x2E and not any(raw[1:]):
-        return math.nan
-    sign = -1.0 if raw[0] & 0x80 else 1.0
-    exponent = (raw[0] & 0x7F) - 64
-    fraction = int.from_bytes(raw[1:], "big") / 2 ** 56
-    return sign * fraction * 16.0 ** exponent
-
-
-@pytest.mark.parametrize("x", [1.0, -1.0, 0.5, 100.0, 0.1, 1 / 3, 2.865497, 1e-10, 123456789.25,
-                               -7.3, 2 ** 52 + 1.0])
-def test_ibm_float_round_trips_exactly(x):
-    raw = ibm_float(x)
-    assert len(raw) == 8
-    assert _ibm_to_float(raw) == x
-
-
-def test_ibm_float_known_bytes_and_missing():
-    assert ibm_float(1.0) == bytes.fromhex("4110000000000000")  # 1/16 * 16**1
-    assert ibm_float(-118.625) == bytes.fromhex("C276A00000000000")  # IBM's own example
-    assert ibm_float(0.0) == bytes(8)
-    assert ibm_float(None) == b"." + bytes(7)
-    assert ibm_float(float("nan")) == b"." + bytes(7)
-    with pytest.raises(ValueError):
-        ibm_float(float("inf"))
 
 
 def test_sas_dates():
@@ -219,17 +186,17 @@ def test_files_validate_and_read_back(tmp_path: Path):
 def assert_xpt_matches_json(xpt: Path, json_path: Path) -> None:
     """Every value of the transport file equals the Dataset-JSON one (dates as SAS
     day numbers, text blank-padded, missing as missing); checked with pandas'
-    reader and, where installed, with pyreadstat."""
+    reader and with pyreadstat."""
     doc = json.loads(json_path.read_text(encoding="utf-8"))
     expected = pd.DataFrame(doc["rows"], columns=[c["name"] for c in doc["columns"]],
                             dtype=object)
-    readers = [_read_xpt]
-    try:
-        import pyreadstat
+    import pyreadstat
 
-        readers.append(lambda p: pyreadstat.read_xport(str(p))[0])
-    except ImportError:
-        pass
+    readers = [_read_xpt, lambda p: pyreadstat.read_xport(str(p))[0]]
+    meta = pyreadstat.read_xport(str(xpt), metadataonly=True)[1]
+    assert meta.table_name == json_path.stem.upper()
+    assert all(len(c) <= 8 for c in meta.column_names)
+    assert all(len(c or "") <= 40 for c in meta.column_labels)
     raw = xpt.read_bytes()
     assert raw.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!")
     assert len(raw) % 80 == 0
@@ -259,31 +226,50 @@ def assert_xpt_matches_json(xpt: Path, json_path: Path) -> None:
                     assert float(have) == float(want), where
 
 
-def test_xpt_header_layout():
+def test_xpt_version_5_labels_and_reproducible_bytes(tmp_path: Path):
+    import pyreadstat
+
     spec = DatasetSpec("T", "Test", "one", (
         Variable("A", "Text", "text", "s", lambda b: b["a"]),
         Variable("N", "Number", "float", "s", lambda b: b["n"]),
         Variable("D", "Date", "date", "s", lambda b: b["d"])))
     frame = spec.build(pd.DataFrame({"a": ["xy", ""], "n": [1.5, None],
                                      "d": ["2022-03-07", ""]}))
-    raw = to_xpt(spec, frame, dt.datetime(2023, 6, 30))
+    write_xpt(spec, frame, tmp_path / "t.xpt", dt.datetime(2023, 6, 30))
+    raw = (tmp_path / "t.xpt").read_bytes()
     assert len(raw) % 80 == 0
-    records = [raw[i:i + 80] for i in range(0, len(raw), 80)]
-    assert records[3].startswith(b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!")
-    assert b"0000000003" in records[7]  # NAMESTR header: three variables
-    namestr = raw[8 * 80:8 * 80 + 140]
-    ntype, _, length, varnum, name = struct.unpack(">hhhh8s", namestr[:16])
-    assert (ntype, length, varnum, name) == (2, 2, 1, b"A       ")
-    got = _read_xpt_bytes(raw)
-    assert list(got["A"].str.decode("latin-1").str.rstrip()) == ["xy", ""] or \
-        list(got["A"].astype(str).str.rstrip()) == ["xy", ""]
+    # Version 5: the library header says SASLIB (version 8 says LIBV8).
+    assert raw.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!")
+    assert b"LIBV8" not in raw and b"SASLIB" in raw[:160]
+    assert b"30JUN23:00:00:00" in raw[:160]
+    got, meta = pyreadstat.read_xport(str(tmp_path / "t.xpt"))
+    assert meta.table_name == "T" and meta.column_labels == ["Text", "Number", "Date"]
+    assert meta.original_variable_types["D"].startswith("DATE")
+    assert list(got["A"]) == ["xy", ""]
     assert got["N"].iloc[0] == 1.5 and pd.isna(got["N"].iloc[1])
+    assert got["D"].iloc[0] == dt.date(2022, 3, 7) and pd.isna(got["D"].iloc[1])
+    assert not list(tmp_path.glob(".*.tmp"))
+    # A second write (another time of day) gives the same bytes.
+    write_xpt(spec, frame, tmp_path / "u.xpt", dt.datetime(2023, 6, 30))
+    assert (tmp_path / "u.xpt").read_bytes() == raw
 
 
-def _read_xpt_bytes(raw: bytes) -> pd.DataFrame:
-    import io
+def test_header_stamps_only_in_the_headers():
+    header = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!".ljust(80) + \
+        b"07DEC26:02:52:22".ljust(80)
+    obs = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!".ljust(80)
+    data = b"01JAN20:10:00:00".ljust(80)
+    out = set_header_stamps(header + obs + data, dt.datetime(2023, 6, 30))
+    assert out == header.replace(b"07DEC26:02:52:22", b"30JUN23:00:00:00") + obs + data
 
-    return pd.read_sas(io.BytesIO(raw), format="xport")
+
+def test_xpt_refuses_what_version_5_cannot_hold(tmp_path: Path):
+    spec = DatasetSpec("T", "Test", "one", (
+        Variable("A", "Text", "text", "s", lambda b: b["a"]),))
+    frame = spec.build(pd.DataFrame({"a": ["x" * 201]}))
+    with pytest.raises(ValueError, match="longer than 200"):
+        write_xpt(spec, frame, tmp_path / "t.xpt", dt.datetime(2023, 6, 30))
+    assert not (tmp_path / "t.xpt").exists()
 
 
 def test_dataset_json_reads_back_values():
