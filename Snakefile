@@ -12,6 +12,7 @@ include: "workflow/rules/clinical.smk"
 include: "workflow/rules/response.smk"
 include: "workflow/rules/cytometry.smk"
 include: "workflow/rules/statistics.smk"
+include: "workflow/rules/qc_r.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"
@@ -23,6 +24,7 @@ rule all:
         "results/ard/ard.tsv",
         ["results/audit/claims.tsv"] if CLAIMS else [],
         "results/qc/double_programming.tsv",
+        ["results/qc/r_double_programming.tsv"] if R_QC else [],
         "results/provenance.json",
         "results/sensitivity/sensitivity.tsv",
         "results/report/study_report.pdf",

@@ -509,7 +509,12 @@ format_value <- function(v) {
   out
 }
 
-r_double_programming <- function(paths, cfg, out_path) {
+session_line <- function() {
+  sprintf("R %s.%s, survival %s, jsonlite %s", R.version$major, R.version$minor,
+          as.character(packageVersion("survival")), as.character(packageVersion("jsonlite")))
+}
+
+r_double_programming <- function(paths, cfg, out_path, session_path = NULL) {
   d <- read_qc_inputs(paths)
   rows <- new_rows()
   clinical_rows(d, cfg, rows)
@@ -520,10 +525,8 @@ r_double_programming <- function(paths, cfg, out_path) {
   tmp <- paste0(out_path, ".tmp")
   write.table(table, tmp, sep = "\t", quote = FALSE, row.names = FALSE, na = "")
   file.rename(tmp, out_path)
-  cat(sprintf("R %s, survival %s, jsonlite %s: %d statistics recomputed\n",
-              paste(R.version$major, R.version$minor, sep = "."),
-              as.character(packageVersion("survival")),
-              as.character(packageVersion("jsonlite")), nrow(table)))
+  if (!is.null(session_path)) writeLines(session_line(), session_path)
+  cat(sprintf("%s: %d statistics recomputed\n", session_line(), nrow(table)))
   invisible(table)
 }
 
@@ -540,14 +543,17 @@ main <- function() {
     }
     cfg <- fromJSON(snakemake@params[["cfg"]], simplifyVector = TRUE)
     out <- snakemake@output[["table"]]
+    session <- snakemake@output[["session"]]
   } else {
     args <- commandArgs(trailingOnly = TRUE)
     if (length(args) != 3) stop("usage: Rscript qc_r_double_programming.R inputs.json cfg.json out.tsv")
     paths <- fromJSON(args[1], simplifyVector = TRUE)
     cfg <- fromJSON(args[2], simplifyVector = TRUE)
     out <- args[3]
+    session <- NULL
   }
-  r_double_programming(paths, cfg, out)
+  r_double_programming(paths, cfg, out, session)
 }
 
-main()
+# Run as a script (Snakemake or Rscript), not when source()d (the tests read its functions).
+if (sys.nframe() == 0L) main()
