@@ -249,14 +249,14 @@ prior_therapy_rows <- function(p, members, rows) {
   for (g in GROUPS) {
     x <- recorded(members[[g]])
     n <- nrow(x)
-    had <- sapply(types, function(t) truthy(x[[t]]))
-    had <- matrix(had, nrow = n)
+    any_had <- rep(FALSE, n)
+    for (t in types) any_had <- any_had | truthy(x[[t]])
     add(rows, "baseline_prior_therapy", g, "denominator", n)
     for (t in present) {
       add_n_prop(rows, "baseline_prior_therapy", g, sum(truthy(x[[t]])), n,
                  prefix = paste0(sub("^prior_", "", t), ": "))
     }
-    none <- if (n) sum(rowSums(had) == 0) else 0
+    none <- sum(!any_had)
     add_n_prop(rows, "baseline_prior_therapy", g, none, n, prefix = "none: ")
   }
   invisible(rows)
@@ -285,7 +285,8 @@ content_rows <- function(d, cfg, rows) {
   ae$gr <- as.integer(num(ae$grade))
   ae$ser <- truthy(ae$serious)
   ae_t <- ae[ae$patient_id %in% treated, ]
-  worst_all <- aggregate(gr ~ term + patient_id, data = ae_t, FUN = max)
+  worst_all <- if (nrow(ae_t)) aggregate(gr ~ term + patient_id, data = ae_t, FUN = max)
+               else data.frame(term = character(0), gr = integer(0))
   terms <- sort(unique(ae_t$term), method = "radix")
   windows <- cfg$transfusion_windows_days
   if (is.null(dim(windows))) windows <- matrix(unlist(windows), ncol = 2, byrow = TRUE)
