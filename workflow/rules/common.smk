@@ -42,7 +42,7 @@ SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 fill_defaults(config, SCHEMAS)
 check_config(config, SCHEMAS)
 
-# Independent double programming in R (rule qc_r_double_programming): without Rscript
+# Independent double programming in R (workflow/rules/qc_r.smk). Without Rscript
 # the workflow stops here, with one line saying what to install or switch off.
 R_QC = bool(config["qc"]["r_double_programming"])
 CONDA_RUN = "--use-conda" in sys.argv or "conda" in sys.argv  # --sdm conda
