@@ -36,7 +36,7 @@ def statistics_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def qc_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What the independent QC reads."""
+    """What the library cross-check (rule qc_double_programming, statsmodels) reads."""
     st = config["statistics"]
     return {"ci_level": st["ci_level"], "qc_tolerance": st["qc_tolerance"]}
 
