@@ -355,13 +355,13 @@ content_rows <- function(d, cfg, rows) {
 
 # ---------------------------------------------------------------- cytometry
 
-# One sample's row of a population named by gate name or gate path.
+# One sample's count of a population named (docs/cytometry.md) by its gate name, else
+# (a name with "/") by its gate path: "/A/B" from the root, "A/B" the path's last gates.
 population_count <- function(rows, spec) {
-  path <- sub("^/", "", spec)
-  hit <- if (grepl("/", spec)) {
-    rows$gate_path == path | (!startsWith(spec, "/") & endsWith(rows$gate_path, paste0("/", path)))
-  } else {
-    rows$population == spec
+  hit <- rows$population == spec
+  if (!any(hit) && grepl("/", spec)) {
+    hit <- if (startsWith(spec, "/")) rows$gate_path == substring(spec, 2)
+           else rows$gate_path == spec | endsWith(rows$gate_path, paste0("/", spec))
   }
   if (sum(hit) != 1) {
     stop(sprintf("populations: sample %s: population %s found %d times",
