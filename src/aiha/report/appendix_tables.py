@@ -229,12 +229,12 @@ def r_qc_table(summary: pd.DataFrame) -> Table:
     return Table("r_qc", "Table C1. Independent QC: every ARD row recomputed in R",
                  ["Measure", "Value"], rows, numeric=[False, True], css_class="listing",
                  source="results/qc/r_double_programming.tsv",
-                 note="Each row of the ARD is matched by stat_id, group and statistic with "
-                      "the value recomputed by workflow/scripts/qc_r_double_programming.R "
-                      "from the cleaned tables, the scored responses and the cytometry "
-                      "population counts (survival::survfit, binom.test); the build stops "
-                      "on a disagreement or an unmatched row. Every row: "
-                      "results/qc/r_double_programming.tsv.")
+                 note="Each row of the ARD is matched by its three keys (measure, group, "
+                      "statistic) with the value an R programme of its own recomputes from "
+                      "the cleaned tables, the scored responses and the cytometry population "
+                      "counts (survival's survfit and quantile, binom.test); the build stops "
+                      "on a disagreement or an unmatched row. Every row is in the source "
+                      "table named here.")
 
 
 def qc_checks_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
