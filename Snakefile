@@ -14,6 +14,7 @@ include: "workflow/rules/cytometry.smk"
 include: "workflow/rules/adam.smk"
 include: "workflow/rules/statistics.smk"
 include: "workflow/rules/ars.smk"
+include: "workflow/rules/qc_r.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/audit.smk"
 include: "workflow/rules/report.smk"
@@ -27,6 +28,7 @@ rule all:
         "results/ars/reporting_event.json",
         ["results/audit/claims.tsv"] if CLAIMS else [],
         "results/qc/double_programming.tsv",
+        ["results/qc/r_double_programming.tsv"] if R_QC else [],
         "results/provenance.json",
         "results/sensitivity/sensitivity.tsv",
         "results/report/study_report.pdf",

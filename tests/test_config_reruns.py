@@ -97,7 +97,7 @@ def test_the_qc_tolerance_reruns_only_the_qc(small_project, tmp_path):
     jobs = dry_run_with(small_project, tmp_path,
                         lambda c: c["statistics"].__setitem__("qc_tolerance", 1e-8))
     assert set(jobs) - {"all", "config_in_force", "provenance", "render_report", "publish_report"} == \
-        {"qc_double_programming"}, jobs
+        {"qc_double_programming", "qc_r_compare"}, jobs
 
 
 def test_cut_off_and_hard_limits_rerun_cleaning(small_project, tmp_path):
@@ -126,7 +126,7 @@ def _values(path: Path) -> dict[str, str]:
 @pytest.mark.parametrize("section, key, value, variant", [
     ("response", "pr_rule", "and", "pr_and"),
     ("response", "confirmation_min_days", 28, "confirm_28_days"),
-    ("statistics", "km_tie_rule", "midpoint", "km_tie_midpoint"),
+    ("statistics", "km_tie_rule", "lower", "km_tie_lower"),
 ])
 def test_new_primary_numbers_equal_the_matching_variant(small_project, tmp_path, section, key,
                                                         value, variant):

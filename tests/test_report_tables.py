@@ -267,11 +267,19 @@ def test_fixture_methods_quote_config(fixture_report: tuple[Path, dict], cfg: di
     assert norm(f"{r['pr_rule'].upper()} a rise of") in methods
     assert norm(f"at least {r['confirmation_min_days']:g} days") in text
     assert norm(f"{r['transfusion_washout_days']:g} days after a transfusion") in text
-    assert norm(f"tolerance of {s['km_tie_tolerance']:g}") in text
+    if s["km_tie_rule"] != "r_survival":
+        assert norm(f"tolerance of {s['km_tie_tolerance']:g}") in text
     assert norm({"lower": "The rule in force takes the start of the flat segment",
                  "upper": "The rule in force takes the end of the flat segment",
+                 "r_survival": "The rule in force takes the midpoint of the flat segment where",
                  "midpoint": "The rule in force takes the midpoint"}[s["km_tie_rule"]]) in text
-    assert "Clopper-Pearson" in text and "log(\u2212log)" in text
+    # The methods name the convention that made the Kaplan-Meier numbers (issue 23).
+    band = {"log": "log transform (as R survival's default conf.type)",
+            "log-log": "log(\u2212log) transform (exponential Greenwood, as lifelines)",
+            "plain": "untransformed (plain)"}[s["km_ci_transform"]]
+    assert "Clopper-Pearson" in text and norm(band) in text
+    if s["km_tie_rule"] == "r_survival":
+        assert norm("as R survival's survfit and quantile") in text
     assert norm(str(cfg["data"]["data_cutoff"])) in text
     # The audit table comes right after the title page.
     assert text.index(norm("Published versus reproduced")) < text.index(norm("2. Methods"))

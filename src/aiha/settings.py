@@ -36,9 +36,41 @@ def statistics_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def qc_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What the independent QC reads."""
+    """What the library cross-check (rule qc_double_programming, statsmodels) reads."""
     st = config["statistics"]
     return {"ci_level": st["ci_level"], "qc_tolerance": st["qc_tolerance"]}
+
+
+def qc_r_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the R double programming reads (rule qc_r_double_programming), flat: the
+    statistics conventions (CI level, Kaplan-Meier tie rule, tolerance and CI
+    transform, the reported median), how durations are expressed (days per month,
+    rounding, origin of ongoing durations), the acrocyanosis denominator, the
+    transfusion windows and, with cytometry, the claims' populations and thresholds.
+    Passed to R as one JSON string (jsonlite reads it)."""
+    st, response = config["statistics"], config["response"]
+    out: dict[str, Any] = {
+        "ci_level": float(st["ci_level"]),
+        "km_tie_rule": str(st["km_tie_rule"]),
+        "km_tie_tolerance": float(st["km_tie_tolerance"]),
+        "km_ci_transform": str(st["km_ci_transform"]),
+        "dor_median_method": str(st["dor_median_method"]),
+        "days_per_month": float(response["days_per_month"]),
+        "duration_rounding": str(response["duration_rounding"]),
+        "ongoing_duration_origin": str(response["ongoing_duration_origin"]),
+        "acro_denominator": str(response["acro_denominator"]),
+        **content_config(config),
+    }
+    cyto = config.get("cytometry") or {}
+    if cyto.get("enabled", False):
+        out["cytometry"] = cytometry_claims_config(cyto)
+        out["cytometry"]["exclude_flagged"] = out["cytometry"].pop("qc")["exclude_flagged"]
+    return out
+
+
+def qc_compare_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the comparison of the ARD with the R results reads: the tolerance."""
+    return {"qc_tolerance": float(config["statistics"]["qc_tolerance"])}
 
 
 def analysis_config(config: Mapping[str, Any]) -> dict[str, Any]:

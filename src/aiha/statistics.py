@@ -100,18 +100,71 @@ def kaplan_meier(durations: Sequence[float], events: Sequence[int], level: float
     return KaplanMeier(table)
 
 
+# R's tolerance in survival::quantile.survfit: sqrt(.Machine$double.eps).
+R_SURVIVAL_TOLERANCE = math.sqrt(float(np.finfo(float).eps))
+KM_TIE_RULES = ("r_survival", "lower", "midpoint", "upper")
+
+
+def km_quantile_r(times: Sequence[float], survival: Sequence[float], p: float,
+                  tol: float = R_SURVIVAL_TOLERANCE) -> float:
+    """Time at which the step curve S reaches ``p``, as R survival 3.x computes it
+    (``quantile.survfit`` -> ``doquant`` -> ``findq``), ported line by line.
+
+    On the cumulative curve F = 1 - S, with (0, 0) put first (survfit's start time)
+    and repeated F values dropped (the first time of each flat segment stays): i1 is
+    the point of smallest F with F + tol >= 1 - p, i2 that of smallest F with
+    F - tol >= 1 - p (R's ``approx(..., method = "constant", f = 1)``); the
+    quantile is (t[i1] + t[i2]) / 2. So where S equals ``p`` within ``tol`` on a flat
+    segment the midpoint of the segment is taken, else the first time S < p. Where
+    the last (non-missing) point of the curve equals ``p`` within ``tol``, the
+    upper end is the curve's last time. NaN (missing points, e.g. an undefined
+    confidence bound) is skipped as R's ``approx`` does; NaN when not reached.
+    The same function gives the median's CI from the pointwise bands (as survfit).
+    """
+    x = np.concatenate([[0.0], np.asarray(times, float)])
+    y = np.concatenate([[0.0], 1.0 - np.asarray(survival, float)])
+    target = 1.0 - p
+    if np.all(np.isnan(y)) or np.nanmax(y) < target:
+        return math.nan
+    xmax = float(x[-1])
+    keep, seen = [], set()
+    for i, v in enumerate(y):
+        key = "NA" if np.isnan(v) else float(v)
+        if key not in seen:  # R's duplicated(): NA repeats too
+            seen.add(key)
+            keep.append(i)
+    x, y = x[keep], y[keep]
+    valid = np.flatnonzero(~np.isnan(y))
+
+    def point(shift: float) -> int | None:
+        hits = [i for i in valid if y[i] + shift >= target]
+        return min(hits, key=lambda i: y[i]) if hits else None
+
+    i1, i2 = point(tol), point(-tol)
+    if i1 is None:
+        return math.nan
+    quant = (x[i1] + x[i2]) / 2 if i2 is not None else math.nan
+    if not np.isnan(y[-1]) and abs(target - y[-1]) < tol:
+        quant = (x[i1] + xmax) / 2
+    return float(quant)
+
+
 def km_quantile_time(
     times: Sequence[float], survival: Sequence[float], p: float, tie_rule: str, tol: float
 ) -> float:
     """Time at which the step curve S reaches ``p`` (0.5 = median).
 
-    Where S equals ``p`` (within ``tol``) on a flat segment from t1 to the next
-    drop at t2, the tie rule decides: ``lower`` -> t1, ``upper`` -> t2,
-    ``midpoint`` -> (t1 + t2) / 2 (R survfit's choice). Where the curve ends on the
+    ``r_survival`` (the default): as R's survfit, :func:`km_quantile_r` (its own
+    tolerance, sqrt of the machine epsilon; ``tol`` is not used). The other rules
+    compare with ``tol``: where S equals ``p`` on a flat segment from t1 to the next
+    drop at t2, ``lower`` -> t1 (lifelines' first t with S(t) <= p, made exact),
+    ``upper`` -> t2, ``midpoint`` -> (t1 + t2) / 2. Where the curve ends on the
     flat segment (no later drop), t2 is the last time of the curve, as survfit
     does; NaN if that is t1 itself. Where the curve jumps below ``p`` the first
     such time is returned. NaN when not reached.
     """
+    if tie_rule == "r_survival":
+        return km_quantile_r(times, survival, p)
     t = np.asarray(times, float)
     s = np.asarray(survival, float)
     for i in range(len(t)):

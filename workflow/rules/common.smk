@@ -1,6 +1,8 @@
 import functools
 import gc
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,7 +27,9 @@ from aiha.settings import (
     content_config,
     listings_config,
     figures_config,
+    qc_compare_config,
     qc_config,
+    qc_r_config,
     report_config,
     scoring_config,
     statistics_config,
@@ -38,6 +42,17 @@ SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 # override one of them).
 fill_defaults(config, SCHEMAS)
 check_config(config, SCHEMAS)
+
+# Independent double programming in R (workflow/rules/qc_r.smk). Without Rscript
+# the workflow stops here, with one line saying what to install or switch off.
+R_QC = bool(config["qc"]["r_double_programming"])
+CONDA_RUN = "--use-conda" in sys.argv or "conda" in sys.argv  # --sdm conda
+if R_QC and shutil.which("Rscript") is None and not CONDA_RUN:
+    sys.exit(
+        "ERROR: the R double programming needs Rscript with the R packages survival and "
+        "jsonlite (Debian/Ubuntu: apt-get install r-base-core r-cran-survival "
+        "r-cran-jsonlite), or set qc.r_double_programming: false in config.yaml"
+    )
 
 RAW = Path(config["data"]["raw_dir"])
 SITE_PROFILES = config["data"]["site_profiles"]

@@ -34,6 +34,8 @@ REPORT_OPTIONAL_INPUTS = {
         else {}
     ),
     **({"audit": "results/audit/claims.tsv"} if CLAIMS else {}),
+    # The R double programming's coverage and disagreements (rule qc_r_compare).
+    **({"r_qc": "results/qc/r_double_programming_summary.tsv"} if R_QC else {}),
 }
 
 

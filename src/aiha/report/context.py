@@ -15,6 +15,7 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cl
                                          comments_table, flagged_labs_table, flow_table,
                                          key_statistics_reference, key_statistics_tables,
                                          provenance_table, provenance_tables, qc_checks_table,
+                                         r_qc_table,
                                          raw_files_table,
                                          qc_table, sensitivity_claims_table,
                                          sensitivity_table_view)
@@ -169,6 +170,8 @@ def build_context(
         optional["flow_ard"] = flow_table(ard, fmt)
     if tables.get("qc") is not None:
         optional["qc_checks"] = qc_checks_table(tables["qc"], fmt)
+    if tables.get("r_qc") is not None:
+        optional["r_qc"] = r_qc_table(tables["r_qc"])
     if has_cytometry and tables.get("flowjo_reconciliation") is not None:
         optional["flowjo_reconciliation"] = reconciliation_table(
             tables["flowjo_reconciliation"], fmt, cfg)
@@ -200,7 +203,9 @@ def build_context(
     }
     flow_n_cell = (ard.cell(lambda: F.fmt_counted(ard.get("flow_n", "all", "n"), "patient"))
                    if ard.has("flow_n", "all", "n") else Cell(F.MISSING))
-    chapters = chapter_list(has_audit, has_cytometry, tables.get("qc") is not None)
+    # Appendix C: the R double programming (or that it did not run: key r_qc is None).
+    chapters = chapter_list(has_audit, has_cytometry,
+                            tables.get("qc") is not None or "r_qc" in tables)
     t["config_keys"] = config_keys_table(cfg, has_cytometry)
     labels = display_labels(dict((cfg.get("cytometry") or {}).get("populations") or {}))
     in_force = (provenance.get("config") or {}).get("in_force")
@@ -211,7 +216,8 @@ def build_context(
     t["ard_rows"] = ard_appendix_table(ard)
     return {
         "chapters": chapters,
-        "tie_words": {"lower": "start", "upper": "end", "midpoint": "midpoint"}[
+        "tie_words": {"lower": "start", "upper": "end", "midpoint": "midpoint",
+                      "r_survival": "midpoint (as R survival)"}[
             cfg["statistics"]["km_tie_rule"]],
         "listings_note": LISTINGS_NOTE,
         "chapter": {c["id"]: c for c in chapters},

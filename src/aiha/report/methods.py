@@ -41,9 +41,9 @@ def _days(window: Sequence[Any]) -> str:
 
 
 KM_CI_WORDS = {
-    "log": "log transform",
+    "log": "log transform (as R survival's default conf.type)",
     "plain": "untransformed (plain) Greenwood interval",
-    "log-log": "log(\u2212log) transform (exponential Greenwood)",
+    "log-log": "log(\u2212log) transform (exponential Greenwood, as lifelines)",
 }
 
 
@@ -210,7 +210,8 @@ KEYS: list[tuple[str, str]] = [
     ("statistics.ci_level", STATS), ("statistics.km_ci_transform", STATS),
     ("statistics.km_tie_rule", STATS), ("statistics.km_tie_tolerance", STATS),
     ("statistics.dor_median_method", STATS + "; the claims audit"),
-    ("statistics.qc_tolerance", "Appendix C (rule qc_double_programming)"),
+    ("statistics.qc_tolerance", "Appendix C (rules qc_r_compare and qc_double_programming)"),
+    ("qc.r_double_programming", "Appendix C (rules qc_r_double_programming, qc_r_compare)"),
     ("audit.claims", "Published versus reproduced (rule audit_claims)"),
     ("report.max_patient_rows", "Per-patient tables of the report or the listings"),
     ("sensitivity.variants", "Sensitivity analyses (rules sensitivity_*)"),

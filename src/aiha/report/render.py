@@ -114,7 +114,8 @@ def build_report(
     tables = {k: read_text_tsv(inputs[k])
               for k in ("cleaning_log", "sensitivity", "key_statistics")}
     # Optional: the cytometry QC (no cytometry arm), the audit (no claims), the QC table.
-    for k in ("cytometry_qc", "audit", "qc", "sensitivity_claims", "flowjo_reconciliation"):
+    for k in ("cytometry_qc", "audit", "qc", "sensitivity_claims", "flowjo_reconciliation",
+              "r_qc"):
         tables[k] = read_text_tsv(inputs[k]) if inputs.get(k) else None
     tables["ard"] = read_ard(inputs["ard"])
     digests = {"ARD (results/ard/ard.tsv)": file_sha256(inputs["ard"])}
@@ -316,6 +317,7 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "cytometry_qc": r / "cytometry/qc.tsv",
         "audit": r / "audit/claims.tsv",
         "qc": r / "qc/double_programming.tsv",
+        "r_qc": r / "qc/r_double_programming_summary.tsv",
         "sensitivity": r / "sensitivity/summary.tsv",
         "sensitivity_claims": r / "sensitivity/sensitivity.tsv",
         "key_statistics": r / "sensitivity/key_statistics.tsv",
@@ -326,8 +328,8 @@ def results_inputs(results_dir: str | os.PathLike[str],
     }
     inputs.update({f"fig_{k}": f / v for k, v in CLINICAL_FIGURES.items()})
     inputs.update({f"cyto_{k}": r / f"cytometry/figures/{k}.svg" for k in CYTOMETRY_FIGURES})
-    optional = ("cytometry_qc", "audit", "qc", "sensitivity_claims", "raw_digests", "cytometry_figure_facts",
-                "adam_variables",
+    optional = ("cytometry_qc", "audit", "qc", "r_qc", "sensitivity_claims", "raw_digests",
+                "cytometry_figure_facts", "adam_variables",
                 *(f"cyto_{k}" for k in CYTOMETRY_FIGURES))
     return {k: v for k, v in inputs.items() if k not in optional or Path(v).exists()}
 
