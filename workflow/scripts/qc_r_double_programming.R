@@ -407,6 +407,12 @@ cytometry_rows <- function(d, cyto, rows) {
   add(rows, "flow_n", "all", c("n", "samples", "samples_excluded_qc"),
       c(length(unique(kept$patient_id)), nrow(kept),
         length(unique(d$populations$sample_id)) - nrow(kept)))
+  # Per analysis group: the patients of the group with a sample passing QC (the
+  # claim counts wAIHA, so its row is always there; another group only when it has one).
+  grp <- d$responses$analysis_group[match(unique(kept$patient_id), d$responses$patient_id)]
+  grp <- grp[!is.na(grp)]
+  for (g in sort(unique(c("wAIHA", grp)), method = "radix"))
+    add(rows, "flow_n", g, "n", sum(grp == g))
 
   cd38 <- percent_of_t(pops, pp$cd38, pp$t_cells, "phenotype")
   thr <- cl$depletion_threshold_percent
