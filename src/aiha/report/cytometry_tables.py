@@ -106,8 +106,9 @@ def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
     def n_of(stat: str, num: str = "numerator") -> str:
         if not ard.has(stat, "all", num):
             return F.MISSING
-        return F.fmt_n_of_N(ard.get(stat, "all", num), ard.get(stat, "all", "denominator"),
-                            fmt.percent)
+        k, n = ard.get(stat, "all", num), ard.get(stat, "all", "denominator")
+        ard.ratio(stat, "all", num, "denominator")  # the percentage's row
+        return F.fmt_n_of_N(k, n, fmt.percent)
 
     rows = []
     if "depletion_threshold_percent" in c:
