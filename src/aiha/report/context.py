@@ -31,8 +31,7 @@ from aiha.report.cytometry_tables import (
     reconciliation_table,
 )
 from aiha.report.model import (ARD, GROUP_LABELS, Cell, Coverage, Fmt, Table, anchor, back_links,
-                               link_coverage, max_patient_rows, present_groups, printed_in,
-                               unlinked)
+                               link_coverage, max_patient_rows, present_groups, printed_in)
 from aiha.report.render_paths import CLINICAL_FIGURES, CYTOMETRY_FIGURES
 
 # --------------------------------------------------------------------------- context
@@ -220,7 +219,9 @@ def build_context(
         len(tables["sensitivity_claims"]) > 0
     claims_book = sensitivity_claim_rows(tables["sensitivity_claims"]) if has_claims_table \
         else None
-    books += [keys_book, summary_book] + ([claims_book] if claims_book is not None else [])
+    # Tables 10 and 11 are printed only with the claims audit (and their rows with them).
+    books += [keys_book] + ([summary_book] if has_audit else []) + \
+        ([claims_book] if claims_book is not None and has_audit else [])
     t = {
         **optional,
         **key_statistics,
@@ -250,11 +251,14 @@ def build_context(
                    if ard.has("flow_n", "all", "n") else Cell(F.MISSING))
     chapters = chapter_list(has_audit, has_cytometry, tables.get("qc") is not None)
     # Last: the rows every table above printed, each linking back to where it is printed.
-    printed = printed_in(t, [("cover", "cover", [facts["n_all"], *facts["treated_by_group"]]),
+    shown = {k: v for k, v in t.items() if has_audit or k not in ("sensitivity",
+                                                                  "sensitivity_claims")}
+    printed = printed_in(shown, [("cover", "cover", [facts["n_all"], *facts["treated_by_group"]]),
                              ("\u00a77", "cytometry", [flow_n_cell])])
     t["ard_rows"] = ard_appendix_table(ard, printed)
     t["result_rows"] = rows_appendix_table(books, printed)
-    coverage = link_coverage([table for key, table in t.items() if key not in APPENDIX_TABLES])
+    coverage = link_coverage([table for key, table in shown.items()
+                              if key not in APPENDIX_TABLES])
     return {
         "chapters": chapters,
         "tie_words": {"lower": "start", "upper": "end", "midpoint": "midpoint"}[
