@@ -42,7 +42,12 @@ DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\b(?:19|20)\d{2}(?:;[\d():\-\u2013]+)?(?!\
 # "Tables 9a and 9b", the level of a "95% CI" (a label of the interval).
 LABEL_BEFORE = re.compile(r"(?:Tables?|Figures?|Listings?|Appendix|[Gg]rade|version|Page)"
                           r"\s*$")
-ROW_PREFIXES = ("ard-", "pub-", "ks-", "sens-", "sc-")  # destinations that are rows of an appendix
+# Destinations that are rows of an appendix of rows (Appendix D: ARD rows; Table D2:
+# published values, key statistics, sensitivity counts and claims, FlowJo reconciliation)
+# and those that are not (back links to tables, the contents' chapters): any other
+# destination fails the check, so that a new kind of row cannot escape it.
+ROW_PREFIXES = ("ard-", "pub-", "ks-", "sens-", "sc-", "recon-")
+OTHER_DEST = re.compile(r"^(?:tbl-[A-Za-z0-9_]+|[a-z]+(?:-[a-z])?)$")
 MIN_LINKED_SHARE = 0.90
 
 
@@ -110,6 +115,9 @@ def check_links(links: Iterable[Link],
     problems, checked = [], 0
     for link in links:
         if not link.dest.startswith(ROW_PREFIXES):
+            if not OTHER_DEST.match(link.dest):
+                problems.append(f"{link.document} page {link.page}: link to {link.dest}, "
+                                "neither a row nor a table or chapter")
             continue
         where = f"{link.document} page {link.page}: {link.text!r} -> {link.dest}"
         values = rows.get((link.document, link.dest))
@@ -274,8 +282,11 @@ def test_the_check_fails_on_a_planted_wrong_link() -> None:
             ("r", "ard-total"): [7.0], ("r", "ard-g3"): [3.0]}
     right = [Link("r", 1, "ard-num", "4"), Link("r", 1, "ard-den", "6"),
              Link("r", 1, "ard-prop", "66.7%"), Link("r", 1, "ard-g3", "3"),
-             Link("r", 1, "tbl-x", "Table 4")]  # a back link: not a row, not checked
+             Link("r", 1, "tbl-x", "Table 4"),  # a back link: not a row, not checked
+             Link("r", 1, "appendix-d", "Appendix D")]  # a chapter of the contents
     assert check_links(right, rows) == (4, [])
+    # A destination of an unknown kind is not skipped silently.
+    assert check_links([Link("r", 1, "row-1234", "7")], rows)[1]
     # The old fault: every part of "4/6 (66.7%)" landing on the denominator row.
     wrong = [Link("r", 1, "ard-den", "4"), Link("r", 1, "ard-den", "66.7%")]
     checked, problems = check_links(wrong, rows)

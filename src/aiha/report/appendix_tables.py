@@ -4,6 +4,7 @@ independent QC, sensitivity analyses."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -535,15 +536,20 @@ def rows_appendix_table(books: Sequence[Rows],
     for book in books:
         for key in book.used:
             value = book.stored(key)
-            rows.append([Cell(book.source, code=True), Cell(" / ".join(key), code=True),
-                         F.fmt_auto(value, 6) if not isinstance(value, str) else value,
+            rows.append([Cell(book.source.rsplit("/", 1)[-1], code=True),
+                         Cell(" / ".join(key), code=True),
+                         value if isinstance(value, str) else
+                         F.fmt_number(value, 0) if math.isinf(value) else F.fmt_auto(value, 6),
                          back_links(printed.get(book.anchor(key), ()))])
             ids.append(book.anchor(key))
     return Table("result_rows", "Table D2. Rows of the other results tables printed in "
-                 "this report (published claims, sensitivity analyses)", ["Results table", "Row (variant / key)", "Value",
+                 "this report", ["Results table", "Row (variant / key)", "Value",
                                             "Printed in (table)"], rows,
                  numeric=[False, False, False, False], css_class="listing rows", row_ids=ids,
-                 note="Each published value (Tables A and 11) and each number of Tables 9 "
-                      "to 11 links to its row here. Row: the claim and its published value; "
-                      "or the variant, then the statistic, group and measure (key "
-                      "statistics), the count (claims compared or reproduced) or the claim.")
+                 source=", ".join(dict.fromkeys(b.source for b in books if b.used)),
+                 note="Each published value (Tables A and 11), each number of Tables 9 "
+                      "to 11 and of the FlowJo reconciliation (Table R, when the gates are "
+                      "a FlowJo workspace's) links to its row here. Row: the claim and its "
+                      "published value; the variant, then the statistic, group and measure "
+                      "(key statistics), the count (claims compared or reproduced) or the "
+                      "claim; the gate type and the column.")

@@ -28,6 +28,7 @@ from aiha.report.cytometry_tables import (
     flow_findings_table,
     flow_patient_table,
     flow_patients,
+    reconciliation_rows,
     reconciliation_table,
 )
 from aiha.report.model import (ARD, GROUP_LABELS, Cell, Coverage, Fmt, Table, anchor, back_links,
@@ -208,9 +209,10 @@ def build_context(
     if tables.get("qc") is not None:
         optional["qc_checks"] = qc_checks_table(tables["qc"], fmt, ard)
     if has_cytometry and tables.get("flowjo_reconciliation") is not None:
+        books.append(reconciliation_rows(tables["flowjo_reconciliation"]))
         optional["flowjo_reconciliation"] = reconciliation_table(
-            tables["flowjo_reconciliation"], fmt, cfg)
-    published = books[0] if books else None
+            tables["flowjo_reconciliation"], fmt, cfg, books[-1])
+    published = books[0] if has_audit else None
     keys_book = key_statistics_rows(tables["key_statistics"])
     summary_book = sensitivity_summary_rows(tables["sensitivity"])
     key_statistics = key_statistics_tables(tables["key_statistics"], present_groups(ard), fmt,
