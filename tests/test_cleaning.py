@@ -9,6 +9,7 @@ import yaml
 
 from aiha.cleaning import CleaningLimits, clean_study, load_site_profiles
 from aiha.demo.cohort import load_spec
+from aiha.cleaning.profiles import read_profiles_yaml
 from aiha.demo.exports import build_site_exports, write_exports
 from aiha.errors import InputError
 from conftest import ROOT
@@ -22,7 +23,7 @@ CUTOFF = date.fromisoformat(CFG["data"]["data_cutoff"])
 @pytest.fixture(scope="module")
 def exports():
     spec = load_spec(ROOT / "resources" / "demo" / "cohort.yaml")
-    raw = yaml.safe_load((ROOT / "resources" / "sites.yaml").read_text())["sites"]
+    raw = read_profiles_yaml(ROOT / "resources" / "sites.yaml")["sites"]
     return build_site_exports(spec, raw)
 
 
@@ -61,7 +62,7 @@ def test_clean_site_normalizes_and_pseudonymizes(tmp_path, exports):
 
 def test_duplicates_dropped_and_worst_ae_grade_kept(tmp_path, exports):
     t = clean(write_site(tmp_path, exports, "MIL"), "MIL")
-    assert (t.log["reason"] == "exact duplicate of an earlier row").sum() == 2
+    assert t.log["reason"].str.match(r"exact duplicate of row \d+: 1 copy dropped").sum() == 2
     t2 = clean(write_site(tmp_path / "r", exports, "RTM"), "RTM")
     pneu = t2.adverse_events[t2.adverse_events["term"] == "Pneumonia"]
     assert len(pneu) == 1 and pneu["grade"].iloc[0] == 3 and pneu["reports"].iloc[0] == 2

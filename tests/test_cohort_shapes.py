@@ -18,6 +18,7 @@ import pytest
 
 from cohorts import cohort_project, patient, read_config, write_config
 from conftest import run_snakemake
+from test_qc_r import assert_r_qc_complete
 
 pytestmark = pytest.mark.workflow
 
@@ -53,6 +54,8 @@ def pdf_text(work: Path) -> str:
 def assert_reads_right(work: Path) -> None:
     """What must never appear in a report, whatever the cohort (read in the HTML the
     PDF is rendered from: cell by cell, where the PDF's text interleaves columns)."""
+    if shutil.which("Rscript"):  # the R double programming: every ARD row, agreeing
+        assert_r_qc_complete(work / "results")
     html = (work / "results" / "report" / "study_report.html").read_text(encoding="utf-8")
     flat = " ".join(re.sub(r"<[^>]+>", " | ", html).split())
     for bad in ("NA%", "0/0 (", "CI \u2014\u2013not reached"):

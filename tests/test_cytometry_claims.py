@@ -304,7 +304,8 @@ def test_every_claim_row_of_three_patients():
     nan = math.nan
     default = (45.0, 20.0, 25.0, 10.0)
     expected = [Stat("flow_n", "all", "n", 4.0, "patients"), Stat("flow_n", "all", "samples", 15.0, "samples"),
-                Stat("flow_n", "all", "samples_excluded_qc", 1.0, "samples")]
+                Stat("flow_n", "all", "samples_excluded_qc", 1.0, "samples"),
+                Stat("flow_n", "wAIHA", "n", 0.0, "patients")]  # no analysis_group column
     for pid, base, nadir, day, depleted in (("P1", 40.0, 0.5, 14.0, 1.0), ("P2", 30.0, 5.0, 14.0, 0.0),
                                             ("P3", 20.0, 0.2, 1.0, 1.0)):
         expected += [Stat("flow_depletion", pid, "baseline_percent", base, "%"),
@@ -337,3 +338,23 @@ def test_every_claim_row_of_three_patients():
         (s.stat_id, s.group, s.statistic, s.unit) for s in expected]
     for g, e in zip(got, expected):
         assert g.value == pytest.approx(e.value, abs=1e-9, nan_ok=True), (g, e)
+
+
+def test_flow_n_counts_the_wAIHA_patients_of_its_definition():
+    """flow_n's claim: "wAIHA patients with cytometry samples passing QC". P1 and P2
+    are wAIHA, P3 cAIHA (cytometry too), P4 wAIHA with its only sample flagged by
+    QC, P5 wAIHA without cytometry: 2 wAIHA, 1 cAIHA; all-patients n stays 3."""
+    from aiha.ard import Stat
+
+    pops = frame(phenotype("a", "P1", -3, 40.0), phenotype("c", "P2", -3, 30.0),
+                 phenotype("e", "P3", -3, 20.0), phenotype("f", "P4", -3, 20.0))
+    qc = pd.DataFrame({"sample_id": ["a", "c", "e", "f"], "qc_flag": ["", "", "", "low_events"]})
+    responses = pd.DataFrame({"patient_id": ["P1", "P2", "P3", "P4", "P5"],
+                              "analysis_group": ["wAIHA", "wAIHA", "cAIHA", "wAIHA", "wAIHA"],
+                              "first_dose_date": ["2022-01-01"] * 5, "relapse_date": [""] * 5})
+    kept = claims.usable(pops, qc, True)
+    assert claims.flow_n_groups(kept, responses) == [Stat("flow_n", "cAIHA", "n", 1.0, "patients"),
+                                                     Stat("flow_n", "wAIHA", "n", 2.0, "patients")]
+    ard = stats(pops, responses, qc)
+    assert v(ard, "flow_n", "wAIHA", "n") == 2
+    assert v(ard, "flow_n", "all", "n") == 3

@@ -290,7 +290,10 @@ FACTS = {
 
 
 def test_captions_name_the_sample_thresholds_and_abbreviations():
-    captions = cytometry_captions(FACTS)
+    from aiha.cytometry.labels import DEMO_DISPLAY
+
+    assert "after in-vitro stimulation" in cytometry_captions(FACTS)["proliferation"]  # no panel words
+    captions = cytometry_captions(FACTS, DEMO_DISPLAY)  # the demo panel's words
     gating_text = captions["gating_strategy"]
     assert "patient PT-0000000000000001, baseline visit (day \u22123)" in gating_text
     assert "Live cells: Viability (BV510) < 2,000" in gating_text

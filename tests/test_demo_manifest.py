@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 
+from aiha.cleaning.profiles import read_profiles_yaml
 from aiha.demo.cohort import load_spec
 from aiha.demo.exports import build_site_exports, manifest, write_exports
 from conftest import ROOT
@@ -11,7 +12,7 @@ from conftest import ROOT
 
 def test_regenerated_exports_match_the_committed_manifest(tmp_path: Path):
     spec = load_spec(ROOT / "resources" / "demo" / "cohort.yaml")
-    profiles = yaml.safe_load((ROOT / "resources" / "sites.yaml").read_text())["sites"]
+    profiles = read_profiles_yaml(ROOT / "resources" / "sites.yaml")["sites"]
     exports = build_site_exports(spec, profiles)
     paths = write_exports(exports, tmp_path, {s: profiles[s]["encoding"] for s in exports})
     expected = (ROOT / "resources" / "demo" / "raw_manifest.sha256").read_text()
@@ -49,7 +50,7 @@ def test_prior_therapies_have_a_random_stream_of_their_own():
     from dataclasses import replace
 
     spec = load_spec(ROOT / "resources" / "demo" / "cohort.yaml")
-    profiles = yaml.safe_load((ROOT / "resources" / "sites.yaml").read_text())["sites"]
+    profiles = read_profiles_yaml(ROOT / "resources" / "sites.yaml")["sites"]
     drawn = build_site_exports(spec, profiles)
     stated = replace(spec, patients=tuple(replace(p, prior_therapies=("other",))
                                           for p in spec.patients))

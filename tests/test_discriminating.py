@@ -39,15 +39,17 @@ CHANGED = {
     # 28 -> 31 confirmed; one low value after: ongoing, 270 - 28 = 242 days (8 months).
     "confirm_0_days": {"D4": ("PR", 8, 0)},
     "confirm_pair": {"D5": ("NR", None, None)},  # no two consecutive values 7 days apart
-    "km_tie_midpoint": {}, "km_tie_upper": {}, "median_kaplan_meier": {},
-    "median_km_tie_midpoint": {}, "median_km_tie_upper": {},
+    "km_tie_lower": {}, "km_lower_log_log": {}, "km_tie_upper": {}, "median_kaplan_meier": {},
+    "median_km_tie_lower": {}, "median_km_tie_upper": {},
     "acro_efficacy_set": {}, "ongoing_from_first_dose": {},
 }
 # Statistics of the wAIHA group that differ by variant (primary in the first entry).
 PRIMARY_STATS = {
     ("orr", "numerator"): 4, ("orr", "denominator"): 5,
     ("dor_median_crude", "value"): 3.5,  # median of 2, 3, 4, 8
-    ("dor_median_km", "value"): 3.0,  # lower end of the flat S = 1/2 from 3 to 8
+    # S = 1/2 on the flat segment from 3 to 8: R survival's rule (the primary) takes
+    # the midpoint (km_tie_lower: the lower end, 3).
+    ("dor_median_km", "value"): 5.5,
     ("dor_median_reported", "value"): 3.5,  # crude
     ("ongoing", "numerator"): 1, ("ongoing_duration", "value_1"): 4.0,  # D5: 122 days
 }
@@ -58,8 +60,8 @@ STAT_CHANGES = {
                ("dor_median_reported", "value"): 4.0},
     "confirm_28_days": {("orr", "numerator"): 2, ("ongoing", "numerator"): 0,
                         ("ongoing_duration", "value_1"): None,
-                        # 2 (event) and 8 (event): S = 1/2 at 2, 0 at 8.
-                        ("dor_median_crude", "value"): 5.0, ("dor_median_km", "value"): 2.0,
+                        # 2 (event) and 8 (event): S = 1/2 on [2, 8), 0 at 8: midpoint 5.
+                        ("dor_median_crude", "value"): 5.0, ("dor_median_km", "value"): 5.0,
                         ("dor_median_reported", "value"): 5.0},
     "confirm_0_days": {("orr", "numerator"): 5, ("ongoing", "numerator"): 2,
                        ("ongoing_duration", "value_2"): 8.0,  # D4 (D5 stays value_1)
@@ -72,10 +74,11 @@ STAT_CHANGES = {
                      # 2 e, 3 e, 8 e: S = 2/3, 1/3: below 1/2 at 3.
                      ("dor_median_crude", "value"): 3.0, ("dor_median_km", "value"): 3.0,
                      ("dor_median_reported", "value"): 3.0},
-    "km_tie_midpoint": {("dor_median_km", "value"): 5.5},
+    "km_tie_lower": {("dor_median_km", "value"): 3.0},
+    "km_lower_log_log": {("dor_median_km", "value"): 3.0},
     "km_tie_upper": {("dor_median_km", "value"): 8.0},
-    "median_kaplan_meier": {("dor_median_reported", "value"): 3.0},
-    "median_km_tie_midpoint": {("dor_median_km", "value"): 5.5, ("dor_median_reported", "value"): 5.5},
+    "median_kaplan_meier": {("dor_median_reported", "value"): 5.5},
+    "median_km_tie_lower": {("dor_median_km", "value"): 3.0, ("dor_median_reported", "value"): 3.0},
     "median_km_tie_upper": {("dor_median_km", "value"): 8.0, ("dor_median_reported", "value"): 8.0},
     "ongoing_from_first_dose": {("ongoing_duration", "value_1"): 5.0},  # D5: 150 days
 }

@@ -20,7 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import run_snakemake
 from test_guardrails_inputs import DELIMITER, RAW, _copy_project, read_rows, write_rows
@@ -35,6 +34,10 @@ INJECT = {
     ("CRE", "adverse_events", 1, "term"): "Herpes zoster (Mme LEFÈVRE, 19681005)",
     ("CRE", "adverse_events", 1, "description"): "=HYPERLINK(\"http://x\",\"Camille\") octobre 5, 1968",
     ("AMS", "labs", 1, "comment"): "Sample of Moreau J. (460881) and of Sanne Visser, 21 July 1975",
+    # the same names in other Unicode forms: decomposed accents, a soft hyphen and a
+    # zero-width space inside, a zero-width space as the word break (issue 25)
+    ("AMS", "labs", 2, "comment"):
+        "Copy to Camille Lefe\u0301vre, Vi\u00adsser and Jo\u200bhanna de\u200bVries",
 }
 VISIT = ("FCM005-PH", "month3 Sanne Visser 5520194")
 
@@ -44,7 +47,9 @@ def fold(text: str) -> str:
 
 
 def probes(project: Path) -> set[str]:
-    sites = yaml.safe_load((project / "resources" / "sites.yaml").read_text("utf-8"))["sites"]
+    from aiha.cleaning.profiles import read_profiles_yaml
+
+    sites = read_profiles_yaml(project / "resources" / "sites.yaml")["sites"]
     out: set[str] = set()
     for site_dir in sorted((project / RAW).iterdir()):
         if site_dir.name not in sites:
@@ -67,7 +72,9 @@ def probes(project: Path) -> set[str]:
 
 
 def find(text: str, words: set[str]) -> list[str]:
-    t = fold(text)
+    # invisible characters (format characters) do not hide a word from the probe
+    t = fold("".join(c for c in unicodedata.normalize("NFC", text)
+                     if unicodedata.category(c) != "Cf"))
     return sorted(w for w in words if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", t))
 
 

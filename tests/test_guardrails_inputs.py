@@ -265,6 +265,27 @@ def _sheet_cell(sample_id: str, column: str, value: str):
     return edit
 
 
+def _fcs_named(name: str):
+    """SAMPLE's FCS file renamed to ``name`` (and its sheet row with it)."""
+
+    def edit(p: Path) -> None:
+        src = p / RAW / "cytometry" / f"{SAMPLE}.fcs"
+        os.replace(src, src.with_name(name))
+        _sheet_cell(SAMPLE, "file", name)(p)
+
+    return edit
+
+
+def _profile_edit(old: str, new: str):
+    def edit(p: Path) -> None:
+        path = p / "resources" / "sites.yaml"
+        text = path.read_text("utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), "utf-8")
+
+    return edit
+
+
 def _claims(fn: Callable[[str], str]):
     def edit(p: Path) -> None:
         src = p / "resources" / "published_claims.yaml"
@@ -484,6 +505,11 @@ CASES: dict[str, Case] = {
     "fcs_zero_events": Case(_fcs(lambda b: b.replace(b"/$TOT/30000/", b"/$TOT/00000/")),
                             (FCS, "column '$TOT'", "value 0", "zero events"),
                             FCS_TARGET, tuple(FCS_OUTPUTS)),
+    # float data declared as integers: gated as noise before (issue 25)
+    "fcs_datatype_int_for_float": Case(_fcs(lambda b: b.replace(b"$DATATYPE/F/", b"$DATATYPE/I/", 1)),
+                                       (FCS, "column '$DATATYPE'", "value 'I'",
+                                        "$DATATYPE I but channel 1 holds values up to"),
+                                       FCS_TARGET, tuple(FCS_OUTPUTS)),
     # ---- cytometry sample sheet (read when the workflow is parsed)
     "sheet_row_without_file": Case(_remove_fcs, (SHEET, SAMPLE_ROW, "column 'file'", f"value '{SAMPLE}.fcs'",
                                                  "does not exist"), FCS_TARGET, ()),
@@ -496,6 +522,31 @@ CASES: dict[str, Case] = {
                                   (SHEET, SAMPLE_ROW, "column 'record_number'", "not in the clinical patients table"),
                                   "results/cytometry/samples.tsv", ("results/cytometry/samples.tsv",),
                                   hidden=("AMC-0000000",)),
+    # identifiers in a file name or a sample id: refused when the workflow is parsed,
+    # before any job reads, digests or gates the files (issue 25)
+    "fcs_file_named_by_patient": Case(_fcs_named("HMN-451203.fcs"),
+                                      (SHEET, SAMPLE_ROW, "column 'file'", "holds an identifier"),
+                                      FCS_TARGET, (), hidden=CRE_IDENTIFIERS),
+    "sample_id_with_a_name": Case(_sheet_cell(SAMPLE, "sample_id", "Lefevre-PH"),
+                                  (SHEET, SAMPLE_ROW, "column 'sample_id'", "holds an identifier"),
+                                  FCS_TARGET, (), hidden=CRE_IDENTIFIERS),
+    # ---- site profiles (validated when the workflow is parsed, issue 25)
+    "profile_limit_with_unit": Case(_profile_edit("ldh_uln_u_l: 246", "ldh_uln_u_l: 246 U/L"),
+                                    ("resources/sites.yaml", "site CRE, key ldh_uln_u_l",
+                                     "must be of type number"), failing_outputs=()),
+    "profile_duplicate_key": Case(_profile_edit("sex: {H: male, F: female}",
+                                                "sex: {H: male, F: female, F: male}"),
+                                  ("resources/sites.yaml", "site CRE", "key 'F' given twice"),
+                                  failing_outputs=()),
+    "profile_quoted_false": Case(_profile_edit("yes_no: {OUI: true, NON: false}",
+                                               'yes_no: {OUI: true, NON: "false"}'),
+                                 ("resources/sites.yaml", "site CRE, key codes.yes_no.NON",
+                                  "must be of type boolean"), failing_outputs=()),
+    # ---- duplicated header, C1 controls (issue 25)
+    "duplicated_header": Case(edit_rows("CRE", "labs", _rename_column("comment", "value")),
+                              (LABS_CRE, "duplicated column header", "'value'")),
+    "c1_control": Case(edit_cell("CRE", "labs", 1, "comment", "patient\x92s sample"),
+                       (LABS_CRE, "row 1", "column 'comment'", "U+0092", "Windows-1252")),
     # ---- config (validated when the workflow is parsed)
     "config_unknown_key": Case(edit_config(_set("response.pr_typo", 3)),
                                ("config.yaml: response: Additional properties are not allowed",
@@ -579,6 +630,12 @@ ISSUE_DEFECTS = {
     "FCS header counts": ["fcs_tot_off_by_one", "fcs_zero_events"],
     "the demo key for real data": ["demo_key_for_real_patients"],
     "absurd values": ["negative_dose", "transfusion_units_absurd"],
+    "identifiers in file names and sample ids": ["fcs_file_named_by_patient",
+                                                 "sample_id_with_a_name"],
+    "site profiles as data": ["profile_limit_with_unit", "profile_duplicate_key",
+                              "profile_quoted_false"],
+    "duplicated headers, C1 controls": ["duplicated_header", "c1_control"],
+    "FCS $DATATYPE against the data": ["fcs_datatype_int_for_float"],
 }
 
 

@@ -257,14 +257,30 @@ def test_fixture_methods_quote_config(fixture_report: tuple[Path, dict], cfg: di
     with pdfplumber.open(pdf_path) as pdf:
         text = norm(" ".join(p.extract_text() or "" for p in pdf.pages))
     r, s = cfg["response"], cfg["statistics"]
+    # The keys are in one appendix table (Table B6: key, value, where used) ...
     for key in ("pr_rule", "ongoing_duration_origin", "duration_rounding", "acro_denominator"):
-        assert norm(f"response.{key}") in text, key
-    assert norm(f"response.pr_rule = {r['pr_rule']}") in text
+        assert norm(f"response.{key}{r[key]}") in text, key
+    # ... and never in the methods text, which prints the values in words.
+    start = text.index(norm("2.1 Data and cleaning"))
+    methods = text[start:text.index(norm("3. Patients"), start)]
+    assert not re.search(r"[a-z_]+\.[a-z_]+_[a-z_]+", methods), methods
+    assert "get(" not in methods
+    assert norm(f"{r['pr_rule'].upper()} a rise of") in methods
     assert norm(f"at least {r['confirmation_min_days']:g} days") in text
     assert norm(f"{r['transfusion_washout_days']:g} days after a transfusion") in text
-    assert norm(f"tolerance of {s['km_tie_tolerance']:g}") in text
-    assert norm(f"The rule in force is {s['km_tie_rule']}") in text
-    assert "Clopper-Pearson" in text and "log(\u2212log)" in text
+    if s["km_tie_rule"] != "r_survival":
+        assert norm(f"tolerance of {s['km_tie_tolerance']:g}") in text
+    assert norm({"lower": "The rule in force takes the start of the flat segment",
+                 "upper": "The rule in force takes the end of the flat segment",
+                 "r_survival": "The rule in force takes the midpoint of the flat segment where",
+                 "midpoint": "The rule in force takes the midpoint"}[s["km_tie_rule"]]) in text
+    # The methods name the convention that made the Kaplan-Meier numbers (issue 23).
+    band = {"log": "log transform (as R survival's default conf.type)",
+            "log-log": "log(\u2212log) transform (exponential Greenwood, as lifelines)",
+            "plain": "untransformed (plain)"}[s["km_ci_transform"]]
+    assert "Clopper-Pearson" in text and norm(band) in text
+    if s["km_tie_rule"] == "r_survival":
+        assert norm("as R survival's survfit and quantile") in text
     assert norm(str(cfg["data"]["data_cutoff"])) in text
     # The audit table comes right after the title page.
     assert text.index(norm("Published versus reproduced")) < text.index(norm("2. Methods"))

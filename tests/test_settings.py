@@ -158,12 +158,17 @@ def test_defaults_fill_what_an_older_config_leaves_out(config):
 
     del config["response"]["confirmation_reading"]
     del config["statistics"]["km_ci_transform"]
+    del config["statistics"]["km_tie_rule"]
     del config["sensitivity"]["jobs"]
     del config["cytometry"]["enabled"]
+    del config["qc"]
     fill_defaults(config, SCHEMAS)
     check_config(config, SCHEMAS)  # the confirm_pair variant overrides a filled key
     assert config["response"]["confirmation_reading"] == "span"
-    assert config["statistics"]["km_ci_transform"] == "log-log"
+    # R survival's conventions are the defaults (issue 23).
+    assert config["statistics"]["km_ci_transform"] == "log"
+    assert config["statistics"]["km_tie_rule"] == "r_survival"
+    assert config["qc"] == {"r_double_programming": True}
     assert config["sensitivity"]["jobs"] == "single"
     assert config["cytometry"]["enabled"] is True
 

@@ -56,5 +56,5 @@ def test_a_profile_mapping_to_an_unknown_category_is_refused(tmp_path):
     profiles["sites"][site]["codes"]["treatment"]["BORTEZOMIB"] = "partner"
     path = tmp_path / "sites.yaml"
     path.write_text(yaml.safe_dump(profiles))
-    with pytest.raises(InputError, match=r"treatment codes map to \['partner'\]"):
+    with pytest.raises(InputError, match=r"key codes\.treatment\.BORTEZOMIB: value 'partner' is not one of"):
         load_site_profiles(path)

@@ -37,7 +37,9 @@ def test_published_wAIHA_claims(ard):
     assert v(ard, "orr", "wAIHA", "ci_lower") == pytest.approx(0.2109, abs=1e-4)
     assert v(ard, "orr", "wAIHA", "ci_upper") == pytest.approx(0.7891, abs=1e-4)
     assert v(ard, "dor_median_crude", "wAIHA", "value") == 5.5
-    assert v(ard, "dor_median_km", "wAIHA", "value") == 5  # lower tie rule, STUDY.md §2
+    # R survival's rule (the primary since issue 23): S = 1/2 from the relapse at 5 to
+    # the one at 9, midpoint 7 (the lower tie rule of STUDY.md §2 gives 5).
+    assert v(ard, "dor_median_km", "wAIHA", "value") == 7
     assert (v(ard, "dor_min", "wAIHA", "value"), v(ard, "dor_max", "wAIHA", "value")) == (2, 12)
     assert v(ard, "ongoing", "wAIHA", "numerator") == 2
     assert [v(ard, "ongoing_duration", "wAIHA", f"value_{i}") for i in (1, 2)] == [6, 12]

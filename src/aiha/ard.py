@@ -13,6 +13,11 @@ unit        ``patients``, ``events``, ``proportion``, ``months``, ``g/dL``, ``%`
 rule        Snakemake rule that wrote the row
 script      script that computed it
 inputs_sha256  SHA-256 over the rule's input files (see :func:`inputs_digest`)
+dataset     analysis dataset(s) the row is computed from (``ADSL``, ``ADRS`` ...,
+            docs/analysis_datasets.md); empty for rows not computed from one
+variables   the dataset variables the statistic reads, comma-separated
+selection   the records it is computed over, as a condition on the variables
+            (e.g. ``SAFFL = 'Y' and ANLGRP = 'wAIHA'``)
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +39,12 @@ ARD_COLUMNS: list[str] = [
     "rule",
     "script",
     "inputs_sha256",
+    "dataset",
+    "variables",
+    "selection",
 ]
+# The source columns: an ARD part written before they existed reads with them empty.
+SOURCE_COLUMNS: tuple[str, ...] = ("dataset", "variables", "selection")
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,16 @@ class Stat:
     statistic: str
     value: float
     unit: str
+    dataset: str = ""
+    variables: str = ""
+    selection: str = ""
+
+
+def with_source(stats: Sequence[Stat], dataset: str, variables: str, selection: str
+                ) -> list[Stat]:
+    """``stats`` naming the dataset, variables and selection they come from."""
+    return [replace(s, dataset=dataset, variables=variables, selection=selection)
+            for s in stats]
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -91,6 +111,9 @@ def stats_to_frame(
             "rule": rule,
             "script": script,
             "inputs_sha256": inputs_sha256,
+            "dataset": s.dataset,
+            "variables": s.variables,
+            "selection": s.selection,
         }
         for s in stats
     ]
@@ -99,7 +122,11 @@ def stats_to_frame(
 
 def read_ard(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an ARD file written by :func:`write_ard`."""
-    frame = pd.read_csv(path, sep="\t", dtype={"group": str}, keep_default_na=False)
+    frame = pd.read_csv(path, sep="\t", dtype={"group": str, **dict.fromkeys(SOURCE_COLUMNS, str)},
+                        keep_default_na=False)
+    for column in SOURCE_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
     missing = [c for c in ARD_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{path}: not an ARD table, missing columns {missing}")

@@ -1,6 +1,8 @@
 """Published versus reproduced: each claim of resources/published_claims.yaml is
-printed from the analysis-results table by its rounding rule and compared, as
-printed, with the published value. A claim whose statistics are missing fails.
+printed by its rounding rule from the study's results in the CDISC ARS model
+(``results/ars/reporting_event.json``: the ``rawValue`` of each statistic's
+OperationResult, read by :func:`aiha.ars.read_results`) and compared, as printed,
+with the published value. A claim whose statistics are missing fails.
 
 A check whose statistic ends in ``*`` (``ongoing_duration/wAIHA/value_*``) is a
 list: every statistic of that stem (``value_1``, ``value_2``, ...) in order, printed
@@ -18,6 +20,7 @@ import pandas as pd
 import yaml
 
 from aiha.ard import read_text_tsv
+from aiha.ars import read_results
 from aiha.errors import InputError
 
 AUDIT_COLUMNS = ["id", "published", "reproduced", "status", "source", "definition", "statistics"]
@@ -138,6 +141,10 @@ def evaluate(claims: list[Claim], ard: pd.DataFrame,
              not_computed: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per claim: published, reproduced (printed), status pass/fail/missing.
 
+    ``ard``: rows keyed stat_id, group, statistic with a float ``value``: the ARS
+    results (:func:`aiha.ars.read_results`, as the rule ``audit_claims`` reads them)
+    or an ARD table (a sensitivity variant's).
+
     ``not_computed``: stat_id prefix -> reason (``{"flow_": "no cytometry data"}``):
     a claim with a missing statistic of that prefix reads "not computed: <reason>".
     """
@@ -169,6 +176,13 @@ def evaluate(claims: list[Claim], ard: pd.DataFrame,
             "statistics": "; ".join(c.key for c in claim.checks),
         })
     return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+
+
+def evaluate_reporting_event(claims: list[Claim], path: str | Path,
+                             not_computed: dict[str, str] | None = None) -> pd.DataFrame:
+    """:func:`evaluate` with the values of the ARS reporting event at ``path``
+    (``results/ars/reporting_event.json``): each statistic's ``rawValue``."""
+    return evaluate(claims, read_results(path), not_computed)
 
 
 def all_pass(table: pd.DataFrame) -> bool:

@@ -15,7 +15,9 @@ Per analysis group (``all``, ``wAIHA``, ``cAIHA``, ``cAIHA_nonanemic``):
 - adverse events by term and worst grade: patients n and proportion, serious events
   (``ae_term``; the statistic names the term).
 
-Pure functions of the results tables of docs/tables.md; an empty group gives
+Computed from the analysis datasets (:mod:`aiha.adam`, docs/analysis_datasets.md):
+ADSL, ADTTE, ADEX, ADCM, ADPR and ADAE; :func:`clinical_content` derives them in
+memory from the results tables of docs/tables.md; an empty group gives
 counts of 0 and no summary rows (nothing to summarise), never an error.
 """
 
@@ -28,7 +30,8 @@ from typing import Any
 import pandas as pd
 
 from aiha import therapies
-from aiha.ard import Stat
+from aiha.adam.adsl import PRIOR_FLAGS
+from aiha.ard import Stat, with_source
 
 GROUPS = ("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
 
@@ -52,40 +55,41 @@ def _n_prop(stat_id: str, group: str, k: int, n: int, prefix: str = "") -> list[
             Stat(stat_id, group, f"{prefix}proportion", k / n if n else math.nan, "proportion")]
 
 
-def prior_therapy_stats(patients: pd.DataFrame, members: Mapping[str, Sequence[str]]
-                        ) -> list[Stat]:
-    """Prior AIHA therapies by type (:mod:`aiha.therapies`), per group: ``denominator``
-    (the group's patients whose site exports the prior_therapies column; a patient
-    with an empty list counts, with no therapy), then ``<type>: n`` and
-    ``<type>: proportion`` of every type any treated patient had, and ``none: n`` /
-    ``none: proportion`` (an empty list). No rows at all when no treated patient's
-    site exports the column.
+def _sel(group: str, *more: str) -> str:
+    parts = ["SAFFL = 'Y'"] + ([] if group == "all" else [f"ANLGRP = '{group}'"])
+    return " and ".join(parts + list(more))
 
-    ``members``: group -> the group's patient ids (``all`` holds every treated one)."""
-    if therapies.RECORDED_COLUMN not in patients.columns:
-        return []
-    pts = patients.set_index("patient_id")
 
-    def recorded(ids: Sequence[str]) -> pd.DataFrame:
-        rows = pts.reindex(sorted(ids))
-        return rows[_truthy(rows[therapies.RECORDED_COLUMN])]
+def _num(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series.map(lambda x: None if x is None or x == "" else x),
+                         errors="coerce").astype(float)
 
-    everyone = recorded(members["all"])
+
+def prior_therapy_stats(adsl: pd.DataFrame) -> list[Stat]:
+    """Prior AIHA therapies by type (:mod:`aiha.therapies`), per group, from ADSL:
+    ``denominator`` (the group's patients with PRTHRFL = Y: their site exports the
+    prior_therapies column; a patient with an empty list counts, with no therapy),
+    then ``<type>: n`` and ``<type>: proportion`` of every type any treated patient
+    had (its flag, e.g. PRRTXFL = Y), and ``none: n`` / ``none: proportion`` (no
+    flag Y). No rows at all when no treated patient has PRTHRFL = Y."""
+    everyone = adsl[adsl["PRTHRFL"] == "Y"]
     if everyone.empty:
         return []
-    present = [t for t in therapies.PRIOR_THERAPY_TYPES
-               if _truthy(everyone[therapies.column(t)]).any()]
+    flags = PRIOR_FLAGS
+    present = [t for t in therapies.PRIOR_THERAPY_TYPES if (everyone[flags[t]] == "Y").any()]
     stats: list[Stat] = []
     for g in GROUPS:
-        rows = recorded(members[g])
+        rows = everyone if g == "all" else everyone[everyone["ANLGRP"] == g]
         n = len(rows)
-        had = pd.DataFrame({t: _truthy(rows[therapies.column(t)])
-                            for t in therapies.PRIOR_THERAPY_TYPES}, index=rows.index)
-        stats.append(Stat("baseline_prior_therapy", g, "denominator", n, "patients"))
+        had = pd.DataFrame({t: rows[flags[t]] == "Y" for t in therapies.PRIOR_THERAPY_TYPES},
+                           index=rows.index)
+        part = [Stat("baseline_prior_therapy", g, "denominator", n, "patients")]
         for t in present:
-            stats += _n_prop("baseline_prior_therapy", g, int(had[t].sum()), n, prefix=f"{t}: ")
-        stats += _n_prop("baseline_prior_therapy", g, int((~had.any(axis=1)).sum()), n,
-                         prefix="none: ")
+            part += _n_prop("baseline_prior_therapy", g, int(had[t].sum()), n, prefix=f"{t}: ")
+        part += _n_prop("baseline_prior_therapy", g, int((~had.any(axis=1)).sum()), n,
+                        prefix="none: ")
+        stats += with_source(part, "ADSL", ", ".join(["PRTHRFL", *flags.values()]),
+                             _sel(g, "PRTHRFL = 'Y'"))
     return stats
 
 
@@ -109,106 +113,130 @@ def clinical_content(
     adverse_events: pd.DataFrame,
     cfg: Mapping[str, Any],
 ) -> list[Stat]:
-    """The statistics listed in the module docstring. ``cfg``: ``transfusion_windows_days``
-    (list of [start, end] days from the first dose)."""
+    """:func:`content_statistics` of the analysis datasets derived in memory from the
+    results tables (:func:`aiha.adam.derive_all`)."""
+    from aiha.adam import derive_all
+
+    datasets = derive_all({"patients": patients, "responses": responses, "labs": labs,
+                           "transfusions": transfusions, "treatments": treatments,
+                           "adverse_events": adverse_events}, {})
+    return content_statistics(datasets, cfg)
+
+
+def content_statistics(datasets: Mapping[str, pd.DataFrame], cfg: Mapping[str, Any]
+                       ) -> list[Stat]:
+    """The statistics listed in the module docstring, from ADSL, ADTTE, ADEX, ADCM,
+    ADPR and ADAE. ``cfg``: ``transfusion_windows_days`` (list of [start, end] days
+    from the first dose)."""
     windows = parse_windows(cfg["transfusion_windows_days"])
-    r = responses.copy()
-    group_of = dict(zip(r["patient_id"], r["analysis_group"]))
-    first = pd.to_datetime(r["first_dose_date"])
-    follow_day = (pd.to_datetime(r["last_followup_date"]) - first).dt.days
-    r["followup_day"] = follow_day.to_numpy()
-    r["response_day"] = (pd.to_datetime(r["response_date"]) - first).dt.days.to_numpy()
-    pts = patients.set_index("patient_id")
+    adsl = datasets["ADSL"]
+    adtte = datasets["ADTTE"]
+    group_of = dict(zip(adsl["USUBJID"], adsl["ANLGRP"]))
+    fu = adtte[adtte["PARAMCD"] == "FU"].set_index("USUBJID")
+    ttr = adtte[(adtte["PARAMCD"] == "TTR") & (_num(adtte["CNSR"]) == 0)]
+    r = adsl.copy()
+    r["followup_day"] = r["USUBJID"].map(_num(fu["AVAL"])).astype(float)
+    r["BBILI"] = _num(r["BBILI"])
 
     def members(group: str) -> pd.DataFrame:
-        return r if group == "all" else r[r["analysis_group"] == group]
+        return r if group == "all" else r[r["ANLGRP"] == group]
 
-    def of_group(frame: pd.DataFrame, group: str) -> pd.DataFrame:
-        if group == "all":
-            return frame[frame["patient_id"].isin(group_of)]
-        return frame[frame["patient_id"].map(group_of) == group]
-
-    labs = labs.copy()
-    labs["day"] = labs["day"].astype(float)
-    base = labs[(labs["day"] <= 0)].sort_values("day", kind="stable")
-    bili0 = base[base["analyte"] == "bilirubin"].groupby("patient_id")["value"].last()
-    treat = treatments.copy()
-    treat["day"] = treat["day"].astype(float)
-    dara = treat[treat["treatment"] == "daratumumab"].sort_values(["patient_id", "day"],
-                                                                  kind="stable")
-    later = treat[(treat["treatment"] == "aiha_therapy") & (treat["day"] > 0)]
-    trans = transfusions.copy()
-    trans["day"] = trans["day"].astype(float)
-    trans["units"] = trans["units"].astype(float)
-    ae = adverse_events.copy()
-    ae["grade"] = ae["grade"].astype(float)
-    ae["serious"] = _truthy(ae["serious"])
+    ex = datasets["ADEX"].copy()
+    ex["RELDY"] = _num(ex["RELDY"])
+    dara = ex.sort_values(["USUBJID", "RELDY"], kind="stable")
+    cm = datasets["ADCM"].copy()
+    cm["RELDY"] = _num(cm["RELDY"])
+    later = cm[(cm["CMCAT"] == "AIHA THERAPY") & (cm["RELDY"] > 0)]
+    trans = datasets["ADPR"].copy()
+    trans["RELDY"] = _num(trans["RELDY"])
+    trans["PRDOSE"] = _num(trans["PRDOSE"])
+    ae = datasets["ADAE"].copy()
+    ae["ATOXGRN"] = _num(ae["ATOXGRN"])
+    ae["serious"] = ae["AESER"] == "Y"
 
     # Every group gets a row for every drug, term and grade seen in any group, so an
     # absent one reads "0 (0.0%)" from the ARD, not from the template.
     treated = set(group_of)
-    drugs = sorted(set(later.loc[later["patient_id"].isin(treated), "drug"].astype(str)))
-    ae_all = ae[ae["patient_id"].isin(treated)]
-    term_grades = {term: sorted({int(x) for x in rows.groupby("patient_id")["grade"].max()})
-                   for term, rows in ae_all.groupby("term")}
-    stats: list[Stat] = prior_therapy_stats(
-        patients, {g: list(members(g)["patient_id"]) for g in GROUPS})
+    drugs = sorted(set(later.loc[later["USUBJID"].isin(treated), "CMTRT"].astype(str)))
+    ae_all = ae[ae["USUBJID"].isin(treated)]
+    term_grades = {term: sorted({int(x) for x in rows.groupby("USUBJID")["ATOXGRN"].max()})
+                   for term, rows in ae_all.groupby("AETERM")}
+    stats: list[Stat] = prior_therapy_stats(adsl)
     for g in GROUPS:
         m = members(g)
-        ids = set(m["patient_id"])
+        ids = set(m["USUBJID"])
         n = len(m)
+        sel = _sel(g)
         # Baseline.
-        stats += _summary(m["patient_id"].map(bili0), "baseline_bilirubin", g, "mg/dL")
-        for col in ("evans", "acrocyanosis"):
-            flags = _truthy(pts.reindex(sorted(ids))[col]) if n else pd.Series(dtype=bool)
-            stats += _n_prop(f"baseline_{col}", g, int(flags.sum()), n)
+        stats += with_source(_summary(m["BBILI"], "baseline_bilirubin", g, "mg/dL"), "ADSL",
+                             "BBILI", sel)
+        for col, flag in (("evans", "EVANSFL"), ("acrocyanosis", "ACROFL")):
+            stats += with_source(_n_prop(f"baseline_{col}", g, int((m[flag] == "Y").sum()), n),
+                                 "ADSL", flag, sel)
         # Exposure.
-        d = dara[dara["patient_id"].isin(ids)]
-        stats += _summary(d.groupby("patient_id").size(), "exposure_doses", g, "doses")
-        stats += _summary(d["dose_mg"].astype(float), "exposure_dose_mg", g, "mg")
-        gaps = d.groupby("patient_id")["day"].diff().dropna()
-        stats += _summary(gaps, "exposure_interval_days", g, "days")
-        span = d.groupby("patient_id")["day"].agg(lambda s: s.max() - s.min())
-        stats += _summary(span, "exposure_span_days", g, "days")
-        lt = later[later["patient_id"].isin(ids)]
-        stats += _n_prop("later_therapy", g, int(lt["patient_id"].nunique()), n)
+        d = dara[dara["USUBJID"].isin(ids)]
+        stats += with_source(_summary(d.groupby("USUBJID").size(), "exposure_doses", g, "doses"),
+                             "ADEX", "USUBJID", sel)
+        stats += with_source(_summary(_num(d["EXDOSE"]), "exposure_dose_mg", g, "mg"), "ADEX",
+                             "EXDOSE", sel)
+        gaps = d.groupby("USUBJID")["RELDY"].diff().dropna()
+        stats += with_source(_summary(gaps, "exposure_interval_days", g, "days"), "ADEX",
+                             "USUBJID, RELDY", sel)
+        span = d.groupby("USUBJID")["RELDY"].agg(lambda s: s.max() - s.min())
+        stats += with_source(_summary(span, "exposure_span_days", g, "days"), "ADEX",
+                             "USUBJID, RELDY", sel)
+        lt = later[later["USUBJID"].isin(ids)]
+        later_sel = _sel(g, "CMCAT = 'AIHA THERAPY' and RELDY > 0")
+        stats += with_source(_n_prop("later_therapy", g, int(lt["USUBJID"].nunique()), n),
+                             "ADSL, ADCM", "USUBJID, CMCAT, RELDY", later_sel)
         for drug in drugs:
-            k = int(lt.loc[lt["drug"].astype(str) == drug, "patient_id"].nunique())
-            stats += _n_prop("later_therapy_drug", g, k, n, prefix=f"{drug}: ")
+            k = int(lt.loc[lt["CMTRT"].astype(str) == drug, "USUBJID"].nunique())
+            stats += with_source(_n_prop("later_therapy_drug", g, k, n, prefix=f"{drug}: "),
+                                 "ADSL, ADCM", "USUBJID, CMTRT, CMCAT, RELDY", later_sel)
         # Transfusion burden per window.
-        t = trans[trans["patient_id"].isin(ids)]
+        t = trans[trans["USUBJID"].isin(ids)]
         for k, (start, end) in enumerate(windows, start=1):
             sid = f"transfusion_w{k}"
-            followed = m[m["followup_day"] >= start]["patient_id"] if start > 0 else m["patient_id"]
+            followed = m[m["followup_day"] >= start]["USUBJID"] if start > 0 else m["USUBJID"]
             denom = len(followed)
-            inside = t[(t["day"] >= start) & (t["day"] <= end)
-                       & t["patient_id"].isin(set(followed))]
-            per_patient = inside.groupby("patient_id")["units"].sum().reindex(
+            inside = t[(t["RELDY"] >= start) & (t["RELDY"] <= end)
+                       & t["USUBJID"].isin(set(followed))]
+            per_patient = inside.groupby("USUBJID")["PRDOSE"].sum().reindex(
                 sorted(set(followed)), fill_value=0.0)
             transfused = int((per_patient > 0).sum())
-            stats += [Stat(sid, g, "start_day", start, "days"),
-                      Stat(sid, g, "end_day", end, "days"),
-                      Stat(sid, g, "denominator", denom, "patients"),
-                      Stat(sid, g, "numerator", transfused, "patients"),
-                      Stat(sid, g, "proportion", transfused / denom if denom else math.nan,
-                           "proportion"),
-                      Stat(sid, g, "units", float(inside["units"].sum()), "units")]
-            stats += [Stat(sid, g, f"units_{s.statistic}", s.value, "units")
-                      for s in _summary(per_patient, sid, g, "units")]
+            part = [Stat(sid, g, "start_day", start, "days"),
+                    Stat(sid, g, "end_day", end, "days"),
+                    Stat(sid, g, "denominator", denom, "patients"),
+                    Stat(sid, g, "numerator", transfused, "patients"),
+                    Stat(sid, g, "proportion", transfused / denom if denom else math.nan,
+                         "proportion"),
+                    Stat(sid, g, "units", float(inside["PRDOSE"].sum()), "units")]
+            part += [Stat(sid, g, f"units_{s.statistic}", s.value, "units")
+                     for s in _summary(per_patient, sid, g, "units")]
+            follow_sel = f" and ADTTE.AVAL >= {start} (PARAMCD = 'FU')" if start > 0 else ""
+            stats += with_source(part, "ADSL, ADTTE, ADPR", "ADPR.PRDOSE, ADPR.RELDY, ADTTE.AVAL",
+                                 _sel(g) + follow_sel + f" and {start} <= ADPR.RELDY <= {end}")
         # Time to first response.
-        resp = m[_truthy(m["responder"])]
-        stats += _summary(resp["response_day"], "time_to_response", g, "days")
-        stats.append(Stat("time_to_response", g, "n", len(resp), "patients"))
+        resp = ttr[ttr["USUBJID"].isin(ids)]
+        ttr_sel = _sel(g, "PARAMCD = 'TTR' and CNSR = 0")
+        stats += with_source(_summary(_num(resp["AVAL"]), "time_to_response", g, "days"),
+                             "ADTTE", "AVAL", ttr_sel)
+        stats += with_source([Stat("time_to_response", g, "n", len(resp), "patients")],
+                             "ADTTE", "USUBJID", ttr_sel)
         # Adverse events by term and worst grade (patients).
-        a = ae[ae["patient_id"].isin(ids)]
+        a = ae[ae["USUBJID"].isin(ids)]
         for term, grades in sorted(term_grades.items()):
-            rows = a[a["term"] == term]
-            worst = rows.groupby("patient_id")["grade"].max()
-            stats += _n_prop("ae_term", g, int(len(worst)), n, prefix=f"{term}: any grade ")
+            rows = a[a["AETERM"] == term]
+            worst = rows.groupby("USUBJID")["ATOXGRN"].max()
+            part = _n_prop("ae_term", g, int(len(worst)), n, prefix=f"{term}: any grade ")
             for grade in grades:
-                stats += _n_prop("ae_term", g, int((worst == grade).sum()), n,
-                                 prefix=f"{term}: grade {grade} ")
-            serious = int(rows[rows["serious"]]["patient_id"].nunique())
-            stats += _n_prop("ae_term", g, serious, n, prefix=f"{term}: serious ")
-        stats += _n_prop("ae_serious", g, int(a[a["serious"]]["patient_id"].nunique()), n)
+                part += _n_prop("ae_term", g, int((worst == grade).sum()), n,
+                                prefix=f"{term}: grade {grade} ")
+            serious = int(rows[rows["serious"]]["USUBJID"].nunique())
+            part += _n_prop("ae_term", g, serious, n, prefix=f"{term}: serious ")
+            stats += with_source(part, "ADSL, ADAE", "ADAE.AETERM, ADAE.ATOXGRN, ADAE.AESER",
+                                 _sel(g))
+        stats += with_source(
+            _n_prop("ae_serious", g, int(a[a["serious"]]["USUBJID"].nunique()), n),
+            "ADSL, ADAE", "ADAE.AESER", _sel(g))
     return stats

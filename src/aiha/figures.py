@@ -331,7 +331,8 @@ def km_plot(
                 Line2D([], [], marker="|", linestyle="none", color="black", markersize=8),
                 Line2D([], [], linestyle="--", color="black", linewidth=0.7)]
     labels += [f"{ci_level * 100:.0f}% CI ({ci_words})", "Censored (ongoing at cut-off)",
-               f"Median (at a tie: {tie_rule} end)" if tie_rule != "midpoint"
+               f"Median (at a tie: {tie_rule} end)" if tie_rule not in ("midpoint", "r_survival")
+               else "Median (at a tie: r_survival, the midpoint)" if tie_rule == "r_survival"
                else "Median (at a tie: midpoint)"]
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
     step = _month_step(xmax)

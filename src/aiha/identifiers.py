@@ -11,7 +11,10 @@ in free text however they are written:
   any separator or none, padded or not, two- or four-digit year, month as a
   number or a name/abbreviation in English, Dutch, French, German, Italian or
   Spanish, ordinal suffixes (``1958-03-14``, ``14/03/1958``, ``14.3.58``,
-  ``March 14th, 1958``, ``14 mars 1958``, ``19580314``);
+  ``March 14th, 1958``, ``14 mars 1958``, ``19580314``), and with day and year
+  in words in the site languages (``the fourteenth of March nineteen
+  fifty-eight``, ``veertien maart negentienhonderdachtenvijftig``, ``quatorze mars
+  mille neuf cent cinquante-huit``: :mod:`aiha.number_words`);
 - **names**: the whole name and every part of 3 or more letters alone, case-,
   accent- and spacing-insensitive (``Lefèvre`` = ``LEFEVRE``); a shorter part
   (``de``, ``Li``) and initials (``J.``) are removed when they stand next to a
@@ -21,6 +24,13 @@ in free text however they are written:
 
 Identifiers are compared as tokens (runs of letters, runs of digits; NFKD,
 accents dropped, case-folded), so ``4471823`` never matches inside ``144718231``.
+Text is first put in NFKC form (a name written decomposed, with a combining
+accent, or in full-width letters reads as the same name), and invisible
+characters (soft hyphen, zero-width space and joiners, bidirectional marks,
+variation selectors: :func:`is_invisible`) are matched both as absent and as a
+word break (``Vr\u00adies`` and ``de\u200bVries`` are both found); the scrubbed
+text keeps its own form, without the invisible characters
+(:meth:`IdentifierIndex.scrub`).
 
 The cleaning activates the study's index (:func:`activate`); from then on
 :class:`aiha.errors.InputError` hides any value that matches it (see
@@ -29,6 +39,7 @@ The cleaning activates the study's index (:func:`activate`); from then on
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -76,6 +87,25 @@ _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 _GAP = re.compile(r"[\s\-‐‑‒–—./,'’:_#]{0,3}")
 
 
+# Invisible characters that may sit inside a word: format characters (Cf: soft
+# hyphen, zero-width space/joiners, word joiner, bidi marks, BOM), the combining
+# grapheme joiner, variation selectors and the Hangul fillers.
+_INVISIBLE_EXTRA = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0") | frozenset(
+    chr(c) for c in (*range(0xFE00, 0xFE10), *range(0x180B, 0x1810)))
+
+
+def is_invisible(char: str) -> bool:
+    """A character that shows nothing (and may hide inside a name)."""
+    return unicodedata.category(char) == "Cf" or char in _INVISIBLE_EXTRA
+
+
+def normalise_text(text: str) -> str:
+    """NFKC form without invisible characters (:func:`is_invisible`)."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if not is_invisible(c))
+
+
 def fold(text: str) -> str:
     """Accent-free, case-folded text (``Lefèvre`` -> ``lefevre``)."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -107,6 +137,47 @@ def tokens(text: str) -> list[Token]:
             out[-1] = Token(prev.norm, prev.start, m.end(), True, prev.text + raw)
             continue
         out.append(Token(norm, m.start(), m.end(), digit, raw))
+    return out
+
+
+# Words that may stand between the parts of a date written out ("the 14th of March").
+DATE_FILLERS = frozenset("the of on de le la du den der am il del di op".split())
+
+
+@functools.lru_cache(maxsize=1)
+def _number_words() -> tuple[dict[str, str], frozenset[str]]:
+    from aiha.number_words import number_words
+
+    words = number_words()
+    prefixes = frozenset(w[:i] for w in words for i in range(1, len(w) + 1))
+    return words, prefixes
+
+
+def _numberised(text: str, toks: list[Token]) -> list[Token]:
+    """``toks`` with each run of letter tokens that spells a number in words (the
+    longest, ``nineteen fifty-eight``) replaced by one digit token."""
+    words, prefixes = _number_words()
+    out: list[Token] = []
+    i = 0
+    while i < len(toks):
+        best = None
+        s = ""
+        for j in range(i, min(len(toks), i + 8)):
+            t = toks[j]
+            if t.digit or (j > i and not _gap_ok(text, toks[j - 1], t)):
+                break
+            s += t.norm
+            if s not in prefixes:
+                break
+            if s in words:
+                best = (j, words[s])
+        if best is None:
+            out.append(toks[i])
+            i += 1
+            continue
+        j, digits = best
+        out.append(Token(digits, toks[i].start, toks[j].end, True, text[toks[i].start:toks[j].end]))
+        i = j + 1
     return out
 
 
@@ -173,8 +244,10 @@ class IdentifierIndex:
         person = len(self.person_parts)
         mine: set[str] = set()
         self.person_parts.append(mine)
+        record_number, name, birth_date = (normalise_text(str(v or ""))
+                                           for v in (record_number, name, birth_date))
         for value in (record_number, name, birth_date):
-            value = str(value or "").strip()
+            value = value.strip()
             if not value:
                 continue
             toks = tokens(value)
@@ -216,9 +289,15 @@ class IdentifierIndex:
         return _merge(text, hits)
 
     def _digit_spans(self, text: str, toks: list[Token]) -> Iterator[tuple[int, int]]:
-        # A run: digit tokens (and month names) separated by gaps.
+        # A run: digit tokens (numbers in words among them), month names and the
+        # filler words of a written date, separated by gaps.
+        if not text.isdigit() and any(not t.digit for t in toks):
+            toks = _numberised(text, toks)
+
         def as_digits(t: Token) -> str | None:
-            return t.norm if t.digit else MONTH_TOKENS.get(t.norm)
+            if t.digit:
+                return t.norm
+            return MONTH_TOKENS.get(t.norm, "" if t.norm in DATE_FILLERS else None)
 
         i = 0
         while i < len(toks):
@@ -270,21 +349,49 @@ class IdentifierIndex:
                         _gap_ok(text, window[i], window[i + 1]) for i in range(n - 1)):
                     yield (window[0].start, window[-1].end)
 
+    def normalised_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans of identifiers in ``text`` (positions of ``text`` itself), found in
+        its NFKC form with invisible characters removed and with them read as
+        spaces. NFKC is taken per character with its combining marks, so each
+        position of the normalised text maps back to a span of ``text``."""
+        if text.isascii():
+            return self.spans(text)
+        chars: list[str] = []
+        origin: list[tuple[int, int]] = []
+        i = 0
+        while i < len(text):
+            j = i + 1
+            while j < len(text) and unicodedata.combining(text[j]):
+                j += 1
+            for c in unicodedata.normalize("NFKC", text[i:j]):
+                chars.append(c)
+                origin.append((i, j))
+            i = j
+        t = "".join(chars)
+        keep = [k for k, c in enumerate(t) if not is_invisible(c)]
+        variants = [("".join(t[k] for k in keep), keep)]
+        if len(keep) < len(t):
+            variants.append(("".join(" " if is_invisible(c) else c for c in t), list(range(len(t)))))
+        spans = [(origin[where[a]][0], origin[where[b - 1]][1])
+                 for variant, where in variants for a, b in self.spans(variant) if b > a]
+        return _merge(text, spans)
+
     def scrub(self, text: str) -> str:
-        """``text`` with every identifier replaced by ``[redacted]``."""
-        spans = self.spans(text)
-        if not spans:
-            return text
+        """``text`` with every identifier replaced by ``[redacted]`` (found however
+        it is normalised, :meth:`normalised_spans`) and invisible characters
+        removed."""
+        spans = self.normalised_spans(text)
         out, pos = [], 0
         for a, b in spans:
             out.append(text[pos:a])
             out.append(REDACTED)
             pos = b
         out.append(text[pos:])
-        return "".join(out)
+        result = "".join(out)
+        return result if result.isascii() else "".join(c for c in result if not is_invisible(c))
 
     def matches(self, text: str) -> bool:
-        return bool(self.spans(text))
+        return bool(self.normalised_spans(text))
 
 
 def _belongs(t: Token, mine: set[str], initials: set[str]) -> bool:

@@ -36,9 +36,41 @@ def statistics_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def qc_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """What the independent QC reads."""
+    """What the library cross-check (rule qc_double_programming, statsmodels) reads."""
     st = config["statistics"]
     return {"ci_level": st["ci_level"], "qc_tolerance": st["qc_tolerance"]}
+
+
+def qc_r_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the R double programming reads (rule qc_r_double_programming), flat: the
+    statistics conventions (CI level, Kaplan-Meier tie rule, tolerance and CI
+    transform, the reported median), how durations are expressed (days per month,
+    rounding, origin of ongoing durations), the acrocyanosis denominator, the
+    transfusion windows and, with cytometry, the claims' populations and thresholds.
+    Passed to R as one JSON string (jsonlite reads it)."""
+    st, response = config["statistics"], config["response"]
+    out: dict[str, Any] = {
+        "ci_level": float(st["ci_level"]),
+        "km_tie_rule": str(st["km_tie_rule"]),
+        "km_tie_tolerance": float(st["km_tie_tolerance"]),
+        "km_ci_transform": str(st["km_ci_transform"]),
+        "dor_median_method": str(st["dor_median_method"]),
+        "days_per_month": float(response["days_per_month"]),
+        "duration_rounding": str(response["duration_rounding"]),
+        "ongoing_duration_origin": str(response["ongoing_duration_origin"]),
+        "acro_denominator": str(response["acro_denominator"]),
+        **content_config(config),
+    }
+    cyto = config.get("cytometry") or {}
+    if cyto.get("enabled", False):
+        out["cytometry"] = cytometry_claims_config(cyto)
+        out["cytometry"]["exclude_flagged"] = out["cytometry"].pop("qc")["exclude_flagged"]
+    return out
+
+
+def qc_compare_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the comparison of the ARD with the R results reads: the tolerance."""
+    return {"qc_tolerance": float(config["statistics"]["qc_tolerance"])}
 
 
 def analysis_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,8 +109,9 @@ DEFAULT_TRANSFUSION_WINDOWS = [[-84, -1], [0, 83], [84, 167]]
 
 def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the patient-level listings read (rule render_listings): the data cut-off,
-    the decimals, the routine cleaning actions and the memory/effector subsets named
-    in the cytometry per-patient table (config-shaped)."""
+    the decimals, the routine cleaning actions, the memory/effector subsets named
+    in the cytometry per-patient table and the populations, whose display names
+    head its columns (config-shaped)."""
     report = config.get("report") or {}
     claims = (config.get("cytometry") or {}).get("claims") or {}
     out: dict[str, Any] = {
@@ -87,7 +120,18 @@ def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     if "memory_effector_subsets" in claims:
         out["cytometry"] = {"claims": {
             "memory_effector_subsets": list(claims["memory_effector_subsets"])}}
+    populations = (config.get("cytometry") or {}).get("populations")
+    if populations:  # the display names of the per-patient table's columns
+        out.setdefault("cytometry", {})["populations"] = copy.deepcopy(populations)
     return out
+
+
+def adam_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the analysis datasets read (rule adam_datasets): the study id, the
+    transfusion washout (ADLB.TRWSHFL) and the data cut-off (the files' date)."""
+    return {"study_id": str(config["adam"]["study_id"]),
+            "transfusion_washout_days": int(config["response"]["transfusion_washout_days"]),
+            "data_cutoff": str(config["data"]["data_cutoff"])}
 
 
 def content_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,8 +163,10 @@ def cytometry_claims_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
     populations, the claim thresholds and windows, and whether QC-flagged samples
     count (the shape :meth:`aiha.cytometry.claims.ClaimSettings.from_config` reads).
     Not how to gate, the figures or the demo generator: changing those does not
-    recompute the claims."""
-    return {"populations": copy.deepcopy(cyto["populations"]),
+    recompute the claims, nor do the populations' display labels."""
+    populations = copy.deepcopy(cyto["populations"])
+    populations.pop("labels", None)
+    return {"populations": populations,
             "claims": copy.deepcopy(cyto["claims"]),
             "qc": {"exclude_flagged": bool(cyto["qc"]["exclude_flagged"])}}
 
@@ -130,6 +176,9 @@ def cytometry_summary_figures_config(cyto: Mapping[str, Any]) -> dict[str, Any]:
     cytometry_summary_figures): the claims' settings, how many patients to draw and
     the SVG salt."""
     figures = cyto["figures"]
+    from aiha.cytometry.labels import display_labels
+
     return {**cytometry_claims_config(cyto),
+            "labels": display_labels(cyto["populations"]),
             "figures": {"summary_max_patients": int(figures["summary_max_patients"]),
                         "svg_hashsalt": figures["svg_hashsalt"]}}

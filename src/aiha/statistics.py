@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aiha.ard import Stat
+from aiha.ard import Stat, with_source
 
 GROUPS_BASELINE = ("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
 
@@ -100,18 +100,71 @@ def kaplan_meier(durations: Sequence[float], events: Sequence[int], level: float
     return KaplanMeier(table)
 
 
+# R's tolerance in survival::quantile.survfit: sqrt(.Machine$double.eps).
+R_SURVIVAL_TOLERANCE = math.sqrt(float(np.finfo(float).eps))
+KM_TIE_RULES = ("r_survival", "lower", "midpoint", "upper")
+
+
+def km_quantile_r(times: Sequence[float], survival: Sequence[float], p: float,
+                  tol: float = R_SURVIVAL_TOLERANCE) -> float:
+    """Time at which the step curve S reaches ``p``, as R survival 3.x computes it
+    (``quantile.survfit`` -> ``doquant`` -> ``findq``), ported line by line.
+
+    On the cumulative curve F = 1 - S, with (0, 0) put first (survfit's start time)
+    and repeated F values dropped (the first time of each flat segment stays): i1 is
+    the point of smallest F with F + tol >= 1 - p, i2 that of smallest F with
+    F - tol >= 1 - p (R's ``approx(..., method = "constant", f = 1)``); the
+    quantile is (t[i1] + t[i2]) / 2. So where S equals ``p`` within ``tol`` on a flat
+    segment the midpoint of the segment is taken, else the first time S < p. Where
+    the last (non-missing) point of the curve equals ``p`` within ``tol``, the
+    upper end is the curve's last time. NaN (missing points, e.g. an undefined
+    confidence bound) is skipped as R's ``approx`` does; NaN when not reached.
+    The same function gives the median's CI from the pointwise bands (as survfit).
+    """
+    x = np.concatenate([[0.0], np.asarray(times, float)])
+    y = np.concatenate([[0.0], 1.0 - np.asarray(survival, float)])
+    target = 1.0 - p
+    if np.all(np.isnan(y)) or np.nanmax(y) < target:
+        return math.nan
+    xmax = float(x[-1])
+    keep, seen = [], set()
+    for i, v in enumerate(y):
+        key = "NA" if np.isnan(v) else float(v)
+        if key not in seen:  # R's duplicated(): NA repeats too
+            seen.add(key)
+            keep.append(i)
+    x, y = x[keep], y[keep]
+    valid = np.flatnonzero(~np.isnan(y))
+
+    def point(shift: float) -> int | None:
+        hits = [i for i in valid if y[i] + shift >= target]
+        return min(hits, key=lambda i: y[i]) if hits else None
+
+    i1, i2 = point(tol), point(-tol)
+    if i1 is None:
+        return math.nan
+    quant = (x[i1] + x[i2]) / 2 if i2 is not None else math.nan
+    if not np.isnan(y[-1]) and abs(target - y[-1]) < tol:
+        quant = (x[i1] + xmax) / 2
+    return float(quant)
+
+
 def km_quantile_time(
     times: Sequence[float], survival: Sequence[float], p: float, tie_rule: str, tol: float
 ) -> float:
     """Time at which the step curve S reaches ``p`` (0.5 = median).
 
-    Where S equals ``p`` (within ``tol``) on a flat segment from t1 to the next
-    drop at t2, the tie rule decides: ``lower`` -> t1, ``upper`` -> t2,
-    ``midpoint`` -> (t1 + t2) / 2 (R survfit's choice). Where the curve ends on the
+    ``r_survival`` (the default): as R's survfit, :func:`km_quantile_r` (its own
+    tolerance, sqrt of the machine epsilon; ``tol`` is not used). The other rules
+    compare with ``tol``: where S equals ``p`` on a flat segment from t1 to the next
+    drop at t2, ``lower`` -> t1 (lifelines' first t with S(t) <= p, made exact),
+    ``upper`` -> t2, ``midpoint`` -> (t1 + t2) / 2. Where the curve ends on the
     flat segment (no later drop), t2 is the last time of the curve, as survfit
     does; NaN if that is t1 itself. Where the curve jumps below ``p`` the first
     such time is returned. NaN when not reached.
     """
+    if tie_rule == "r_survival":
+        return km_quantile_r(times, survival, p)
     t = np.asarray(times, float)
     s = np.asarray(survival, float)
     for i in range(len(t)):
@@ -170,8 +223,37 @@ def _proportion(stat_id: str, group: str, k: int, n: int, level: float | None) -
     return out
 
 
-def _bool(series: pd.Series) -> pd.Series:
-    return series.map(lambda x: str(x) == "True" or x is True)
+def _sel(group: str, *more: str) -> str:
+    """The selection of a group's records: the safety set, the analysis group."""
+    parts = ["SAFFL = 'Y'"] + ([] if group == "all" else [f"ANLGRP = '{group}'"])
+    return " and ".join(parts + list(more))
+
+
+def _num(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series.map(lambda x: None if x is None or x == "" else x),
+                         errors="coerce").astype(float)
+
+
+def _param(bds: pd.DataFrame, paramcd: str) -> pd.DataFrame:
+    """The records of one parameter of a BDS dataset, indexed by USUBJID."""
+    return bds[bds["PARAMCD"] == paramcd].set_index("USUBJID")
+
+
+def subject_frame(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame) -> pd.DataFrame:
+    """One row per ADSL patient with the ADRS parameters as columns (``BOR``,
+    ``RESP``, ``ONGOING``, ``ACRORSP`` as AVALC; ``ONGOING_AVAL``, ``HBCHG`` as AVAL)
+    and the duration of response (``DOR_AVAL``, ``DOR_CNSR`` of ADTTE)."""
+    out = adsl.copy().reset_index(drop=True)
+    for code in ("BOR", "RESP", "ONGOING", "ACRORSP"):
+        out[code] = out["USUBJID"].map(_param(adrs, code)["AVALC"]).fillna("")
+    out["ONGOING_AVAL"] = out["USUBJID"].map(_num(_param(adrs, "ONGOING")["AVAL"]))
+    out["HBCHG"] = out["USUBJID"].map(_num(_param(adrs, "HBCHG")["AVAL"]))
+    dor = _param(adtte, "DOR")
+    out["DOR_AVAL"] = out["USUBJID"].map(_num(dor["AVAL"]))
+    out["DOR_CNSR"] = out["USUBJID"].map(_num(dor["CNSR"]))
+    for col in ("AGE", "PRIORLN", "BHB", "BLDH"):
+        out[col] = _num(out[col])
+    return out
 
 
 def clinical_statistics(
@@ -181,116 +263,162 @@ def clinical_statistics(
     adverse_events: pd.DataFrame,
     cfg: dict[str, Any],
 ) -> tuple[list[Stat], pd.DataFrame]:
-    """Every clinical number of the study as ARD statistics, and the KM curves."""
+    """:func:`adam_statistics` of the analysis datasets derived in memory from the
+    results tables (:func:`aiha.adam.derive_all`): a sensitivity variant's scoring."""
+    from aiha.adam import derive_all
+
+    datasets = derive_all({"patients": patients, "responses": responses, "labs": labs,
+                           "adverse_events": adverse_events}, {})
+    return adam_statistics(datasets, cfg)
+
+
+def adam_statistics(
+    datasets: dict[str, pd.DataFrame], cfg: dict[str, Any]
+) -> tuple[list[Stat], pd.DataFrame]:
+    """Every clinical number of the study as ARD statistics, and the KM curves, from
+    the analysis datasets ADSL, ADRS, ADTTE and ADAE; each statistic names the
+    dataset, variables and selection it is computed from."""
     st = cfg["statistics"]
     level = float(st["ci_level"])
     tie, tol = st["km_tie_rule"], float(st["km_tie_tolerance"])
-    r = responses.copy()
-    for col in ("efficacy_set", "responder", "ongoing", "evans", "acrocyanosis"):
-        r[col] = _bool(r[col])
-    base_labs = labs[labs["day"] <= 0].sort_values("day")
-    ldh0 = base_labs[base_labs["analyte"] == "ldh"].groupby("patient_id")["value"].last()
-    merged = r.merge(patients[["patient_id", "age_at_first_dose", "sex", "prior_lines"]],
-                     on="patient_id", how="left", validate="one_to_one")
-    merged["baseline_ldh"] = merged["patient_id"].map(ldh0)
+    merged = subject_frame(datasets["ADSL"], datasets["ADRS"], datasets["ADTTE"])
 
     def members(group: str) -> pd.DataFrame:
-        return merged if group == "all" else merged[merged["analysis_group"] == group]
+        return merged if group == "all" else merged[merged["ANLGRP"] == group]
 
     stats: list[Stat] = []
     # Treated and efficacy sets.
     for g in GROUPS_BASELINE:
-        stats.append(Stat("n_treated", g, "n", len(members(g)), "patients"))
-    eff = merged[merged["efficacy_set"]]
-    stats.append(Stat("n_efficacy", "all", "n", len(eff), "patients"))
+        stats += with_source([Stat("n_treated", g, "n", len(members(g)), "patients")],
+                             "ADSL", "USUBJID", _sel(g))
+    eff = merged[merged["EFFFL"] == "Y"]
+    stats += with_source([Stat("n_efficacy", "all", "n", len(eff), "patients")],
+                         "ADSL", "USUBJID", _sel("all", "EFFFL = 'Y'"))
     for g in ("wAIHA", "cAIHA"):
-        stats.append(Stat("n_efficacy", g, "n", int((eff["analysis_group"] == g).sum()), "patients"))
+        stats += with_source(
+            [Stat("n_efficacy", g, "n", int((eff["ANLGRP"] == g).sum()), "patients")],
+            "ADSL", "USUBJID", _sel(g, "EFFFL = 'Y'"))
     # Baseline characteristics.
     for g in GROUPS_BASELINE:
         m = members(g)
-        stats += _summary(m["age_at_first_dose"], "age", g, "years")
-        n_f = int((m["sex"] == "female").sum())
-        stats += [Stat("sex_female", g, "n", n_f, "patients"),
-                  Stat("sex_female", g, "proportion", n_f / len(m) if len(m) else math.nan, "proportion")]
-        stats += _summary(m["prior_lines"], "prior_lines", g, "lines")
-        stats.append(Stat("evans", g, "n", int(m["evans"].sum()), "patients"))
-        stats.append(Stat("acrocyanosis", g, "n", int(m["acrocyanosis"].sum()), "patients"))
-        stats += _summary(m["baseline_hb"], "baseline_hb", g, "g/dL")
-        stats += _summary(m["baseline_ldh"], "baseline_ldh", g, "x ULN")
+        stats += with_source(_summary(m["AGE"], "age", g, "years"), "ADSL", "AGE", _sel(g))
+        n_f = int((m["SEX"] == "F").sum())
+        stats += with_source(
+            [Stat("sex_female", g, "n", n_f, "patients"),
+             Stat("sex_female", g, "proportion", n_f / len(m) if len(m) else math.nan, "proportion")],
+            "ADSL", "SEX", _sel(g))
+        stats += with_source(_summary(m["PRIORLN"], "prior_lines", g, "lines"), "ADSL",
+                             "PRIORLN", _sel(g))
+        stats += with_source([Stat("evans", g, "n", int((m["EVANSFL"] == "Y").sum()), "patients")],
+                             "ADSL", "EVANSFL", _sel(g))
+        stats += with_source(
+            [Stat("acrocyanosis", g, "n", int((m["ACROFL"] == "Y").sum()), "patients")],
+            "ADSL", "ACROFL", _sel(g))
+        stats += with_source(_summary(m["BHB"], "baseline_hb", g, "g/dL"), "ADSL", "BHB", _sel(g))
+        stats += with_source(_summary(m["BLDH"], "baseline_ldh", g, "x ULN"), "ADSL", "BLDH",
+                             _sel(g))
 
     # wAIHA response.
     w = members("wAIHA")
     n_w = len(w)
-    resp_w = w[w["responder"]]
-    stats += _proportion("orr", "wAIHA", len(resp_w), n_w, level)
-    stats += _proportion("cr", "wAIHA", int((w["best_response"] == "CR").sum()), n_w, None)
-    stats += _proportion("pr", "wAIHA", int((w["best_response"] == "PR").sum()), n_w, None)
-    nonresp_w = w[~w["responder"]]
-    stats += [Stat("nr_evans", "wAIHA", "numerator", int(nonresp_w["evans"].sum()), "patients"),
-              Stat("nr_evans", "wAIHA", "denominator", len(nonresp_w), "patients")]
-    ongoing_w = resp_w[resp_w["ongoing"]]
-    stats.append(Stat("ongoing", "wAIHA", "numerator", len(ongoing_w), "patients"))
-    stats.append(Stat("ongoing", "wAIHA", "denominator", n_w, "patients"))
-    for i, v in enumerate(sorted(ongoing_w["ongoing_duration_months"].astype(float)), start=1):
-        stats.append(Stat("ongoing_duration", "wAIHA", f"value_{i}", v, "months"))
+    resp_w = w[w["RESP"] == "Y"]
+    rs = "ADSL, ADRS"
+    stats += with_source(_proportion("orr", "wAIHA", len(resp_w), n_w, level), rs,
+                         "ADRS.AVALC (PARAMCD = 'RESP')", _sel("wAIHA"))
+    for code in ("CR", "PR"):
+        stats += with_source(
+            _proportion(code.lower(), "wAIHA", int((w["BOR"] == code).sum()), n_w, None), rs,
+            "ADRS.AVALC (PARAMCD = 'BOR')", _sel("wAIHA"))
+    nonresp_w = w[w["RESP"] != "Y"]
+    stats += with_source(
+        [Stat("nr_evans", "wAIHA", "numerator", int((nonresp_w["EVANSFL"] == "Y").sum()), "patients"),
+         Stat("nr_evans", "wAIHA", "denominator", len(nonresp_w), "patients")],
+        rs, "ADSL.EVANSFL, ADRS.AVALC (PARAMCD = 'RESP')", _sel("wAIHA", "RESP = 'N'"))
+    ongoing_w = resp_w[resp_w["ONGOING"] == "Y"]
+    stats += with_source(
+        [Stat("ongoing", "wAIHA", "numerator", len(ongoing_w), "patients"),
+         Stat("ongoing", "wAIHA", "denominator", n_w, "patients")],
+        rs, "ADRS.AVALC (PARAMCD in ('RESP', 'ONGOING'))", _sel("wAIHA"))
+    stats += with_source(
+        [Stat("ongoing_duration", "wAIHA", f"value_{i}", v, "months")
+         for i, v in enumerate(sorted(ongoing_w["ONGOING_AVAL"].astype(float)), start=1)],
+        rs, "ADRS.AVAL (PARAMCD = 'ONGOING')", _sel("wAIHA", "RESP = 'Y' and ONGOING = 'Y'"))
 
     # cAIHA (anemic) response.
     cold = members("cAIHA")
-    resp_c = cold[cold["responder"]]
-    stats += _proportion("hb_response", "cAIHA", len(resp_c), len(cold), level)
-    stats += [Stat("ongoing", "cAIHA", "numerator", int(resp_c["ongoing"].sum()), "patients"),
-              Stat("ongoing", "cAIHA", "denominator", len(cold), "patients")]
+    resp_c = cold[cold["RESP"] == "Y"]
+    stats += with_source(_proportion("hb_response", "cAIHA", len(resp_c), len(cold), level), rs,
+                         "ADRS.AVALC (PARAMCD = 'RESP')", _sel("cAIHA"))
+    stats += with_source(
+        [Stat("ongoing", "cAIHA", "numerator", int((resp_c["ONGOING"] == "Y").sum()), "patients"),
+         Stat("ongoing", "cAIHA", "denominator", len(cold), "patients")],
+        rs, "ADRS.AVALC (PARAMCD in ('RESP', 'ONGOING'))", _sel("cAIHA"))
 
     # Duration of response.
     curves = []
     for g, resp in (("wAIHA", resp_w), ("cAIHA", resp_c)):
         if resp.empty:
             continue
-        d = resp["duration_months"].astype(float)
-        e = resp["event"].astype(int)
+        d = resp["DOR_AVAL"].astype(float)
+        e = (1 - resp["DOR_CNSR"]).astype(int)
         crude = crude_median(d.tolist())
-        stats += [Stat("dor_median_crude", g, "value", crude, "months"),
-                  Stat("dor_min", g, "value", float(d.min()), "months"),
-                  Stat("dor_max", g, "value", float(d.max()), "months")]
+        dor = ("ADTTE", "AVAL", _sel(g, "PARAMCD = 'DOR'"))
+        stats += with_source([Stat("dor_median_crude", g, "value", crude, "months"),
+                              Stat("dor_min", g, "value", float(d.min()), "months"),
+                              Stat("dor_max", g, "value", float(d.max()), "months")], *dor)
         km = kaplan_meier(d.tolist(), e.tolist(), level, st.get("km_ci_transform", "log-log"))
         med = km_quantile_time(km.table["time"], km.table["survival"], 0.5, tie, tol)
         lo, hi = km_median_ci(km, tie, tol)
-        stats += [Stat("dor_median_km", g, "value", med, "months"),
-                  Stat("dor_median_km", g, "ci_lower", lo, "months"),
-                  Stat("dor_median_km", g, "ci_upper", hi, "months")]
+        km_src = ("ADTTE", "AVAL, CNSR", _sel(g, "PARAMCD = 'DOR'"))
+        stats += with_source([Stat("dor_median_km", g, "value", med, "months"),
+                              Stat("dor_median_km", g, "ci_lower", lo, "months"),
+                              Stat("dor_median_km", g, "ci_upper", hi, "months")], *km_src)
         if g == "wAIHA":
-            reported = crude if st["dor_median_method"] == "crude" else med
-            stats.append(Stat("dor_median_reported", g, "value", reported, "months"))
+            crude_way = st["dor_median_method"] == "crude"
+            reported = crude if crude_way else med
+            stats += with_source([Stat("dor_median_reported", g, "value", reported, "months")],
+                                 *(dor if crude_way else km_src))
         curves.append(km.table.assign(group=g))
 
     # Non-anemic cAIHA and acrocyanosis.
     na = members("cAIHA_nonanemic")
     if len(na):
-        acro_resp = int((na["acrocyanosis_response"].astype(str) == "True").sum())
-        hb_up = int((na["hb_change"].astype(float) > 0).sum())
-        stats += [
+        acro_resp = int((na["ACRORSP"] == "Y").sum())
+        hb_up = int((na["HBCHG"].astype(float) > 0).sum())
+        sel = _sel("cAIHA_nonanemic")
+        stats += with_source([
             Stat("nonanemic_acro_response", "cAIHA_nonanemic", "numerator", acro_resp, "patients"),
             Stat("nonanemic_acro_response", "cAIHA_nonanemic", "denominator", len(na), "patients"),
+        ], rs, "ADRS.AVALC (PARAMCD = 'ACRORSP')", sel)
+        stats += with_source([
             Stat("nonanemic_hb_increase", "cAIHA_nonanemic", "numerator", hb_up, "patients"),
             Stat("nonanemic_hb_increase", "cAIHA_nonanemic", "denominator", len(na), "patients"),
-        ]
-        stats += _summary(na["hb_change"], "nonanemic_hb_change", "cAIHA_nonanemic", "g/dL")
-    pool = merged[merged["diagnosis"] == "cAIHA"]
+        ], rs, "ADRS.AVAL (PARAMCD = 'HBCHG')", sel)
+        stats += with_source(_summary(na["HBCHG"], "nonanemic_hb_change", "cAIHA_nonanemic",
+                                      "g/dL"), rs, "ADRS.AVAL (PARAMCD = 'HBCHG')", sel)
+    pool = merged[merged["DIAGGRP"] == "cAIHA"]
+    pool_sel = "SAFFL = 'Y' and DIAGGRP = 'cAIHA' and ACROFL = 'Y'"
     if cfg["response"]["acro_denominator"] == "efficacy_set":
-        pool = pool[pool["efficacy_set"]]
-    acro = pool[pool["acrocyanosis"]]
-    improved = int((acro["acrocyanosis_response"].astype(str) == "True").sum())
-    stats += [Stat("acro_improved", "cAIHA", "numerator", improved, "patients"),
-              Stat("acro_improved", "cAIHA", "denominator", len(acro), "patients")]
+        pool = pool[pool["EFFFL"] == "Y"]
+        pool_sel += " and EFFFL = 'Y'"
+    acro = pool[pool["ACROFL"] == "Y"]
+    improved = int((acro["ACRORSP"] == "Y").sum())
+    stats += with_source([Stat("acro_improved", "cAIHA", "numerator", improved, "patients"),
+                          Stat("acro_improved", "cAIHA", "denominator", len(acro), "patients")],
+                         rs, "ADSL.ACROFL, ADRS.AVALC (PARAMCD = 'ACRORSP')", pool_sel)
 
     # Adverse events by worst grade.
-    ae = adverse_events.merge(merged[["patient_id", "analysis_group"]], on="patient_id", how="left")
+    ae = datasets["ADAE"]
+    grade = _num(ae["ATOXGRN"])
     for g in GROUPS_BASELINE:
-        a = ae if g == "all" else ae[ae["analysis_group"] == g]
-        stats.append(Stat("ae_events", g, "n", len(a), "events"))
-        stats.append(Stat("ae_patients", g, "n", a["patient_id"].nunique(), "patients"))
-        for grade in range(1, 6):
-            stats.append(Stat("ae_grade", g, f"grade_{grade}", int((a["grade"] == grade).sum()), "events"))
+        a = ae if g == "all" else ae[ae["ANLGRP"] == g]
+        sel = "all records" if g == "all" else f"ANLGRP = '{g}'"
+        stats += with_source([Stat("ae_events", g, "n", len(a), "events")], "ADAE", "AESEQ", sel)
+        stats += with_source([Stat("ae_patients", g, "n", a["USUBJID"].nunique(), "patients")],
+                             "ADAE", "USUBJID", sel)
+        stats += with_source(
+            [Stat("ae_grade", g, f"grade_{k}", int((grade[a.index] == k).sum()), "events")
+             for k in range(1, 6)], "ADAE", "ATOXGRN", sel)
 
     curve_cols = ["group", "time_months", "survival", "ci_lower", "ci_upper", "at_risk", "events", "censored"]
     km_table = (pd.concat(curves, ignore_index=True).rename(columns={"time": "time_months"})[curve_cols]

@@ -19,9 +19,10 @@ rule validate_clinical:
     conda:
         "../../envs/clinical.yaml"
     threads: 1
+    # pandas holds the exports as text several times over: memory grows with them
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=lambda wc, input: max(1000, int(600 + 25 * input.size_mb)),
+        runtime=lambda wc, input: max(10, int(5 + input.size_mb)),
     params:
         **CLINICAL_PARAMS,
         code=script_code("clean_clinical"),
@@ -49,9 +50,10 @@ rule clean_clinical:
     conda:
         "../../envs/clinical.yaml"
     threads: 1
+    # pandas holds the exports as text several times over: memory grows with them
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=lambda wc, input: max(1000, int(600 + 25 * input.size_mb)),
+        runtime=lambda wc, input: max(10, int(5 + input.size_mb)),
     params:
         **CLINICAL_PARAMS,
         code=script_code("clean_clinical"),

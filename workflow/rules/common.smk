@@ -1,6 +1,8 @@
 import functools
 import gc
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,11 +22,14 @@ os.environ.update(PYTHONPATH=SRC)
 from aiha.code_digest import code_digest
 from aiha.config_checks import check_config, fill_defaults, merge_overrides
 from aiha.settings import (
+    adam_config,
     analysis_config,
     content_config,
     listings_config,
     figures_config,
+    qc_compare_config,
     qc_config,
+    qc_r_config,
     report_config,
     scoring_config,
     statistics_config,
@@ -38,8 +43,24 @@ SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 fill_defaults(config, SCHEMAS)
 check_config(config, SCHEMAS)
 
+# Independent double programming in R (workflow/rules/qc_r.smk). Without Rscript
+# the workflow stops here, with one line saying what to install or switch off.
+R_QC = bool(config["qc"]["r_double_programming"])
+CONDA_RUN = "--use-conda" in sys.argv or "conda" in sys.argv  # --sdm conda
+if R_QC and shutil.which("Rscript") is None and not CONDA_RUN:
+    sys.exit(
+        "ERROR: the R double programming needs Rscript with the R packages survival and "
+        "jsonlite (Debian/Ubuntu: apt-get install r-base-core r-cran-survival "
+        "r-cran-jsonlite), or set qc.r_double_programming: false in config.yaml"
+    )
+
 RAW = Path(config["data"]["raw_dir"])
 SITE_PROFILES = config["data"]["site_profiles"]
+# The site profiles are data: checked (YAML 1.2, workflow/schemas/sites.schema.yaml,
+# code tables against their vocabularies) before any export is read.
+from aiha.cleaning.profiles import load_site_profiles, read_profiles_yaml
+
+load_site_profiles(SITE_PROFILES)
 RAW_TABLES = ["patients", "labs", "transfusions", "treatments", "adverse_events"]
 # Scheduling priority of the clinical chain to the report (the critical path): with
 # few cores, its jobs go first, and gating, figures and sensitivity fill the gaps.
@@ -52,8 +73,6 @@ CLAIMS = (config.get("audit") or {}).get("claims")
 def site_codes():
     """Sites that export: every site of the profile file with a directory in raw_dir,
     or, for the demo, every site of the cohort specification (read once)."""
-    import yaml
-
     if config["data"]["generate_demo"]:
         from aiha.demo.cohort import load_spec
 
@@ -61,7 +80,7 @@ def site_codes():
         return sorted({p.site for p in spec.patients})
     if not RAW.is_dir():
         raise ValueError(f"config data.raw_dir: directory {str(RAW)!r} does not exist")
-    profiles = yaml.safe_load(open(SITE_PROFILES, encoding="utf-8"))["sites"]
+    profiles = read_profiles_yaml(SITE_PROFILES)["sites"]
     found = sorted(s for s in profiles if (RAW / s).is_dir())
     unknown = sorted(
         p.name
@@ -90,18 +109,6 @@ def all_raw_inputs():
         return clinical_raw_files()
     fcs = [CYTO_FCS[sample] for sample in CYTO_IDS]
     return clinical_raw_files() + [str(CYTO_SHEET)] + fcs
-
-
-def publish_files(sources, targets, log):
-    """Copy each rendered file to its published place (temp file, then rename)."""
-    import shutil
-
-    with open(log, "w") as out:
-        for src, dst in zip(sources, targets):
-            tmp = Path(dst).with_name(f".{Path(dst).name}.tmp")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dst)
-            print(f"published {dst}", file=out)
 
 
 @functools.lru_cache(maxsize=None)

@@ -139,6 +139,10 @@ if CYTO_ENABLED:
             runtime=5,
         params:
             code=script_code("cytometry_sample_sheet"),
+            # collection dates are checked like clinical dates
+            data_cutoff=str(config["data"]["data_cutoff"]),
+            export_date=config["data"].get("export_date"),
+            days_window=config["cleaning"]["sample_days_from_first_dose"],
         script:
             "../scripts/cytometry_sample_sheet.py"
 
@@ -248,6 +252,8 @@ if CYTO_ENABLED:
     rule cytometry_event_figures:
         input:
             samples=CYTO_OUT / "samples.tsv",
+            # QC: a sample the statistics exclude is drawn greyed, with the reason
+            qc=CYTO_OUT / "qc.tsv",
             gating_phenotype=gating_source_file(CYTO, "phenotype"),
             gating_function=gating_source_file(CYTO, "function"),
             gating_fcs=[CYTO_FCS[s] for s in CYTO_GATING_IDS],
@@ -270,6 +276,10 @@ if CYTO_ENABLED:
             cyto=cytometry_event_figures_config(CYTO),
             gating_ids=CYTO_GATING_IDS,
             proliferation_ids=CYTO_PROLIF_IDS,
+            qc={
+                k: CYTO["qc"][k]
+                for k in ("exclude_flagged", "min_events_kept", "min_percent_kept")
+            },
             workspace_samples={
                 s: CYTO_SAMPLES[s].get("workspace_sample", "")
                 for s in CYTO_GATING_IDS + CYTO_PROLIF_IDS

@@ -34,34 +34,9 @@ REPORT_OPTIONAL_INPUTS = {
         else {}
     ),
     **({"audit": "results/audit/claims.tsv"} if CLAIMS else {}),
+    # The R double programming's coverage and disagreements (rule qc_r_compare).
+    **({"r_qc": "results/qc/r_double_programming_summary.tsv"} if R_QC else {}),
 }
-
-
-rule clinical_content:
-    """Exposure, transfusion burden, time to response, AE by term and grade, baseline
-    bilirubin: ARD rows for the report's clinical tables."""
-    input:
-        patients="results/clinical/patients.tsv",
-        responses="results/response/responses.tsv",
-        labs="results/clinical/labs.tsv",
-        transfusions="results/clinical/transfusions.tsv",
-        treatments="results/clinical/treatments.tsv",
-        adverse_events="results/clinical/adverse_events.tsv",
-    output:
-        ard="results/stats/content_ard.tsv",
-    log:
-        "results/logs/clinical_content.log",
-    conda:
-        "../../envs/statistics.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        code=script_code("report_content"),
-        cfg=content_config(config),
-    script:
-        "../scripts/report_content.py"
 
 
 rule report_figures:
@@ -118,6 +93,7 @@ rule render_report:
     output:
         pdf="results/report/staging/study_report.pdf",
         html="results/report/staging/study_report.html",
+        manifest="results/report/staging/study_report.manifest.json",
     log:
         "results/logs/render_report.log",
     priority: CRITICAL_PATH
@@ -146,6 +122,7 @@ rule render_listings:
             else {}
         ),
         raw_digests="results/raw_inputs.tsv",
+        adam_variables="results/adam/variables.tsv",
         responses="results/response/responses.tsv",
         patients="results/clinical/patients.tsv",
         labs="results/clinical/labs.tsv",
@@ -164,6 +141,7 @@ rule render_listings:
     output:
         pdf="results/report/staging/study_listings.pdf",
         html="results/report/staging/study_listings.html",
+        manifest="results/report/staging/study_listings.manifest.json",
     log:
         "results/logs/render_listings.log",
     conda:
@@ -177,29 +155,58 @@ rule render_listings:
     params:
         code=script_code("report_listings"),
         cfg=listings_config(config),
+        text_max_chars=config["report"]["listings_text_max_chars"],
     script:
         "../scripts/report_listings.py"
 
 
-# A render writes into results/report/staging/; this copy publishes it. A failing
-# render (Snakemake first deletes the outputs of the job it runs) never reaches
-# it, so the previous report and listings stay in place.
+RENDER_RULES = {
+    "study_report": rules.render_report,
+    "study_listings": rules.render_listings,
+}
+
+
+# A render writes into results/report/staging/ (with a manifest of the digests of
+# everything it read); this job checks the staged document against the current
+# inputs and only then replaces the published PDF and HTML, each atomically.
+# Snakemake deletes a job's outputs before it runs it and after it fails: the
+# published PDF and HTML are update() outputs, which it leaves in place (and
+# restores after a failure), while the published manifest is a plain output, so a
+# failed publish leaves it absent and the next run publishes again. The render
+# params are the publish job's too: whatever failed before (render,
+# publish, a killed job), the next run rebuilds what is out of date.
 rule publish_report:
-    """Publish a rendered document (PDF and HTML) under results/report/."""
+    """Publish a rendered document (PDF and HTML) under results/report/ when its
+    manifest matches the current inputs (aiha.report.render.publish_document)."""
     input:
+        # The render job's inputs are the publish job's too: a change in any of them
+        # (newer than the published manifest) republishes even when a failed render
+        # left no staged file behind.
+        lambda wc: list(RENDER_RULES[wc.doc].input),
         pdf="results/report/staging/{doc}.pdf",
         html="results/report/staging/{doc}.html",
+        manifest="results/report/staging/{doc}.manifest.json",
     output:
-        pdf="results/report/{doc}.pdf",
-        html="results/report/{doc}.html",
+        pdf=update("results/report/{doc}.pdf"),
+        html=update("results/report/{doc}.html"),
+        manifest="results/report/{doc}.manifest.json",
     log:
         "results/logs/publish_{doc}.log",
     wildcard_constraints:
         doc="study_report|study_listings",
     localrule: True
+    conda:
+        "../../envs/report.yaml"
     threads: 1
     resources:
         mem_mb=100,
         runtime=1,
-    run:
-        publish_files(input, output, log[0])
+    params:
+        code=script_code("report_publish"),
+        # The render's params: a config change reruns the publish job too.
+        render=lambda wc: {
+            "code": RENDER_RULES[wc.doc].params.code,
+            "cfg": RENDER_RULES[wc.doc].params.cfg,
+        },
+    script:
+        "../scripts/report_publish.py"

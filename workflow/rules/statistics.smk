@@ -1,10 +1,11 @@
 rule clinical_statistics:
-    """ORR with exact CIs, durations (crude and Kaplan-Meier), baseline, AEs."""
+    """ORR with exact CIs, durations (crude and Kaplan-Meier), baseline, AEs: from
+    the analysis datasets."""
     input:
-        patients="results/clinical/patients.tsv",
-        responses="results/response/responses.tsv",
-        labs="results/clinical/labs.tsv",
-        adverse_events="results/clinical/adverse_events.tsv",
+        adsl="results/adam/adsl.json",
+        adrs="results/adam/adrs.json",
+        adtte="results/adam/adtte.json",
+        adae="results/adam/adae.json",
     output:
         ard="results/stats/clinical_ard.tsv",
         km="results/stats/km_curve.tsv",
@@ -22,6 +23,34 @@ rule clinical_statistics:
         cfg=statistics_config(config),
     script:
         "../scripts/clinical_statistics.py"
+
+
+rule clinical_content:
+    """Exposure, transfusion burden, time to response, AE by term and grade, baseline
+    bilirubin and prior therapies: ARD rows for the report's clinical tables, from the
+    analysis datasets."""
+    input:
+        adsl="results/adam/adsl.json",
+        adtte="results/adam/adtte.json",
+        adex="results/adam/adex.json",
+        adcm="results/adam/adcm.json",
+        adpr="results/adam/adpr.json",
+        adae="results/adam/adae.json",
+    output:
+        ard="results/stats/content_ard.tsv",
+    log:
+        "results/logs/clinical_content.log",
+    conda:
+        "../../envs/statistics.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        code=script_code("content_statistics"),
+        cfg=content_config(config),
+    script:
+        "../scripts/content_statistics.py"
 
 
 rule assemble_ard:

@@ -1,20 +1,16 @@
-"""Clinical statistics into ARD rows, plus the Kaplan-Meier curves (rule clinical_statistics)."""
+"""Clinical statistics into ARD rows, plus the Kaplan-Meier curves, computed from
+the analysis datasets (rule clinical_statistics)."""
 
+from aiha.adam import read_datasets
 from aiha.ard import inputs_digest, stats_to_frame, write_ard, write_tsv
-from aiha.ard import read_tsv as read
 from aiha.jobs import run_script
-from aiha.statistics import clinical_statistics
+from aiha.statistics import adam_statistics
 
 
 def main(sm):
     inp = sm.input
-    stats, km = clinical_statistics(
-        patients=read(inp.patients),
-        responses=read(inp.responses),
-        labs=read(inp.labs),
-        adverse_events=read(inp.adverse_events),
-        cfg=sm.params.cfg,
-    )
+    datasets = read_datasets({name.upper(): path for name, path in inp.items()})
+    stats, km = adam_statistics(datasets, cfg=sm.params.cfg)
     frame = stats_to_frame(
         stats,
         rule=sm.rule,

@@ -1,5 +1,7 @@
 """Validate the raw sample sheet and write pseudonymized sample metadata."""
 
+from datetime import date
+
 from aiha import identifiers
 from aiha.ard import read_text_tsv, write_tsv
 from aiha.cleaning import load_site_profiles, study_index
@@ -14,8 +16,11 @@ def main(sm):
     sheet = read_sample_sheet(sm.input.sheet)
     check_files(sheet, sm.input.sheet)
     patients = read_text_tsv(sm.input.patients)
+    export_date = sm.params.export_date
     table = sample_table(sheet, patients, read_key(sm.input.key), sm.input.sheet, sm.input.patients,
-                         index)
+                         index, cutoff=date.fromisoformat(sm.params.data_cutoff),
+                         export_date=date.fromisoformat(export_date) if export_date else None,
+                         days_window=tuple(sm.params.days_window))
     write_tsv(table, sm.output.samples)
 
 

@@ -24,7 +24,7 @@ def main(sm):
     cd38 = cd38[cd38["patient_id"].isin(drawn)]
     hb = hb[hb["patient_id"].isin(drawn)]
     figures.cd38_timecourse(cd38, hb, relapse_days(responses), s.depletion_threshold_percent,
-                            s.reappearance_threshold_percent, sm.output.cd38)
+                            s.reappearance_threshold_percent, sm.output.cd38, cfg["labels"])
     shares = {k: percent_of_t(pops, s.subsets[k], s.t_cells, "phenotype") for k in SUBSETS}
     shares = {k: v[v["patient_id"].isin(drawn)] for k, v in shares.items()}
     figures.subsets_figure(shares, sm.output.subsets)

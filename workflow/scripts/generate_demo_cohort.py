@@ -3,8 +3,7 @@
 import sys
 from pathlib import Path
 
-import yaml
-
+from aiha.cleaning.profiles import read_profiles_yaml
 from aiha.demo.cohort import load_spec
 from aiha.demo.exports import build_site_exports, manifest, write_exports
 from aiha.jobs import run_script
@@ -12,7 +11,7 @@ from aiha.jobs import run_script
 
 def main(sm):
     spec = load_spec(sm.input.spec, sm.params.multiplier)
-    profiles = yaml.safe_load(Path(sm.input.sites).read_text("utf-8"))["sites"]
+    profiles = read_profiles_yaml(sm.input.sites)["sites"]
     raw_dir = Path(sm.output.manifest).parent
     exports = build_site_exports(spec, profiles)
     paths = write_exports(exports, raw_dir, {s: profiles[s]["encoding"] for s in exports})

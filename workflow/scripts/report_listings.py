@@ -12,6 +12,9 @@ def main(sm):
         html_path=sm.output.html,
         resources_dir="resources/report",
         fonts_dir="resources/fonts",
+        manifest_path=sm.output.manifest,
+        # long free text is shortened in the listings (full text in the tables)
+        text_max_chars=sm.params.text_max_chars,
     )
 
 

@@ -13,6 +13,7 @@ def main(sm):
         html_path=out.html,
         resources_dir="resources/report",
         fonts_dir="resources/fonts",
+        manifest_path=out.manifest,
     )
 
 

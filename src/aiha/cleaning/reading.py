@@ -31,8 +31,10 @@ from aiha.schemas import validate_raw
 # Longest field accepted, in characters (a free-text comment of several pages).
 FIELD_SIZE_LIMIT = 32_768
 # Characters that never belong in an export: NUL and the other C0 controls
-# except tab, newline and carriage return.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# except tab, newline and carriage return, DEL, and the C1 controls U+0080-U+009F
+# (a Windows-1252 file read as Latin-1 gives them for its quotes, dashes and the
+# ellipsis).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def read_raw_table(path: Path, table: str, profile: SiteProfile) -> pd.DataFrame:
@@ -61,6 +63,7 @@ def parse_raw_table(path: Path, table: str, profile: SiteProfile) -> pd.DataFram
     text = text.lstrip("\ufeff")
     rows = _parse_csv(text, profile.delimiter, name)
     header = [h.strip() for h in rows[0]]
+    check_unique_header(header, name)
     body = [r for r in rows[1:] if r]  # csv gives [] for a blank line
     for i, r in enumerate(body, start=1):
         if len(r) != len(header):
@@ -77,10 +80,28 @@ def parse_raw_table(path: Path, table: str, profile: SiteProfile) -> pd.DataFram
                                  row=i, column=column)
             bad = _CONTROL.search(cell)
             if bad:
-                raise InputError(name, f"control character U+{ord(bad.group()):04X} "
-                                 f"({'NUL byte' if bad.group() == chr(0) else 'not text'}) in the field; "
-                                 "re-export as plain text", row=i, column=column)
+                c = ord(bad.group())
+                kind = ("NUL byte" if c == 0 else
+                        "C1 control: a Windows-1252 file read as "
+                        f"{profile.encoding}? declare encoding cp1252 in the site profile"
+                        if 0x80 <= c <= 0x9F else "not text")
+                raise InputError(name, f"control character U+{c:04X} ({kind}) in the "
+                                 "field; re-export as plain text", row=i, column=column)
     return pd.DataFrame(body, columns=header, dtype=str)
+
+
+def check_unique_header(header: list[str], name: str) -> None:
+    """Each column name once (trimmed, any case): a second ``name`` or ``value``
+    column would silently stand in for the first. The error names the file and both
+    columns (their 1-based positions)."""
+    first: dict[str, int] = {}
+    for i, h in enumerate(header, start=1):
+        key = h.casefold()
+        if key in first:
+            raise InputError(name, f"duplicated column header: columns {first[key]} "
+                             f"({header[first[key] - 1]!r}) and {i} ({h!r}) have the same "
+                             "name; each column must be named once", column=h)
+        first[key] = i
 
 
 def _parse_csv(text: str, delimiter: str, name: str) -> list[list[str]]:

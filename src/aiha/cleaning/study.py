@@ -87,6 +87,40 @@ def build_index(raw: dict[str, dict[str, pd.DataFrame]], raw_dir: Path,
     return index
 
 
+def check_one_person_one_record(raw: dict[str, dict[str, pd.DataFrame]], raw_dir: Path,
+                                profiles: dict[str, SiteProfile]) -> None:
+    """One person is one patient: the same name and date of birth (names compared
+    accent-, case-, spacing- and Unicode-form-insensitively) under two record
+    numbers, at one site or two, would count a patient twice. The error names both
+    files and rows (and so both sites), never the person. (One record number at two
+    sites is not refused: hospitals number their patients independently.)"""
+    from datetime import datetime
+
+    seen_person: dict[tuple[str, str], tuple[str, int, str]] = {}
+    for site in sorted(raw):
+        pat = raw[site]["patients"]
+        if not set(identifiers.IDENTIFIER_COLUMNS) <= set(pat.columns):
+            continue
+        file = str(raw_dir / site / "patients.csv")
+        for row, r in enumerate(pat.to_dict("records"), start=1):
+            rec = r["record_number"].strip()
+            name = " ".join(identifiers.fold(identifiers.normalise_text(r["name"])).split())
+            try:
+                born = datetime.strptime(r["birth_date"].strip(),
+                                         profiles[site].date_format).date().isoformat()
+            except ValueError:
+                born = ""  # the cleaning reports an unreadable date of birth
+            here = (file, row, rec)
+            if not name or not born:
+                continue
+            other = seen_person.get((name, born))
+            if other and (other[0], other[2]) != (file, rec):
+                raise InputError(file, f"the same person (name and date of birth) as "
+                                 f"{other[0]} row {other[1]}, under another record number: "
+                                 "one patient counted twice; keep one record", row=row)
+            seen_person.setdefault((name, born), here)
+
+
 def study_index(patients_files: list[str | Path], profiles: dict[str, SiteProfile]) -> IdentifierIndex:
     """The identifier index from every site's patients.csv (``<raw_dir>/<SITE>/patients.csv``),
     for a job outside the cleaning that writes free text (the cytometry sample sheet)."""
@@ -153,6 +187,7 @@ def clean_study(
     for code, tables in raw.items():
         for t, frame in tables.items():
             validate_raw(t, frame, str(raw_dir / code / f"{t}.csv"))
+    check_one_person_one_record(raw, raw_dir, profiles)
     log = CleaningLog(index=index)
     parts: dict[str, list[pd.DataFrame]] = {t: [] for t in RAW_TABLES}
     for code in sites:

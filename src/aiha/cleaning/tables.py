@@ -104,9 +104,24 @@ def records(frame: pd.DataFrame) -> Iterable[tuple[int, dict[str, Any]]]:
 
 
 def drop_exact_duplicates(frame: pd.DataFrame, file: str, log: CleaningLog) -> pd.DataFrame:
+    """``frame`` without exact duplicate rows. The cleaning log gets one entry per
+    kept row that had copies (its row, and how many copies were dropped), not one
+    per copy: 50,000 copies of a lab row are one line of the log and the listings."""
     dup = frame.duplicated(keep="first")
-    for idx in frame.index[dup]:
-        log.add(file, int(idx) + 1, "*", "duplicate row", "dropped", "exact duplicate of an earlier row")
+    if not dup.any():
+        return frame
+    hashes = pd.util.hash_pandas_object(frame, index=False)
+    first_of = {}
+    for idx, h in zip(frame.index[~dup], hashes[~dup]):
+        first_of.setdefault(h, idx)
+    copies: dict[int, list[int]] = {}
+    for idx, h in zip(frame.index[dup], hashes[dup]):
+        copies.setdefault(first_of[h], []).append(int(idx) + 1)
+    for first, rows in sorted(copies.items()):
+        shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+        log.add(file, int(first) + 1, "*", f"{len(rows)} duplicate row(s) (rows {shown})",
+                "dropped", f"exact duplicate of row {int(first) + 1}: {len(rows)} "
+                f"cop{'y' if len(rows) == 1 else 'ies'} dropped")
     return frame[~dup]
 
 
@@ -293,6 +308,12 @@ def clean_labs(raw: pd.DataFrame, site: Site) -> pd.DataFrame:
             "_row": row,
         })
     labs = pd.DataFrame(out, columns=[*CLEAN_SCHEMAS["labs"].columns, "_row"])
+    with_baseline = set(labs.loc[(labs["analyte"] == "hb") & (labs["day"] <= 0), "patient_id"])
+    for rec, row in site.known.items():
+        if site.pseudo[rec] not in with_baseline:
+            raise InputError(site.files["patients"], f"patient of site {code.code} has no "
+                             f"baseline Hb (no hb in {lf} on or before the first dose "
+                             f"{site.first_dose[rec]}); the response cannot be scored", row=row)
     clash = labs[labs.duplicated(["patient_id", "date", "analyte"], keep=False)]
     if not clash.empty:
         first = clash.iloc[0]

@@ -129,6 +129,25 @@ def flow_n(populations: pd.DataFrame, all_samples: pd.DataFrame) -> list[Stat]:
     ]
 
 
+def flow_n_groups(populations: pd.DataFrame, responses: pd.DataFrame) -> list[Stat]:
+    """Patients with cytometry samples passing QC, per analysis group (``flow_n`` /
+    <group> / ``n``): the published claim counts the wAIHA patients, so a cAIHA
+    patient with cytometry is counted in its own group, never in wAIHA's. The
+    group of a patient is its ``analysis_group`` in responses.tsv; a patient
+    without a response row (or a responses table without that column) is in no
+    group. The wAIHA row is always written (0 without a wAIHA patient)."""
+    patients = set(populations["patient_id"].astype(str))
+    group_of: dict[str, str] = {}
+    if "analysis_group" in responses.columns:
+        group_of = dict(zip(responses["patient_id"].astype(str),
+                            responses["analysis_group"].astype(str)))
+    counts: dict[str, int] = {"wAIHA": 0}
+    for pid in patients:
+        if pid in group_of:
+            counts[group_of[pid]] = counts.get(group_of[pid], 0) + 1
+    return [Stat("flow_n", g, "n", float(n), "patients") for g, n in sorted(counts.items())]
+
+
 def flow_depletion(cd38: pd.DataFrame, s: ClaimSettings) -> list[Stat]:
     """CD38+ % of CD3+ falls below the threshold at a visit within the window."""
     stats: list[Stat] = []
@@ -293,6 +312,7 @@ def compute_claims(populations: pd.DataFrame, qc: pd.DataFrame, responses: pd.Da
     divided = percent_of_t(pops, s.divided, s.t_cells, "function", source)
     return (
         flow_n(pops, populations)
+        + flow_n_groups(pops, responses)
         + flow_depletion(cd38, s)
         + flow_subsets(shares, s)
         + flow_function(activated, divided, s)

@@ -94,9 +94,16 @@ def _legend_below(fig: Any, handles: list, labels: list) -> None:
 
 def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str, int],
                     depletion_threshold: float, reappearance_threshold: float,
-                    path: str | os.PathLike[str]) -> None:
+                    path: str | os.PathLike[str], labels: Mapping[str, str] | None = None) -> None:
     """CD38+ % of CD3+ over days (left axis, symlog) and Hb (right axis), one
-    panel per patient, relapse marked."""
+    panel per patient, relapse marked. ``labels``: the roles' display names
+    (:func:`aiha.cytometry.labels.display_labels`; default: the demo panel's)."""
+    from aiha.cytometry.labels import DEMO_DISPLAY
+
+    words = {**DEMO_DISPLAY, **dict(labels or {})}
+    import textwrap
+
+    series_label = textwrap.fill(f"{words['cd38']}, % of {words['t_cells']}", 34)
     patients = sorted(cd38["patient_id"].unique())
     colors = _patient_colors(patients)
     fig, axes = _patient_grid(len(patients))
@@ -104,7 +111,7 @@ def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str,
     for ax, pid in zip(axes.flat, patients):
         series = cd38[cd38["patient_id"] == pid]
         ax.plot(series["day"], series["percent"], "o-", ms=3, color=colors[pid],
-                label="CD38+ of CD3+ T cells")
+                label=series_label)
         ax.set_yscale("symlog", linthresh=1.0)
         ax.set_ylim(0, 100)
         ax.axhline(depletion_threshold, color="grey", ls=":", lw=1,
@@ -124,9 +131,11 @@ def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str,
         twin.set_ylim(0, 18)
         for h, lab in zip(*[a + b for a, b in zip(ax.get_legend_handles_labels(),
                                                    twin.get_legend_handles_labels())]):
-            legend.setdefault("CD38+ of CD3+ T cells" if lab.startswith("CD38+") else lab, h)
+            legend.setdefault(lab, h)
     for row in axes:
-        row[0].set_ylabel("CD38+ (% of CD3+)")
+        row[0].set_ylabel(textwrap.fill(f"{words['cd38']} (% of {words['t_cells']})", 26)
+                          if len(words["cd38"]) + len(words["t_cells"]) <= 40 else "% of T cells",
+                          fontsize=8)
     _legend_below(fig, list(legend.values()), list(legend))
     save_svg(fig, path)
 

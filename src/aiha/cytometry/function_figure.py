@@ -38,15 +38,34 @@ class GateAxis:
     hi: float | None
 
 
+def two_dimensional(gate: Any) -> bool:
+    """Whether a gate is a 2-D shape: a polygon or ellipse, a quadrant, or a
+    rectangle bounded on two channels. A 1-D histogram cannot show it."""
+    import flowkit as fk
+
+    if isinstance(gate, (fk.gates.PolygonGate, fk.gates.EllipsoidGate)):
+        return True
+    if isinstance(gate, fk.gates.QuadrantGate):
+        return len(gate.dimensions) > 1
+    if isinstance(gate, fk.gates.RectangleGate):
+        bounded = [d for d in gate.dimensions if not isinstance(d, fk.RatioDimension)
+                   and (d.min is not None or d.max is not None)]
+        return len(bounded) > 1
+    return False
+
+
 def gate_axis(strategy: Any, key: str) -> GateAxis | None:
-    """The first dimension of the gate of population ``key`` (its path); ``None``
-    for a gate without one (a boolean gate)."""
+    """The one dimension of the gate of population ``key`` (its path); ``None``
+    for a gate without one (a boolean gate) or with two (:func:`two_dimensional`:
+    drawn in the gating figure, printed here as percentages only)."""
     import flowkit as fk
 
     from aiha.cytometry.gating_figure import population_gates
 
     region = population_gates(strategy)[key]
     gate = region.gate
+    if two_dimensional(gate):  # a histogram of one axis would misdraw it
+        return None
     if isinstance(gate, fk.gates.QuadrantGate):
         quadrant = gate.quadrants[region.quadrant]
         ref = quadrant.divider_refs[0]
@@ -91,6 +110,8 @@ class Measured:
     t_count: int
     values: dict[str, np.ndarray]  # role -> display values of the T cells
     counts: dict[str, int]  # role -> events in the population
+    sample_id: str = ""
+    excluded: str = ""  # why QC excluded the sample from the statistics ("": used)
 
     def percent(self, role: str) -> float:
         return 100.0 * self.counts[role] / self.t_count if self.t_count else float("nan")
@@ -121,13 +142,15 @@ class FunctionData:
 
 def measure_function(files: Sequence[tuple[str, str, str, str, int]] | Sequence[tuple[str, str, str, str, int, Any]],
                      strategy: Any, roles: Mapping[str, str],
-                     options: Mapping[str, Any] | None = None) -> FunctionData:
+                     options: Mapping[str, Any] | None = None,
+                     excluded: Mapping[str, str] | None = None) -> FunctionData:
     """Gate each file: ``files`` holds (fcs path, sample id, patient id, visit,
     day[, strategy of this file]); ``roles``: config ``cytometry.populations`` of
-    the functional tube (``t_cells``, ``activation``, ``divided``)."""
+    the functional tube (``t_cells``, ``activation``, ``divided``); ``excluded``:
+    sample id -> why QC excluded it from the statistics (:func:`qc_exclusions`)."""
     from aiha.cytometry.gating import (display_values, find_population_row, gate_file, gate_results,
                                        memberships)
-    from aiha.cytometry.gating_figure import channel_names
+    from aiha.cytometry.gating_figure import channel_names, population_gates
 
     data = FunctionData([], {}, {}, {}, {}, {}, {}, {})
     for fcs, sample_id, patient_id, visit, day, *own in files:
@@ -148,7 +171,9 @@ def measure_function(files: Sequence[tuple[str, str, str, str, int]] | Sequence[
                 data.leaves.setdefault(role, leaf)
                 data.x_labels.setdefault(role, L.derived_label(leaf))
                 data.marker_names.setdefault(role, L.derived_label(leaf))
-                data.rules.setdefault(role, "a combination of gates (not drawn)")
+                gate = population_gates(strat)[keys[role]].gate
+                data.rules.setdefault(role, "a two-dimensional gate, not drawn as a histogram"
+                                      if two_dimensional(gate) else "a combination of gates (not drawn)")
                 continue
             channel = (info.channel, info.transform, info.comp)
             shown, lims = display_values(sample, strat, [channel])
@@ -165,7 +190,8 @@ def measure_function(files: Sequence[tuple[str, str, str, str, int]] | Sequence[
                 if info.transform:
                     data.transforms[info.transform] = strat.transformations[info.transform]
         data.leaves.setdefault("t_cells", keys["t_cells"].rsplit("/", 1)[-1])
-        data.rows.append(Measured(patient_id, visit, int(day), int(np.count_nonzero(t_members)), values, counts))
+        data.rows.append(Measured(patient_id, visit, int(day), int(np.count_nonzero(t_members)), values, counts,
+                                  sample_id, (excluded or {}).get(sample_id, "")))
     return data
 
 
@@ -181,15 +207,47 @@ def function_facts(data: FunctionData, names: L.PopulationNames) -> dict[str, An
         "t_cells": names.full(data.leaves["t_cells"]),
         "t_cells_short": t_label,
         **{role: {"label": names.full(data.leaves[role]), "marker": data.x_labels[role],
-                  "name": data.marker_names[role], "rule": data.rules[role]} for role in ROLES},
+                  "name": data.marker_names[role], "rule": data.rules[role],
+                  "drawn": data.axes_info.get(role) is not None} for role in ROLES},
         "visits": [L.visit_label(v) for v in dict.fromkeys(r.visit for r in rows)],
         "patients": len(dict.fromkeys(r.patient_id for r in rows)),
         "samples": [{"patient_id": r.patient_id, "visit": L.visit_label(r.visit), "day": r.day,
-                     "t_cells": r.t_count, **{f"{role}_percent": r.percent(role) for role in ROLES}}
+                     "t_cells": r.t_count, "excluded_qc": r.excluded,
+                     **{f"{role}_percent": r.percent(role) for role in ROLES}}
                     for r in rows],
+        "excluded_qc": sum(1 for r in rows if r.excluded),
         "scales": sorted({L.scale_name(x) for x in data.transforms.values()}),
         "abbreviations": [list(a) for a in L.abbreviations_used(texts)],
     }
+
+
+EXCLUDED_GREY = "0.55"
+
+
+def legend_value(row: Measured, role: str) -> str:
+    """A sample's legend entry: its percentage, or why QC excluded it (a sample the
+    statistics do not use shows no percentage)."""
+    if row.excluded:
+        return "excluded by QC:\n" + row.excluded.replace("; ", ";\n")
+    return fmt_frequency(row.percent(role))
+
+
+def qc_exclusions(qc: Any, exclude_flagged: bool, min_events_kept: int,
+                  min_percent_kept: float) -> dict[str, str]:
+    """Sample id -> why QC excluded it from the cytometry statistics, from
+    results/cytometry/qc.tsv (sample_id, events_kept, percent_kept, qc_flag): the
+    flagged samples when flagged samples are left out (config
+    ``cytometry.qc.exclude_flagged``), none otherwise. The same rule as
+    :func:`aiha.cytometry.claims.usable`."""
+    if not exclude_flagged:
+        return {}
+    out = {}
+    for r in qc.itertuples(index=False):
+        flag = "" if r.qc_flag is None or str(r.qc_flag) == "nan" else str(r.qc_flag)
+        if flag:
+            out[str(r.sample_id)] = L.qc_reason(flag, int(r.events_kept), float(r.percent_kept),
+                                                min_events_kept, min_percent_kept)
+    return out
 
 
 def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
@@ -211,11 +269,12 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
         for j, role in enumerate(ROLES):
             ax = axes[i][j]
             info = axes_info[role]
-            ax.set_title(f"{pid}: {titles[role]}", fontsize=TITLE_PT, pad=4)
+            ax.set_title(f"{pid}\n{titles[role]}" if len(f"{pid}: {titles[role]}") > 44
+                         else f"{pid}: {titles[role]}", fontsize=TITLE_PT, pad=4)
             if info is None:  # a boolean gate: no axis to draw it on
                 ax.axis("off")
                 lines = [f"{legend_titles[role]} of {t_label}"] + [
-                    f"{L.visit_label(r.visit)}: {fmt_frequency(r.percent(role))}" for r in mine]
+                    f"{L.visit_label(r.visit)}: {legend_value(r, role)}" for r in mine]
                 ax.text(0.02, 0.95, "\n".join(lines), va="top", fontsize=7.5, transform=ax.transAxes)
                 continue
             lo, hi = limits[role]
@@ -224,12 +283,16 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
             for k, r in enumerate(mine):
                 v = r.values[role]
                 weights = np.full(len(v), 100.0 / max(len(v), 1))
-                color = VISIT_COLORS[k % len(VISIT_COLORS)]
-                heights, _, _ = ax.hist(v, bins=bins, weights=weights, histtype="stepfilled", color=color,
-                                        alpha=0.35, rasterized=True)
-                ax.hist(v, bins=bins, weights=weights, histtype="step", color=color, lw=0.9,
-                        label=f"{L.visit_label(r.visit)}, day {L.MINUS if r.day < 0 else ''}{abs(r.day)}: "
-                              f"{fmt_frequency(r.percent(role))}")
+                label = (f"{L.visit_label(r.visit)}, day {L.MINUS if r.day < 0 else ''}{abs(r.day)}: "
+                         f"{legend_value(r, role)}")
+                if r.excluded:  # not in the statistics: grey, dashed, no fill, no percentage
+                    heights, _, _ = ax.hist(v, bins=bins, weights=weights, histtype="step", color=EXCLUDED_GREY,
+                                            lw=0.9, ls="--", label=label)
+                else:
+                    color = VISIT_COLORS[k % len(VISIT_COLORS)]
+                    heights, _, _ = ax.hist(v, bins=bins, weights=weights, histtype="stepfilled", color=color,
+                                            alpha=0.35, rasterized=True)
+                    ax.hist(v, bins=bins, weights=weights, histtype="step", color=color, lw=0.9, label=label)
                 top = max(top, float(np.max(heights)) if len(heights) else 0.0)
             g_lo = lo if info.lo is None else max(lo, info.lo)
             g_hi = hi if info.hi is None else min(hi, info.hi)
@@ -256,12 +319,13 @@ def draw_function(data: FunctionData, names: L.PopulationNames) -> Any:
 
 def function_figure_from_files(files: Sequence[tuple[str, str, str, str, int]] | Sequence[tuple[str, str, str, str, int, Any]],
                                strategy: Any, roles: Mapping[str, str], path: str | os.PathLike[str],
-                               options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                               options: Mapping[str, Any] | None = None,
+                               excluded: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The activation and proliferation figure of ``files`` (see
     :func:`measure_function`), saved as SVG; returns its caption facts."""
     from aiha.cytometry.figures import empty_figure, save_svg
 
-    data = measure_function(files, strategy, roles, options)
+    data = measure_function(files, strategy, roles, options, excluded)
     names = L.PopulationNames(roles)
     if data.rows:
         save_svg(draw_function(data, names), path)

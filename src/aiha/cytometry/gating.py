@@ -259,6 +259,51 @@ def check_spillover(path: str, pnn: list[str], spill: str) -> None:
 MISSING_SPILLOVER = ("refuse", "uncompensated")
 
 
+def check_datatype(path: str, data: Any) -> None:
+    """``$DATATYPE`` against the DATA segment. For integer data (``I``) the reader
+    masks each value to its channel's ``$PnR`` range, so data that are not integers
+    of ``$PnB`` bits (float data declared as ``I``) would be gated silently as noise:
+    every raw value must lie within ``$PnR``. Float data (``F``/``D``) declared as
+    such but holding integer bit patterns read as subnormal numbers: refused too."""
+    import numpy as np
+
+    kind = str(data.text.get("datatype", "")).upper()
+    n = int(data.channel_count or 0)
+    if not n:
+        return
+    if kind in ("F", "D"):
+        events = np.asarray(data.events, dtype=float)
+        tiny = (events != 0) & (np.abs(events) < 1e-30) & np.isfinite(events)
+        if tiny.any():
+            raise InputError(path, f"$DATATYPE {kind} but {int(tiny.sum())} values are "
+                             "subnormal numbers: the DATA segment looks like integers; "
+                             "re-export the file", column="$DATATYPE", value=kind)
+        return
+    if kind != "I":
+        return
+    bits = {int(data.text.get(f"p{i}b", 0)) for i in range(1, n + 1)}
+    if len(bits) != 1 or bits.pop() not in (8, 16, 32):
+        return  # mixed widths: the reader's own check applies
+    width = int(data.text["p1b"]) // 8
+    order = "<" if str(data.text.get("byteord", "1,2,3,4")).startswith("1") else ">"
+    start, stop = int(data.header["data_start"]), int(data.header["data_stop"])
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        raw = handle.read(stop - start + 1)
+    values = np.frombuffer(raw[: len(raw) - len(raw) % (width * n)],
+                           dtype=f"{order}u{width}").reshape(-1, n)
+    for i in range(n):
+        try:
+            limit = float(data.text.get(f"p{i + 1}r", 0))
+        except ValueError:
+            continue
+        if limit > 0 and values.shape[0] and values[:, i].max() > limit:
+            raise InputError(path, f"$DATATYPE I but channel {i + 1} holds values up to "
+                             f"{int(values[:, i].max())}, above its $P{i + 1}R {limit:g}: the "
+                             f"DATA segment does not hold {8 * width}-bit integers (float "
+                             "data?); re-export the file", column="$DATATYPE", value="I")
+
+
 def _read_fcs(path: str, sample_id: str | None, ignore_offset_error: bool) -> fk.Sample:
     """Parse an FCS file (flowio), check ``$TOT`` against the DATA segment, and
     wrap it in a FlowKit Sample."""
@@ -295,6 +340,7 @@ def _read_fcs(path: str, sample_id: str | None, ignore_offset_error: bool) -> fk
                          column="$TOT", value=tot)
     if stored == 0:
         raise InputError(path, "FCS file holds zero events", column="$TOT", value=0)
+    check_datatype(path, data)
     try:
         return fk.Sample(data, sample_id=sample_id, subsample=0)
     except Exception as exc:

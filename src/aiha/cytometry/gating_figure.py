@@ -271,6 +271,146 @@ def visible_box(panel: GatePanel, region: Region, xlim: Sequence[float],
     return x0, x1, y0, y1
 
 
+def region_outline(panel: GatePanel, region: Region, xlim: Sequence[float],
+                   ylim: Sequence[float]) -> np.ndarray | None:
+    """The region as a closed polygon (n x 2, display units, panel axes): the visible
+    box of a rectangle or quadrant, a polygon's vertices, an ellipse sampled at 72
+    points; ``None`` for a gate without a 2-D shape."""
+    import flowkit as fk
+
+    box = visible_box(panel, region, xlim, ylim)
+    if box is not None:
+        x0, x1, y0, y1 = box
+        return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float)
+    gate = region.gate
+    if isinstance(gate, fk.gates.PolygonGate):
+        return np.asarray(gate.vertices, dtype=float)[:, :2]
+    if isinstance(gate, fk.gates.EllipsoidGate) and len(gate.coordinates) == 2:
+        vals, vecs = np.linalg.eigh(np.asarray(gate.covariance_matrix, dtype=float))
+        radii = np.sqrt(np.maximum(vals, 0) * gate.distance_square)
+        t = np.linspace(0, 2 * math.pi, 72, endpoint=False)
+        unit = np.stack([radii[0] * np.cos(t), radii[1] * np.sin(t)])
+        return (vecs @ unit).T + np.asarray(gate.coordinates, dtype=float)
+    return None
+
+
+def inside(outline: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Which ``points`` (n x 2) lie inside the closed polygon ``outline``."""
+    from matplotlib.path import Path as MplPath
+
+    return MplPath(np.asarray(outline, dtype=float)).contains_points(np.asarray(points, dtype=float))
+
+
+def box_points(box: tuple[float, float, float, float]) -> np.ndarray:
+    """Corners, edge midpoints and centre of a box (x0, x1, y0, y1)."""
+    x0, x1, y0, y1 = box
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [xm, y0], [xm, y1], [x0, ym], [x1, ym],
+                     [xm, ym]], dtype=float)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a gate's label goes: the centre of its text box (data units) and, for a
+    label that does not fit inside its gate, the point inside the gate its leader
+    line points to (``None``: the label sits inside its own gate)."""
+
+    x: float
+    y: float
+    box: tuple[float, float, float, float]
+    leader_to: tuple[float, float] | None = None
+    crowded: bool = False  # no free place inside or outside: over the gate's centre
+
+
+def _box_at(cx: float, cy: float, size_pt: tuple[float, float],
+            per_pt: tuple[float, float]) -> tuple[float, float, float, float]:
+    w, h = size_pt[0] * per_pt[0], size_pt[1] * per_pt[1]
+    return cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2
+
+
+def _clear(box: tuple[float, float, float, float], others: Sequence[np.ndarray],
+           taken: Sequence[tuple[float, float, float, float]], xlim: Sequence[float],
+           ylim: Sequence[float]) -> bool:
+    """A box inside the axes, touching no other gate and no label already placed."""
+    x0, x1, y0, y1 = box
+    if x0 < xlim[0] or x1 > xlim[1] or y0 < ylim[0] or y1 > ylim[1]:
+        return False
+    if any(x0 < b[1] and b[0] < x1 and y0 < b[3] and b[2] < y1 for b in taken):
+        return False
+    pts = box_points(box)
+    for other in others:
+        if inside(other, pts).any():
+            return False
+        v = np.asarray(other)
+        if np.any((v[:, 0] > x0) & (v[:, 0] < x1) & (v[:, 1] > y0) & (v[:, 1] < y1)):
+            return False
+    return True
+
+
+def _events_in(box: tuple[float, float, float, float], x: np.ndarray, y: np.ndarray) -> int:
+    return int(np.count_nonzero((x >= box[0]) & (x <= box[1]) & (y >= box[2]) & (y <= box[3])))
+
+
+def inside_point(outline: np.ndarray) -> tuple[float, float]:
+    """A point inside a polygon: its vertex mean if inside, else the inside grid point
+    nearest to it."""
+    centre = outline.mean(axis=0)
+    if inside(outline, centre[None, :])[0]:
+        return float(centre[0]), float(centre[1])
+    (x0, y0), (x1, y1) = outline.min(axis=0), outline.max(axis=0)
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 41), np.linspace(y0, y1, 41))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    hits = grid[inside(outline, grid)]
+    if not len(hits):
+        return float(centre[0]), float(centre[1])
+    best = hits[np.argmin(((hits - centre) ** 2).sum(axis=1))]
+    return float(best[0]), float(best[1])
+
+
+def place_label(own: np.ndarray, others: Sequence[np.ndarray], size_pt: tuple[float, float],
+                per_pt: tuple[float, float], xlim: Sequence[float], ylim: Sequence[float],
+                x: np.ndarray, y: np.ndarray, taken: Sequence[tuple[float, float, float, float]] = (),
+                preferred: Sequence[Anchor] = ()) -> Placement:
+    """A label inside its own gate and inside no other gate of the panel: the
+    ``preferred`` anchors first (a rectangle's inside corners), then a grid over
+    the gate, the place covering the fewest events winning. A label that fits
+    nowhere inside goes outside every gate, as near the gate as it can, with a
+    leader line to a point inside its gate."""
+    best: tuple[tuple[int, int, float], tuple[float, float, float, float]] | None = None
+    target = inside_point(own)
+    candidates = [text_box(a, size_pt, per_pt) for a in preferred]
+    (ox0, oy0), (ox1, oy1) = own.min(axis=0), own.max(axis=0)
+    gx, gy = np.meshgrid(np.linspace(max(ox0, xlim[0]), min(ox1, xlim[1]), 13),
+                         np.linspace(max(oy0, ylim[0]), min(oy1, ylim[1]), 13))
+    candidates += [_box_at(cx, cy, size_pt, per_pt) for cx, cy in zip(gx.ravel(), gy.ravel())]
+    for i, box in enumerate(candidates):
+        if not inside(own, box_points(box)).all() or not _clear(box, others, taken, xlim, ylim):
+            continue
+        cost = (int(i >= len(preferred)), _events_in(box, x, y),
+                float(np.hypot((box[0] + box[1]) / 2 - target[0], (box[2] + box[3]) / 2 - target[1])))
+        if best is None or cost < best[0]:
+            best = (cost, box)
+    if best is not None:
+        b = best[1]
+        return Placement((b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b)
+    # outside every gate, own included, with a leader line
+    gx, gy = np.meshgrid(np.linspace(xlim[0], xlim[1], 25), np.linspace(ylim[0], ylim[1], 25))
+    span = (xlim[1] - xlim[0], ylim[1] - ylim[0])
+    lead: tuple[tuple[float, int], tuple[float, float, float, float]] | None = None
+    for cx, cy in zip(gx.ravel(), gy.ravel()):
+        box = _box_at(cx, cy, size_pt, per_pt)
+        if not _clear(box, [own, *others], taken, xlim, ylim):
+            continue
+        cost = (float(np.hypot((cx - target[0]) / span[0], (cy - target[1]) / span[1])),
+                _events_in(box, x, y))
+        if lead is None or cost < lead[0]:
+            lead = (cost, box)
+    if lead is None:  # a crowded panel: the centre of the gate, over whatever is there
+        return Placement(target[0], target[1], _box_at(*target, size_pt, per_pt), crowded=True)
+    b = lead[1]
+    return Placement((b[0] + b[1]) / 2, (b[2] + b[3]) / 2, b, target)
+
+
 def wrapped(label: str, percent_text: str) -> list[str]:
     """A multi-population label, one line, then with the label's words wrapped."""
     words = label.split()
@@ -482,10 +622,11 @@ def draw_gating(sample: GatingSample, names: L.PopulationNames, roles: Mapping[s
             if len(panel.regions) > 1:
                 texts = wrapped(names.short(region.name, phenotype), text)
                 text = texts[0]
-            pending.append((ax, panel, region, texts, x, y, xlim, ylim))
-            populations.append({"label": names.full(region.name, phenotype), "count": f["count"],
-                                "parent_count": f["parent_count"], "percent": f["percent"],
-                                "printed": text.replace("\n", " ")})
+            entry = {"label": names.full(region.name, phenotype), "count": f["count"],
+                     "parent_count": f["parent_count"], "percent": f["percent"],
+                     "printed": text.replace("\n", " ")}
+            populations.append(entry)
+            pending.append((ax, panel, region, texts, x, y, xlim, ylim, entry))
         title = panel_title(panel, names, sample.markers, roles)
         ax.set_title(title, fontsize=TITLE_PT, pad=4)
         ax.set_xlabel(sample.channel_names.get(panel.x, panel.x), fontsize=LABEL_PT, labelpad=2)
@@ -500,7 +641,8 @@ def draw_gating(sample: GatingSample, names: L.PopulationNames, roles: Mapping[s
     fig.tight_layout(pad=0.4, w_pad=1.0, h_pad=0.8)
     # labels last: their place depends on the axes' size in points
     taken: dict[int, list] = {}
-    for ax, panel, region, texts, x, y, xlim, ylim in pending:
+    placed: list[dict[str, Any]] = []
+    for ax, panel, region, texts, x, y, xlim, ylim, entry in pending:
         bbox = ax.get_window_extent()
         per_pt = ((xlim[1] - xlim[0]) / (bbox.width * 72.0 / fig.dpi),
                   (ylim[1] - ylim[0]) / (bbox.height * 72.0 / fig.dpi))
@@ -510,13 +652,37 @@ def draw_gating(sample: GatingSample, names: L.PopulationNames, roles: Mapping[s
             room = (within[1] - within[0]) / per_pt[0] - 6.0
             text = next((t for t in texts if label_size_pt(t)[0] <= room), texts[-1])
         size = label_size_pt(text)
-        anchor = best_anchor(label_candidates(panel, region, xlim, ylim), size, per_pt, xlim, ylim, x, y,
-                             taken.get(id(ax), []), within)
-        taken.setdefault(id(ax), []).append(text_box(anchor, size, per_pt))
-        gx, gy, ha, va, dx, dy = anchor
-        ax.annotate(text, xy=(gx, gy), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                    fontsize=GATE_PT, fontweight="bold", linespacing=1.05, annotation_clip=False,
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+        own = region_outline(panel, region, xlim, ylim)
+        style = {"fontsize": GATE_PT, "fontweight": "bold", "linespacing": 1.05, "annotation_clip": False,
+                 "bbox": {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8}}
+        if own is None:  # no 2-D shape to keep the label in
+            anchor = best_anchor(label_candidates(panel, region, xlim, ylim), size, per_pt, xlim, ylim, x, y,
+                                 taken.get(id(ax), []), within)
+            taken.setdefault(id(ax), []).append(text_box(anchor, size, per_pt))
+            gx, gy, ha, va, dx, dy = anchor
+            ax.annotate(text, xy=(gx, gy), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                        **style)
+            continue
+        others = [o for r in panel.regions if r.key != region.key
+                  for o in [region_outline(panel, r, xlim, ylim)] if o is not None]
+        preferred = label_candidates(panel, region, xlim, ylim) if within is not None else []
+        # the first wording with a free place (inside, or outside with a leader line);
+        # in a panel its gates tile (quadrants), at last the percentage alone
+        options = list(dict.fromkeys([text, *texts, texts[-1].rsplit("\n", 1)[-1]]))
+        for text in options:
+            size = label_size_pt(text)
+            spot = place_label(own, others, size, per_pt, xlim, ylim, x, y, taken.get(id(ax), []),
+                               preferred)
+            if not spot.crowded:
+                break
+        entry["printed"] = text.replace("\n", " ")
+        taken.setdefault(id(ax), []).append(spot.box)
+        placed.append({"panel": id(ax), "region": region.key, "x": spot.x, "y": spot.y,
+                       "leader_to": spot.leader_to})
+        ax.annotate(text, xy=spot.leader_to or (spot.x, spot.y), xytext=(spot.x, spot.y), textcoords="data",
+                    ha="center", va="center",
+                    arrowprops={"arrowstyle": "-", "lw": 0.6, "color": "black", "shrinkA": 0, "shrinkB": 0}
+                    if spot.leader_to else None, **style)
     return fig, shown
 
 
@@ -593,3 +759,45 @@ def gating_figure_from_file(fcs: str, sample_id: str, strategy: Any, path: str |
     fig, shown = draw_gating(data, names, roles)
     save_svg(fig, path)
     return gating_facts(data, strategy, shown, names, roles)
+
+
+# ------------------------------------------------------------ what ran (methods)
+def compensation_words(refs: Sequence[str | None]) -> list[str]:
+    """The compensation the gates used, in words: ``FCS`` -> each file's own
+    spillover matrix; ``uncompensated``/None -> none; any other reference -> the
+    named matrix of the gating file (a FlowJo workspace's matrix)."""
+    out = []
+    for ref in sorted({str(r) for r in refs if r is not None} | ({"uncompensated"} if None in refs else set())):
+        if ref == "FCS":
+            out.append("the file's own spillover matrix ($SPILLOVER keyword)")
+        elif ref == "uncompensated":
+            out.append("none (uncompensated channels)")
+        else:
+            out.append(f"the gating file's compensation matrix \u201c{ref}\u201d")
+    return out
+
+
+def strategy_method(strategy: Any, roles: Mapping[str, str]) -> dict[str, Any]:
+    """What a tube's gating did, for the methods text: the full gate path each role
+    of ``roles`` (config ``cytometry.populations`` of the tube) resolved to, the
+    compensation of the fluorescence gates and the scales (transforms) the gates
+    were evaluated on."""
+    from aiha.cytometry.populations import find_population
+
+    gates = population_gates(strategy)
+    keys = list(gates)
+    leaves = [k.split("/")[-1] for k in keys]
+    resolved = {role: "/" + find_population(keys, leaves, spec) for role, spec in roles.items()}
+    comps: list[str | None] = []
+    scales: set[str] = set()
+    for region in gates.values():
+        for channel, xform, comp in _dims(region.gate):
+            if channel.upper().startswith(("FSC", "SSC", "TIME")):
+                continue
+            comps.append(comp)
+            if xform and xform in strategy.transformations:
+                scales.add(L.scale_name(strategy.transformations[xform]))
+            elif not xform:
+                scales.add("linear")
+    return {"populations": resolved, "compensation": compensation_words(comps),
+            "scales": sorted(scales)}

@@ -212,3 +212,73 @@ def scale_name(transform: object) -> str:
     """``logicle``, ``arcsinh``, ... of a FlowKit transform object."""
     name = type(transform).__name__
     return SCALE_NAMES.get(name, re.sub(r"Transform$", "", name).lower())
+
+
+# ------------------------------------------------------------ report display names
+# The demo panel's populations (config.yaml's cytometry.populations) and the words the
+# report uses for them. A lab that maps its own gates gets these words only for a
+# role it maps to the demo's gate, or names in cytometry.populations.labels.
+DEMO_POPULATIONS: dict[str, str] = {
+    "t_cells": "CD3pos", "cd38": "CD38pos", "activation": "CD69pos", "divided": "Divided",
+    "naive": "Naive", "central_memory": "CM", "effector_memory": "EM", "temra": "TEMRA",
+}
+DEMO_DISPLAY: dict[str, str] = {
+    "t_cells": "CD3+ T cells", "cd38": "CD38+ T cells", "activation": "CD69+ (activated) T cells",
+    "divided": "divided T cells", "naive": "naive T cells", "central_memory": "central memory T cells",
+    "effector_memory": "effector memory T cells", "temra": "TEMRA cells",
+    "division_dye": "CellTrace Violet", "stimulus": "anti-CD3/CD28",
+}
+# Without a label and off the demo panel: the words that name only the role.
+GENERIC_DISPLAY: dict[str, str] = {
+    "division_dye": "the division dye", "stimulus": "in-vitro stimulation",
+}
+DISPLAY_ROLES = ("t_cells", "cd38", "activation", "divided", "naive", "central_memory",
+                 "effector_memory", "temra", "division_dye", "stimulus")
+
+
+def role_specs(populations: Mapping[str, object]) -> dict[str, str]:
+    """Config ``cytometry.populations`` flattened: role -> population name or path
+    (``naive``, ... for the subsets)."""
+    out = {k: str(v) for k, v in populations.items() if isinstance(v, str)}
+    out.update({k: str(v) for k, v in dict(populations.get("subsets") or {}).items()})
+    return out
+
+
+def display_labels(populations: Mapping[str, object]) -> dict[str, str]:
+    """The words the report prints for each role of config ``cytometry.populations``
+    (:data:`DISPLAY_ROLES`): the lab's own ``labels`` first; else the demo panel's
+    words when the role is mapped to the demo's gate (the division dye and the
+    stimulus: when the whole functional tube is the demo's); else words derived from
+    the gate's own name (``CD38pos`` -> ``CD38+``), never the demo's."""
+    own = {k: str(v) for k, v in dict(populations.get("labels") or {}).items() if v}
+    specs = role_specs(populations)
+    demo_function = all(specs.get(r, DEMO_POPULATIONS[r]) == DEMO_POPULATIONS[r]
+                        for r in ("t_cells", "activation", "divided"))
+    out: dict[str, str] = {}
+    for role in DISPLAY_ROLES:
+        if role in own:
+            out[role] = own[role]
+        elif role in GENERIC_DISPLAY:
+            out[role] = DEMO_DISPLAY[role] if demo_function else GENERIC_DISPLAY[role]
+        elif specs.get(role, DEMO_POPULATIONS[role]) == DEMO_POPULATIONS[role]:
+            out[role] = DEMO_DISPLAY[role]  # the demo's gate (or no mapping given at all)
+        else:
+            leaf = derived_label(specs.get(role, role).rstrip("/").split("/")[-1])
+            out[role] = leaf if role in ("naive", "central_memory", "effector_memory",
+                                         "temra") else f"{leaf} cells"
+    return out
+
+
+def qc_reason(flag: str, events_kept: int, percent_kept: float,
+              min_events_kept: int, min_percent_kept: float) -> str:
+    """A QC flag of results/cytometry/qc.tsv in words, with the sample's value and
+    the threshold: ``low_events_kept`` -> ``8,000 events kept, fewer than 10,000``."""
+    words = []
+    for part in [p for p in str(flag).split(";") if p]:
+        if part == "low_events_kept":
+            words.append(f"{events_kept:,} events kept, fewer than {int(min_events_kept):,}")
+        elif part == "low_percent_kept":
+            words.append(f"{percent_kept:.1f}% of events kept, below {float(min_percent_kept):g}%")
+        else:
+            words.append(re.sub(r"_+", " ", part))
+    return "; ".join(words)

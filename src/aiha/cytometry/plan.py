@@ -51,13 +51,17 @@ def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         planned = plan_samples(load_spec(config["data"]["demo_spec"], config["data"]["demo_multiplier"]), config["cytometry"]["demo"])
         rows = [(s.sample_id, s.file, s.tube, s.visit, s.site, s.record_number, "") for s in planned]
     else:
-        from aiha.cytometry.samplesheet import check_files, read_sample_sheet
+        from aiha.cytometry.samplesheet import (check_files, check_sheet_identifiers,
+                                                read_sample_sheet)
 
         sheet_path = Path(config["data"]["raw_dir"]) / "cytometry" / "samples.csv"
         sheet = read_sample_sheet(sheet_path)
         # A row without its file, or a file without a row, stops the workflow here,
         # with the sheet's row, before any rule runs (a stray file is no rule input).
         check_files(sheet, sheet_path)
+        # An identifier in a sample id or file name: refused before any job reads them.
+        check_sheet_identifiers(sheet, sheet_path, config["data"]["raw_dir"],
+                                config["data"]["site_profiles"])
         named = sheet["workspace_sample"] if "workspace_sample" in sheet else [""] * len(sheet)
         rows = [(r.sample_id, r.file, r.tube, r.visit, r.site, r.record_number, w)
                 for r, w in zip(sheet.itertuples(index=False), named)]

@@ -99,10 +99,47 @@ def check_files(sheet: pd.DataFrame, sheet_path: str | os.PathLike[str]) -> None
                              value=fcs.name)
 
 
+def check_sheet_identifiers(sheet: pd.DataFrame, sheet_path: str | os.PathLike[str],
+                            raw_dir: str | os.PathLike[str],
+                            site_profiles: str | os.PathLike[str]) -> None:
+    """Refuse a sample id or FCS file name that holds an identifier of a patient of
+    any site (the index of every readable ``<raw_dir>/<SITE>/patients.csv``), when
+    the workflow is parsed: before any job reads, digests or gates the files, so
+    the identifier reaches no table, log or Snakemake metadata. The message shows
+    the row and column, never the value. Exports that cannot be read are left to
+    the validation job, which reports them."""
+    from aiha.cleaning.profiles import load_site_profiles
+    from aiha.cleaning.study import study_index
+
+    profiles = load_site_profiles(site_profiles)
+    files = [Path(raw_dir) / s / "patients.csv" for s in sorted(profiles)
+             if (Path(raw_dir) / s / "patients.csv").is_file()]
+    try:
+        index = study_index(files, profiles) if files else None
+    except InputError:
+        return
+    if not index:
+        return
+    for i, rec in enumerate(sheet.itertuples(index=False), start=1):
+        for column in ("sample_id", "file"):
+            value = str(getattr(rec, column))
+            if index.matches(value) or index.matches(Path(value).stem):
+                raise InputError(str(sheet_path), "holds an identifier of a patient (name, "
+                                 "record number or date of birth); name samples and files "
+                                 "with codes", row=i, column=column)
+
+
 def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
                  sheet_path: str = "samples.csv", patients_path: str = "patients.tsv",
-                 index: IdentifierIndex | None = None) -> pd.DataFrame:
+                 index: IdentifierIndex | None = None, cutoff: date | None = None,
+                 export_date: date | None = None,
+                 days_window: tuple[int, int] | None = None) -> pd.DataFrame:
     """Pseudonymized sample metadata with days from the first dose.
+
+    Collection dates are checked like clinical dates: not after ``export_date``
+    (default today), not after the data cut-off ``cutoff``, and ``days_window``
+    (config ``cleaning.sample_days_from_first_dose``): within these days of the
+    patient's first dose. Each is an error naming the sheet, row, column and date.
 
     ``index``: the study's identifiers (:func:`aiha.cleaning.study_index`); the
     free-text ``visit`` passes through it (default: the active index).
@@ -130,6 +167,19 @@ def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
                                  "or date of birth); use codes", row=i, column=column,
                                  value=getattr(rec, column))
         collected = date.fromisoformat(rec.collection_date)
+        if collected > (export_date or date.today()):
+            raise InputError(sheet_path, f"collection date after the export date "
+                             f"{export_date or date.today()}", row=i, column="collection_date",
+                             value=rec.collection_date)
+        if cutoff is not None and collected > cutoff:
+            raise InputError(sheet_path, f"collection date after the data cut-off {cutoff}: "
+                             "remove the sample's row and file (or move the cut-off)",
+                             row=i, column="collection_date", value=rec.collection_date)
+        if days_window is not None and not days_window[0] <= (collected - dose).days <= days_window[1]:
+            raise InputError(sheet_path, f"collection date {(collected - dose).days} days from "
+                             f"the patient's first dose, outside {days_window[0]} to "
+                             f"{days_window[1]} (config cleaning.sample_days_from_first_dose)",
+                             row=i, column="collection_date", value=rec.collection_date)
         rows.append(
             {
                 "sample_id": rec.sample_id,

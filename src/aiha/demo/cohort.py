@@ -85,7 +85,7 @@ def _as_date(value: Any) -> date:
 def replicate(raw: dict[str, Any], multiplier: int) -> dict[str, Any]:
     """The specification with every patient (and its adverse events and cytometry)
     repeated ``multiplier`` times, copies keyed ``<key>r<k>`` with their own record
-    numbers: N = 20 x multiplier patients of the same kinds (for scale-up benchmarks)."""
+    numbers and names: N = 20 x multiplier patients of the same kinds (for scale-up benchmarks)."""
     if multiplier < 1:
         raise ValueError(f"demo multiplier must be >= 1, got {multiplier}")
     if multiplier == 1:
@@ -101,6 +101,8 @@ def replicate(raw: dict[str, Any], multiplier: int) -> dict[str, Any]:
             e["key"] = entry["key"] + suffix
             if k:
                 e["record_number"] = f"{entry['record_number']}-{k:04d}"
+                # a copy is another person: one name and date of birth is one patient
+                e["name"] = f"{entry['name']}-{k:04d}"
             out["patients"].append(e)
         for ae in raw.get("adverse_events", ()):
             out["adverse_events"].append({**ae, "patient": ae["patient"] + suffix})

@@ -121,7 +121,7 @@ def provenance_table(ard: ARD) -> Table:
         name="rows")
     rows = [[r["rule"], r["script"], r["inputs_sha256"][:16], F.fmt_count(r["rows"])]
             for _, r in frame.iterrows()]
-    return Table("provenance", "Table B3. The rule and script behind the ARD rows",
+    return Table("provenance", "Table B4. The rule and script behind the ARD rows",
                  ["Rule", "Script", "Inputs SHA-256 (first 16)", "ARD rows"], rows,
                  numeric=[False, False, False, True], source="results/ard/ard.tsv")
 
@@ -236,10 +236,44 @@ def audit_table(audit: pd.DataFrame, cfg: Mapping[str, Any], ard: ARD,
                       "computed counts as a failure.")
 
 
+R_QC_MEASURES = [("ard_rows", "ARD rows"), ("compared", "Rows compared with R"),
+                 ("coverage", "Coverage (rows compared / ARD rows)"),
+                 ("agree", "Agreements"), ("disagree", "Disagreements"),
+                 ("only_in_ard", "ARD rows without an R result"),
+                 ("only_in_r", "R results without an ARD row"),
+                 ("r_session", "R and packages")]
+
+
+def r_qc_table(summary: pd.DataFrame) -> Table:
+    """The independent double programming in R (results/qc/
+    r_double_programming_summary.tsv): coverage and disagreements."""
+    values = dict(zip(summary["measure"], summary["value"]))
+
+    def shown(key: str) -> str:
+        v = values.get(key, "")
+        if key == "coverage":
+            return F.MISSING if F.is_missing(v) or v == "" else F.fmt_percent(float(v), 1)
+        if key == "r_session":
+            return str(v)
+        return F.fmt_count(float(v)) if v != "" else F.MISSING
+
+    rows = [[label, shown(key)] for key, label in R_QC_MEASURES if key in values]
+    return Table("r_qc", "Table C1. Independent QC: every ARD row recomputed in R",
+                 ["Measure", "Value"], rows, numeric=[False, True], css_class="listing",
+                 source="results/qc/r_double_programming.tsv",
+                 note="Each row of the ARD is matched by its three keys (measure, group, "
+                      "statistic) with the value an R programme of its own recomputes from "
+                      "the cleaned tables, the scored responses and the cytometry population "
+                      "counts (survival's survfit and quantile, binom.test); the build stops "
+                      "on a disagreement or an unmatched row. Every row is in the source "
+                      "table named here.")
+
+
 def qc_checks_table(qc: pd.DataFrame, fmt: Fmt, ard: ARD | None = None) -> Table:
-    """The independent QC (results/qc/double_programming.tsv): every statistic
-    recomputed by a second implementation, both values and the status. With ``ard``,
-    the primary value links to its ARD row (``stat/group/statistic``) in Appendix D."""
+    """The library cross-check (results/qc/double_programming.tsv): the key statistics
+    recomputed with a second Python library, both values and the status. Not the
+    independent QC (that is :func:`r_qc_table`). With ``ard``, the primary value links
+    to its ARD row (``stat/group/statistic``) in Appendix D."""
     def value(v: Any) -> str:
         return F.fmt_auto(v, 6) if not F.is_missing(v) else "undefined"
 
@@ -253,11 +287,12 @@ def qc_checks_table(qc: pd.DataFrame, fmt: Fmt, ard: ARD | None = None) -> Table
              value(r["independent"]),
              F.MISSING if F.is_missing(r["abs_diff"]) else f"{float(r['abs_diff']):.1e}",
              r["status"]] for _, r in qc.iterrows()]
-    return Table("qc_checks", "Table C1. Independent QC: each statistic computed twice",
-                 ["Statistic", "Primary", "Independent", "Difference", "Status"], rows,
+    return Table("qc_checks", "Table C2. Library cross-check (second Python library; "
+                 "not the independent QC)",
+                 ["Statistic", "Primary", "Second library", "Difference", "Status"], rows,
                  numeric=[False, True, True, True, False], css_class="listing", nowrap=(0,),
                  note="Primary: lifelines Kaplan-Meier, scipy Clopper-Pearson, the analysis "
-                      "code's counts. Independent: statsmodels SurvfuncRight, the statsmodels "
+                      "code's counts. Second library: statsmodels SurvfuncRight, the statsmodels "
                       "exact (beta) binomial interval, plain pandas counts. Undefined on both sides "
                       "(an empty group) counts as agreement.")
 
@@ -483,6 +518,21 @@ def raw_files_table(raw_inputs: Mapping[str, str]) -> Table:
                  source="results/raw_inputs.tsv")
 
 
+def config_rows(config: Mapping[str, Any]) -> list[list[str]]:
+    """Rows of Table B1 for the config: each file merged, in order, each ``--config``
+    override, and the SHA-256 of the merged config in force."""
+    if "in_force" not in config:  # provenance.json of an older build
+        return [[f"Config {config.get('file', '')}", f"SHA-256 {config.get('sha256', '')}"]]
+    rows = [[f"Config file {i} merged" if len(config["files"]) > 1 else "Config file",
+             f"{f['path']} (SHA-256 {f['sha256']})"]
+            for i, f in enumerate(config["files"], start=1)]
+    rows += [["Config override (--config)", f"{k}={v}"]
+             for k, v in sorted(dict(config.get("overrides") or {}).items())]
+    rows.append(["Config in force (merged)",
+                 f"{config['in_force']['file']} (SHA-256 {config['in_force']['sha256']})"])
+    return rows
+
+
 def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
     """The build (commit, versions, cut-off), raw input hashes and package versions."""
     git = record.get("git", {})
@@ -492,8 +542,13 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
         ["Working tree", "unknown" if dirty is None else ("dirty" if dirty else "clean")],
         ["Snakemake", str(record.get("snakemake", ""))],
         ["Data cut-off", str(record.get("data_cutoff", ""))],
-        [f"Config {record['config']['file']}", f"SHA-256 {record['config']['sha256']}"],
+        *config_rows(record.get("config", {})),
     ]
+    study_files = [[f["role"], f["path"], f["sha256"]] for f in record.get("input_files", [])]
+    key = (record.get("pseudonym_key") or {}).get("fingerprint")
+    if key:
+        study_files.append(["pseudonym key (fingerprint)", "not printed",
+                            key])
     inputs = [[folder + "/", F.fmt_count(v["files"]), v["sha256"]]
               for folder, v in sorted(record.get("raw_input_folders", {}).items())]
     packages = sorted(record.get("packages", {}).items())
@@ -517,7 +572,15 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
                              "line per file, digest and path, sorted by path): "
                              "sha256sum FILES | sha256sum gives it. Each file's own digest "
                              "is in results/provenance.json and in the listings document."),
-        "packages": Table("packages", "Table B4. Installed packages (resolved versions)",
+        "study_files": Table("study_files", "Table B3. Gating, claims, site profiles and "
+                             "pseudonym key", ["Role", "File", "SHA-256"], study_files,
+                             numeric=[False, False, False], css_class="listing mono",
+                             source="results/provenance.json",
+                             note="The key itself is never written: its fingerprint is "
+                                  "HMAC-SHA256 under the key of a fixed message ("
+                                  + str((record.get("pseudonym_key") or {}).get("method", ""))
+                                  + "), which identifies the key without revealing it."),
+        "packages": Table("packages", "Table B5. Installed packages (resolved versions)",
                           ["Package", "Version"] * 3, pkg_rows, numeric=[False] * 6,
                           css_class="listing keep",
                           note="In alphabetical order down each pair of columns.", source="results/provenance.json"),

@@ -15,6 +15,7 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cl
                                          comments_table, flagged_labs_table, flow_table,
                                          key_statistics_reference, key_statistics_tables,
                                          provenance_table, provenance_tables, qc_checks_table,
+                                         r_qc_table,
                                          raw_files_table,
                                          qc_table, rows_appendix_table,
                                          sensitivity_claim_rows, sensitivity_claims_table,
@@ -23,7 +24,9 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cl
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
                                          response_table, transfusion_table)
+from aiha.cytometry.labels import display_labels
 from aiha.report.cytometry_captions import cytometry_captions
+from aiha.report.methods import config_keys_table, cytometry_methods, km_ci_words
 from aiha.report.cytometry_tables import (
     flow_findings_table,
     flow_patient_table,
@@ -88,6 +91,10 @@ def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
             t["flow_patients"].links_to = "its row in the table of each patient's ARD rows below"
     if raw_inputs is not None:
         t["raw_files"] = raw_files_table(raw_inputs)
+    if tables.get("adam_variables") is not None:
+        from aiha.report.adam_listing import adam_variables_table
+
+        t["adam_variables"] = adam_variables_table(tables["adam_variables"])
     cutoff = data_cutoff(cfg)
     return {"data_cutoff": cutoff.isoformat(), "created": f"{cutoff.isoformat()}T00:00:00Z",
             "tables": t}
@@ -115,8 +122,9 @@ def chapter_list(has_audit: bool, has_cytometry: bool, has_qc: bool) -> list[dic
 
 
 # The tables of the appendices (the others are in the chapters: the body).
-APPENDIX_TABLES = frozenset({"cleaning_summary", "provenance", "build", "inputs", "packages",
-                             "qc_checks", "flow_ard", "ard_rows", "result_rows"})
+APPENDIX_TABLES = frozenset({"cleaning_summary", "provenance", "build", "inputs", "study_files",
+                             "packages", "config_keys", "qc_checks", "r_qc", "flow_ard",
+                             "ard_rows", "result_rows"})
 
 
 def coverage_words(coverage: Coverage) -> str:
@@ -208,6 +216,8 @@ def build_context(
         optional["flow_ard"] = flow_table(ard, fmt)
     if tables.get("qc") is not None:
         optional["qc_checks"] = qc_checks_table(tables["qc"], fmt, ard)
+    if tables.get("r_qc") is not None:
+        optional["r_qc"] = r_qc_table(tables["r_qc"])
     if has_cytometry and tables.get("flowjo_reconciliation") is not None:
         books.append(reconciliation_rows(tables["flowjo_reconciliation"]))
         optional["flowjo_reconciliation"] = reconciliation_table(
@@ -251,19 +261,29 @@ def build_context(
     }
     flow_n_cell = (ard.cell(lambda: F.fmt_counted(ard.get("flow_n", "all", "n"), "patient"))
                    if ard.has("flow_n", "all", "n") else Cell(F.MISSING))
-    chapters = chapter_list(has_audit, has_cytometry, tables.get("qc") is not None)
+    # Appendix C: the R double programming (or that it did not run: key r_qc is None).
+    chapters = chapter_list(has_audit, has_cytometry,
+                            tables.get("qc") is not None or "r_qc" in tables)
+    t["config_keys"] = config_keys_table(cfg, has_cytometry)
+    labels = display_labels(dict((cfg.get("cytometry") or {}).get("populations") or {}))
+    in_force = (provenance.get("config") or {}).get("in_force")
+    cover = dict(digests or {})
+    if in_force:
+        cover[f"Config in force ({in_force['file']})"] = in_force["sha256"]
     # Last: the rows every table above printed, each linking back to where it is printed.
     shown = {k: v for k, v in t.items() if has_audit or k not in ("sensitivity",
                                                                   "sensitivity_claims")}
+    section = next((c["number"].rstrip(".") for c in chapters if c["id"] == "cytometry"), "")
     printed = printed_in(shown, [("cover", "cover", [facts["n_all"], *facts["treated_by_group"]]),
-                             ("\u00a77", "cytometry", [flow_n_cell])])
+                                 (f"\u00a7{section}", "cytometry", [flow_n_cell])])
     t["ard_rows"] = ard_appendix_table(ard, printed)
     t["result_rows"] = rows_appendix_table(books, printed)
     coverage = link_coverage([table for key, table in shown.items()
                               if key not in APPENDIX_TABLES])
     return {
         "chapters": chapters,
-        "tie_words": {"lower": "start", "upper": "end", "midpoint": "midpoint"}[
+        "tie_words": {"lower": "start", "upper": "end", "midpoint": "midpoint",
+                      "r_survival": "midpoint (as R survival)"}[
             cfg["statistics"]["km_tie_rule"]],
         "listings_note": LISTINGS_NOTE,
         "chapter": {c["id"]: c for c in chapters},
@@ -281,8 +301,13 @@ def build_context(
         "tables": t,
         "figures": {k: f"figures/{v}" for k, v in CLINICAL_FIGURES.items()},
         "cytometry_figures": {k: f"cytometry/{k}.svg" for k in CYTOMETRY_FIGURES},
-        "cytometry_captions": cytometry_captions(cytometry_figure_facts),
-        "digests": dict(digests or {}),
+        "cytometry_captions": cytometry_captions(cytometry_figure_facts, labels),
+        "cytometry_labels": labels,
+        "methods": {
+            "cytometry": cytometry_methods(cfg, cytometry_figure_facts) if has_cytometry else [],
+            "km_ci": km_ci_words(cfg["statistics"]),
+        },
+        "digests": cover,
         "has_audit": has_audit,
         "has_cytometry": has_cytometry,
         "has_sensitivity_claims": len(tables["sensitivity"]) > 0,

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiha import formatting as F
+from aiha.cytometry import labels as L
 from aiha.cytometry.labels import lower_first
 
 DECADES = "0, 10\u00b2, 10\u00b3, 10\u2074, 10\u2075"
@@ -56,28 +57,51 @@ def gating_caption(facts: Mapping[str, Any] | None) -> str:
     )
 
 
-def function_caption(facts: Mapping[str, Any] | None) -> str:
-    """Figure 8."""
+def function_caption(facts: Mapping[str, Any] | None, labels: Mapping[str, str] | None = None) -> str:
+    """Figure 8. ``labels``: the display names of the roles
+    (:func:`aiha.cytometry.labels.display_labels`): the stimulus and the division
+    dye are the lab's words, never the demo panel's for another panel."""
+    words = {**L.GENERIC_DISPLAY, **dict(labels or {})}
+    stimulus, dye = words["stimulus"], words["division_dye"]
+    after = f"after {stimulus} stimulation" if "stimulation" not in stimulus else f"after {stimulus}"
     f = (facts or {}).get("function") or {}
     if not f.get("samples"):
-        return "Figure 8. Activation and proliferation after anti-CD3/CD28 stimulation."
+        return f"Figure 8. Activation and proliferation {after}."
     act, div = f["activation"], f["divided"]
     visits = " and ".join(lower_first(v) for v in f["visits"])
     patients = F.fmt_counted(f["patients"], "patient")
+    excluded = [s for s in f["samples"] if s.get("excluded_qc")]
+    used = ("The percentages in the legends are the gates' events as a percentage of "
+            f"{f['t_cells_short']}: the values the cytometry statistics use (Appendix E).")
+    if excluded:
+        used = (f"{F.fmt_counted(len(excluded), 'sample')} of the {F.fmt_count(len(f['samples']))} drawn "
+                f"{'was' if len(excluded) == 1 else 'were'} excluded by QC and "
+                f"{'is' if len(excluded) == 1 else 'are'} "
+                + ("drawn as grey dashed lines, with the reason in the legend"
+                   if act.get("drawn", True) or div.get("drawn", True) else "listed with the reason")
+                + " and no percentage: the statistics do not use "
+                f"{'it' if len(excluded) == 1 else 'them'}. For the other samples the "
+                "percentages in the legends are the gates' events as a percentage of "
+                f"{f['t_cells_short']}: the values the cytometry statistics use (Appendix E).")
     return (
-        f"Figure 8. Activation ({act['name']}) and proliferation ({div['name']} dilution) after "
-        f"anti-CD3/CD28 stimulation. One row per patient ({patients}, the first of the sample "
+        f"Figure 8. Activation ({act['name']}) and proliferation ({div['name']} dilution) {after}. "
+        f"One row per patient ({patients}, the first of the sample "
         f"sheet); {f['t_cells']} at the {visits} visits (colours), as a percentage of "
-        f"{f['t_cells_short']} per histogram bin. Left: {act['marker']}, with the activation gate "
-        f"shaded ({act['label']}: {act['rule']}). Right: {div['marker']}, a division dye that "
-        f"halves with every division, with the divided gate shaded ({div['label']}: "
-        f"{div['rule']}). The percentages in the legends are the gates' events as a percentage "
-        f"of {f['t_cells_short']}: the values the cytometry statistics use (Appendix E). "
+        f"{f['t_cells_short']} per histogram bin. Left: "
+        + (f"{act['marker']}, with the activation gate shaded ({act['label']}: {act['rule']}). "
+           if act.get("drawn", True) else
+           f"the activation gate ({act['label']}) is {act['rule']}: its percentages only. ")
+        + ("Right: " + (f"{div['marker']} ({dye}, a division dye that halves with every division), "
+                        f"with the divided gate shaded ({div['label']}: {div['rule']}). "
+                        if div.get("drawn", True) else
+                        f"the divided gate ({div['label']}) is {div['rule']}: its percentages only. "))
+        + f"{used} "
         f"Compensated fluorescence on the {_scales(f['scales'])} scale, ticks at {DECADES}."
         + _abbreviations(f["abbreviations"])
     )
 
 
-def cytometry_captions(facts: Mapping[str, Any] | None) -> dict[str, str]:
+def cytometry_captions(facts: Mapping[str, Any] | None,
+                       labels: Mapping[str, str] | None = None) -> dict[str, str]:
     """Captions by figure key (``gating_strategy``, ``proliferation``)."""
-    return {"gating_strategy": gating_caption(facts), "proliferation": function_caption(facts)}
+    return {"gating_strategy": gating_caption(facts), "proliferation": function_caption(facts, labels)}

@@ -8,8 +8,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiha import formatting as F
+from aiha.cytometry.labels import display_labels
 from aiha.pseudonym import is_pseudonym
 from aiha.report.model import ARD, Fmt, Rows, Table
+
+
+def role_labels(cfg: Mapping[str, Any]) -> dict[str, str]:
+    """Display names of the cytometry roles in force (config ``cytometry.populations``)."""
+    return display_labels(dict((cfg.get("cytometry") or {}).get("populations") or {}))
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _pct(ard: ARD, stat: str, group: str, statistic: str, fmt: Fmt) -> str:
@@ -41,6 +51,7 @@ def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any],
     subsets = [s.replace("_", " ").replace("temra", "TEMRA")
                for s in cfg.get("cytometry", {}).get("claims", {}).get(
                    "memory_effector_subsets", [])]
+    lab = role_labels(cfg)
     rows = []
     for pid in flow_patients(ard):
         def cd38(p: str = pid) -> str:
@@ -76,18 +87,20 @@ def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any],
     where = "the study report's Table 7" if listing else "Table 7"
     return Table(
         "flow_patients", "Cytometry per patient" if listing else "Table 8. Cytometry per patient",
-        ["Patient", "CD38+ of T cells: baseline \u2192 nadir (day)",
-         "Naive T cells: baseline \u2192 after dosing",
-         "Memory/effector change", "Activated: baseline \u2192 after (fold fall)",
-         "Divided: baseline \u2192 after (fold fall)",
-         "Clinical relapse / CD38+ reappearance"], rows,
+        ["Patient", f"{lab['cd38']}, % of {lab['t_cells']}: baseline \u2192 nadir (day)",
+         f"{_cap(lab['naive'])}: baseline \u2192 after dosing",
+         "Memory/effector change", f"{_cap(lab['activation'])}: baseline \u2192 after (fold fall)",
+         f"{_cap(lab['divided'])}: baseline \u2192 after (fold fall)",
+         f"Clinical relapse / {lab['cd38']} reappearance"], rows,
         numeric=[False] * 7, css_class="listing", nowrap=(0,),
-        note=("Percentages are of the CD3+ T cells of the same sample. Baseline: the last "
+        note=(f"Percentages are of the {lab['t_cells']} of the same sample. Baseline: the last "
               "sample on or before the first dose; after dosing: the mean of the samples in "
               f"the post-dose window (see {where}). Memory/effector: "
               + (" and ".join(subsets) if subsets else "the memory/effector subsets")
-              + ", change in percentage points (pp). Activated and divided (CellTrace "
-              "Violet dilution): after anti-CD3/CD28 stimulation; fold fall = baseline / "
+              + f", change in percentage points (pp). Activated and divided ({lab['division_dye']} "
+              f"dilution): after {lab['stimulus']}"
+              + ("" if "stimulation" in lab["stimulus"] else " stimulation")
+              + "; fold fall = baseline / "
               "after. Reappearance: the first sample after the nadir at or above the "
               f"reappearance threshold ({where})."),
         stat_ids=["flow_depletion", "flow_subsets", "flow_function", "flow_relapse"])
@@ -110,13 +123,14 @@ def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
         ard.ratio(stat, "all", num, "denominator")  # the percentage's row
         return F.fmt_n_of_N(k, n, fmt.percent)
 
+    lab = role_labels(cfg)
     rows = []
     if "depletion_threshold_percent" in c:
-        rows.append([f"CD38+ T cells below {format(c['depletion_threshold_percent'], 'g')}% "
-                     f"of CD3+ within {_days(c['depletion_window_days'])} after the first dose",
+        rows.append([f"{lab['cd38']} below {format(c['depletion_threshold_percent'], 'g')}% "
+                     f"of {lab['t_cells']} within {_days(c['depletion_window_days'])} after the first dose",
                      ard.cell(lambda: n_of("flow_depletion"))])
     if "subset_shift_pp" in c:
-        rows.append([f"Naive share down and memory/effector share up by at least "
+        rows.append([f"Share of {lab['naive']} down and memory/effector share up by at least "
                      f"{format(c['subset_shift_pp'], 'g')} percentage points "
                      f"({_days(c['post_window_days'])} against baseline)",
                      ard.cell(lambda: n_of("flow_subsets"))])
@@ -125,7 +139,7 @@ def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
                      f"{format(c['function_fold_factor'], 'g')}-fold lower after dosing",
                      ard.cell(lambda: n_of("flow_function"))])
     if "reappearance_threshold_percent" in c:
-        rows.append([f"CD38+ T cells back to at least "
+        rows.append([f"{lab['cd38']} back to at least "
                      f"{format(c['reappearance_threshold_percent'], 'g')}% within "
                      f"{_days(c['relapse_window_days'])} of the clinical relapse "
                      f"(of the patients with a relapse)",
@@ -192,7 +206,26 @@ def reconciliation_table(summary: Any, fmt: Fmt, cfg: Mapping[str, Any],
                   "Largest difference", "Largest difference, populations of 1,000 events or more"],
                  rows, numeric=[False, True, True, True, True],
                  source="results/cytometry/flowjo_reconciliation.tsv",
-                 note="Known cause of differences: FlowJo evaluates polygon and ellipse gates on "
-                      "binned (display-resolution) data, while this analysis (FlowKit) uses the "
-                      "exact gate geometry, so events on a gate's edge can fall either way; small "
-                      "populations differ most, rectangles and quadrants agree." + limit)
+                 note=reconciliation_note(summary) + limit)
+
+
+def reconciliation_note(summary: Any) -> str:
+    """The reconciliation footnote, computed from the table's rows: which gate types
+    agree with FlowJo within tolerance and how many populations of each do not."""
+    agree, differ = [], []
+    for _, r in summary.iterrows():
+        kind = GATE_TYPE_WORDS.get(str(r["gate_type"]), str(r["gate_type"]))
+        n, ok = int(float(r["populations"])), int(float(r["within_tolerance"]))
+        if ok == n:
+            agree.append(f"{kind} ({F.fmt_count(n)} of {F.fmt_count(n)})")
+        else:
+            differ.append(f"{kind}: {F.fmt_count(n - ok)} of {F.fmt_count(n)}")
+    parts = []
+    if agree:
+        parts.append("Within tolerance for every population: " + ", ".join(agree) + ".")
+    if differ:
+        parts.append("Populations beyond the tolerance: " + "; ".join(differ) + ".")
+    return (" ".join(parts) + " Known cause of differences: FlowJo evaluates polygon and "
+            "ellipse gates on binned (display-resolution) data, while this analysis (FlowKit) "
+            "uses the exact gate geometry, so events on a gate's edge can fall either way; a "
+            "gate inside such a gate inherits its parent's difference, whatever its own shape.")
