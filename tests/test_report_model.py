@@ -128,3 +128,68 @@ def test_no_prior_therapy_rows_without_the_statistic() -> None:
     assert [x for x in labels if x.startswith(("Prior", "No prior"))] == [
         "Prior AIHA treatment lines, median (range)"]
     assert "Prior therapies" not in table.note
+
+
+# ------------------------------------------- every printed number to its own row
+def _frame(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["stat_id", "group", "statistic", "value"]).assign(
+        unit="patients", rule="r", script="s.py", inputs_sha256="ab" * 32)
+
+
+def test_an_n_of_N_cell_links_numerator_denominator_and_proportion() -> None:
+    from aiha import formatting as F
+
+    ard = ARD(_frame([("orr", "wAIHA", "numerator", 4), ("orr", "wAIHA", "denominator", 6),
+                      ("orr", "wAIHA", "proportion", 4 / 6), ("nr", "wAIHA", "numerator", 1),
+                      ("nr", "wAIHA", "denominator", 3)]))
+
+    def n_of_N(stat: str) -> str:
+        k, n = ard.get(stat, "wAIHA", "numerator"), ard.get(stat, "wAIHA", "denominator")
+        ard.ratio(stat, "wAIHA")
+        return F.fmt_n_of_N(k, n, 1)
+
+    cell = ard.cell(lambda: n_of_N("orr"))
+    assert [(t, a) for t, a in cell.segments() if a] == [
+        ("4", anchor(("orr", "wAIHA", "numerator"))),
+        ("6", anchor(("orr", "wAIHA", "denominator"))),
+        ("66.7%", anchor(("orr", "wAIHA", "proportion")))]
+    # No proportion row: the percentage lands on a row of Appendix D made of the two.
+    cell = ard.cell(lambda: n_of_N("nr"))
+    derived = ("nr", "wAIHA", "numerator/denominator")
+    assert cell.anchors[-1] == anchor(derived) and str(cell) == "1/3 (33.3%)"
+    table = ard_appendix_table(ard, {anchor(derived): [("4", "tbl-response")]})
+    row = table.rows[table.row_ids.index(anchor(derived))]
+    assert str(row[3]) == "0.333333" and row[-1].links == (("4", "tbl-response"),)
+
+
+def test_ranges_lists_and_labels() -> None:
+    ard = ARD(_frame([("dor", "all", "min", 2), ("dor", "all", "max", 12),
+                      ("ae", "all", "n", 7), ("ae", "all", "grade_3", 3),
+                      ("ae", "all", "grade_2", 3), ("ae", "all", "grade_1", 1)]))
+    cell = ard.cell(lambda: f"{ard.get('dor', 'all', 'min'):g}\u2013"
+                            f"{ard.get('dor', 'all', 'max'):g} months")
+    assert cell.anchors == [anchor(("dor", "all", "min")), anchor(("dor", "all", "max"))]
+    # "grade 3" is a label: each count links to its own grade's row, not the total.
+    cell = ard.cell(lambda: "{:g} events: {:g} grade 3, {:g} grade 2, {:g} grade 1".format(
+        *(ard.get("ae", "all", s) for s in ("n", "grade_3", "grade_2", "grade_1"))))
+    assert [(t, a) for t, a in cell.segments() if a] == [
+        ("7", anchor(("ae", "all", "n"))), ("3", anchor(("ae", "all", "grade_3"))),
+        ("3", anchor(("ae", "all", "grade_2"))), ("1", anchor(("ae", "all", "grade_1")))]
+    # A number no row read holds is not linked (never to a wrong row).
+    cell = ard.cell(lambda: f"{ard.get('dor', 'all', 'min'):g} of 95% CI 40.0")
+    assert cell.anchors == [anchor(("dor", "all", "min"))]
+
+
+def test_appendix_rows_link_back_to_the_tables_that_print_them() -> None:
+    from aiha.report.model import Table, printed_in
+
+    ard = _ard()
+    header = ["Outcome", ard.cell(lambda: f"n = {ard.get('n_treated', 'all', 'n'):g}")]
+    rows = [["ORR", ard.cell(lambda: f"{ard.get('orr', 'wAIHA', 'numerator'):g}")]]
+    t = Table("response", "Table 4. Response", header, rows)
+    places = printed_in({"response": t}, [("cover", "cover", [header[1]])])
+    appendix = ard_appendix_table(ard, places)
+    back = {i: str(r[-1]) for i, r in zip(appendix.row_ids, appendix.rows)}
+    assert back[anchor(("n_treated", "all", "n"))] == "4, cover"
+    assert back[anchor(("orr", "wAIHA", "numerator"))] == "4"
+    assert all(a in ("tbl-response", "cover") for r in appendix.rows for a in r[-1].anchors)

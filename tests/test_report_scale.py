@@ -11,6 +11,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -94,11 +95,15 @@ def test_cytometry_per_patient_rows_move_to_the_listings_beyond_the_cap(cfg: dic
     assert "flow_patients" not in below["tables"]
     used = {str(r[1]) for r in below["tables"]["ard_rows"].rows}
     assert not used & set(patients)
-    # The listings always carry every patient, without links (no Appendix D there).
+    # The listings always carry every patient; a number links to its row in the
+    # listings' own table of each patient's ARD rows (no Appendix D there).
     listing = build_listings_context(t, with_cap(cfg, 0))["tables"]
     assert [str(r[0]) for r in listing["flow_patients"].rows] == patients
-    assert all(not getattr(c, "link", "") for r in listing["flow_patients"].rows for c in r)
-    assert not listing["flow_patients"].linked  # its source line promises no Appendix D link
+    own_rows = set(listing["flow_ard_patients"].row_ids)
+    assert len(own_rows) == len(listing["flow_ard_patients"].rows)
+    assert all(a in own_rows for r in listing["flow_patients"].rows for c in r
+               for a in getattr(c, "anchors", []))
+    assert "Appendix D" not in listing["flow_patients"].links_to
     # Appendix E keeps the study-level rows; each patient's rows are listed.
     assert all(str(r[1]) not in patients for r in below["tables"]["flow_ard"].rows)
     flow_pt = ard[ard.stat_id.str.startswith("flow_") & ard.group.str.startswith("PT-")]
@@ -132,20 +137,29 @@ def test_ongoing_durations_listed_up_to_the_cap_then_their_range(cfg: dict) -> N
     assert len(printed_rows) == min(2, len(values))
 
 
-def test_each_reproduced_claim_links_to_its_first_ard_row(cfg: dict) -> None:
+def test_each_reproduced_claim_links_each_number_to_the_row_that_holds_it(cfg: dict) -> None:
+    """Each number of a reproduced claim links to the row its statistics name that
+    holds it (both ends of a range, numerator and denominator); a number no named row
+    holds has no link. The claims are built here from the fixture's ARD values."""
     t = tables(FIXTURE)
+    v = {k: val for k, val in zip(zip(t["ard"].stat_id, t["ard"].group, t["ard"].statistic),
+                                  t["ard"].value)}
+    lo, hi = v[("dor_min", "wAIHA", "value")], v[("dor_max", "wAIHA", "value")]
+    num, den = v[("nr_evans", "wAIHA", "numerator")], v[("nr_evans", "wAIHA", "denominator")]
+    claims = [
+        ("w_dor_range", f"{lo:g}-{hi:g} months", "dor_min/wAIHA/value; dor_max/wAIHA/value",
+         [("dor_min", "wAIHA", "value"), ("dor_max", "wAIHA", "value")]),
+        ("w_nr_evans", f"{num:g} of {den:g}", "nr_evans/wAIHA/numerator; nr_evans/wAIHA/denominator",
+         [("nr_evans", "wAIHA", "numerator"), ("nr_evans", "wAIHA", "denominator")]),
+        # A value that is not the row's (2/3 is not 50%): no link.
+        ("w_orr", "50%", "orr/wAIHA/proportion", []),
+    ]
+    assert v[("orr", "wAIHA", "proportion")] != 0.5
+    t["audit"] = pd.DataFrame([{"id": c, "published": text, "reproduced": text, "status": "pass",
+                                "source": "abstract", "definition": "d", "statistics": stats}
+                               for c, text, stats, _ in claims])
     ctx = build_context(t, cfg, PROVENANCE)
-    audit = t["audit"]
     appendix = set(ctx["tables"]["ard_rows"].row_ids)
-    linked = 0
-    for row, (_, claim) in zip(ctx["tables"]["audit"].rows, audit.iterrows()):
-        refs = [r.strip().split("/") for r in str(claim["statistics"]).split(";")]
-        rows = set(zip(t["ard"].stat_id, t["ard"].group, t["ard"].statistic))
-        first = next((r for r in refs if len(r) == 3 and tuple(r) in rows), None)
-        if first is None:  # the claim's row is not in the ARD: printed without a link
-            assert not row[2].link, claim["id"]
-            continue
-        assert row[2].link == anchor(tuple(first)), claim["id"]
-        assert row[2].link in appendix
-        linked += 1
-    assert linked >= 2
+    for row, (claim, _, _, expected) in zip(ctx["tables"]["audit"].rows, claims):
+        assert row[2].anchors == [anchor(k) for k in expected], claim
+        assert set(row[2].anchors) <= appendix

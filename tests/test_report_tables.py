@@ -149,13 +149,14 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
             f"(day {F.fmt_count(v('flow_depletion', pid, 'nadir_day'))})")
     assert [str(r[0]) for r in t["flow_patients"].rows] == sorted(
         set(ard[ard.stat_id.str.startswith("flow_") & ard.group.str.startswith("PT-")].group))
-    # Appendix E: the study-level flow rows; the listings: each patient's.
+    # Appendix E: the study-level flow rows; the listings: each patient's (the rows the
+    # listings link to, with the 6 decimals of Appendix D).
     flow = ard[ard.stat_id.str.startswith("flow_")]
     per_patient = flow.group.str.startswith("PT-")
     assert [r[3] for r in t["flow_ard"].rows] == [
         F.fmt_auto(x, dec["other"]) for x in flow[~per_patient].value]
     assert [(str(r[1]), r[3]) for r in t["flow_ard_patients"].rows] == [
-        (g, F.fmt_auto(x, dec["other"])) for g, x in zip(flow[per_patient].group,
+        (g, F.fmt_auto(x, 6)) for g, x in zip(flow[per_patient].group,
                                                          flow[per_patient].value)]
     log = read_text_tsv(results / "clinical/cleaning_log.tsv")
     routine = tuple(cfg["report"]["cleaning_log_routine"])
@@ -166,7 +167,7 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
     assert [[str(c) for c in r[:3]] for r in t["audit"].rows] == [
         [r.id, r.published, r.reproduced] for r in audit.itertuples()]
     summary = read_text_tsv(results / "sensitivity/summary.tsv")
-    assert [r[2] for r in t["sensitivity"].rows] == [
+    assert [str(r[2]) for r in t["sensitivity"].rows] == [
         f"{F.fmt_count(float(r.claims_reproduced))} of {F.fmt_count(float(r.claims_compared))}"
         for r in summary.itertuples()]
     assert_key_statistics_match(t, results, dec, v)

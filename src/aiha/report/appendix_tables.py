@@ -3,6 +3,8 @@ independent QC, sensitivity analyses."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,7 +14,8 @@ import pandas as pd
 from aiha import formatting as F
 from aiha.audit import parse_statistics
 from aiha.pseudonym import is_pseudonym
-from aiha.report.model import ARD, GROUP_LABELS, Cell, Fmt, Table
+from aiha.report.model import (ARD, GROUP_LABELS, Cell, Fmt, Rows, Table, anchor, back_links,
+                               joined, numbers)
 
 def _routine(reason: str, routine: Sequence[str]) -> str | None:
     for prefix in routine:
@@ -95,14 +98,18 @@ def flow_table(ard: ARD, fmt: Fmt, per_patient: bool = False) -> Table:
     report), or with ``per_patient`` each patient's rows (the listings document)."""
     flow = ard.frame[ard.frame["stat_id"].str.startswith("flow_")]
     frame = flow[flow["group"].map(is_pseudonym) == per_patient]
+    # Each patient's rows are the rows the listings link to: printed as Appendix D
+    # prints values (up to 6 decimals), so a printed rounding can be checked against them.
+    decimals = 6 if per_patient else fmt.other
     rows = [[Cell(r["stat_id"], code=True), GROUP_LABELS.get(r["group"], r["group"]),
-             Cell(r["statistic"], code=True), F.fmt_auto(r["value"], fmt.other), r["unit"]]
+             Cell(r["statistic"], code=True), F.fmt_auto(r["value"], decimals), r["unit"]]
             for _, r in frame.iterrows()]
-    if per_patient:
+    if per_patient:  # the rows the listings' per-patient cytometry table links to
+        ids = [anchor((r["stat_id"], r["group"], r["statistic"])) for _, r in frame.iterrows()]
         return Table("flow_ard_patients", "Cytometry statistics of each patient (ARD rows of "
                      "the cytometry rules)", ["Statistic", "Patient", "Measure", "Value", "Unit"],
                      rows, numeric=[False, False, False, True, False], css_class="listing",
-                     source="results/ard/ard.tsv")
+                     source="results/ard/ard.tsv", row_ids=ids)
     return Table("flow_ard", "Table E1. Cytometry statistics over the patients (ARD rows of the "
                  "cytometry rules)", ["Statistic", "Group", "Measure", "Value", "Unit"], rows,
                  numeric=[False, False, False, True, False], source="results/ard/ard.tsv",
@@ -173,13 +180,19 @@ def with_config_values(text: str, cfg: Mapping[str, Any]) -> Cell:
 
 
 def claim_cell(ard: ARD, text: str, statistics: str) -> Cell:
-    """A reproduced claim value linked to the first ARD row it was computed from; every
-    row it names (``stat/group/statistic``, ``value_*`` for a list) joins Appendix D."""
+    """A reproduced claim value whose every number links to the ARD row it was computed
+    from (``stat/group/statistic``; for a list, ``value_*``, the items printed)."""
+    printed = [n for n in numbers(text)]
+
     def read() -> str:
         for stat, group, statistic in parse_statistics(statistics):
-            if statistic.endswith("_*"):  # a list: its first item (the list may be long)
-                for key in ard.series_keys(stat, group, statistic[:-2])[:1]:
-                    ard.get(*key)
+            if statistic.endswith("_*"):  # a list: the items the text prints (it may be long)
+                left = list(printed)
+                for key in ard.series_keys(stat, group, statistic[:-2]):
+                    hit = next((n for n in left if n.printed(ard.peek(key))), None)
+                    if hit is not None:
+                        left.remove(hit)
+                        ard.get(*key)
             elif ard.has(stat, group, statistic):
                 ard.get(stat, group, statistic)
         return text
@@ -187,16 +200,35 @@ def claim_cell(ard: ARD, text: str, statistics: str) -> Cell:
     return ard.cell(read)
 
 
-def audit_table(audit: pd.DataFrame, cfg: Mapping[str, Any], ard: ARD) -> Table:
+def published_rows(audit: pd.DataFrame) -> Rows:
+    """The published value of each claim, as results/audit/claims.tsv holds it (row
+    ``id / published``): what the published columns of Tables A and 11 link to."""
+    long = audit.assign(statistic="published")
+    return Rows(long, ["id", "statistic"], value_column="published", prefix="pub",
+                source="results/audit/claims.tsv", text=True)
+
+
+def published_cell(book: Rows | None, claim: str, text: str) -> Any:
+    """A published value linked to its row of claims.tsv (plain text without one)."""
+    if book is None or not book.contains(claim, "published") or \
+            str(book.stored((claim, "published"))) != str(text):
+        return text
+    return book.cell(lambda: str(book.value(claim, "published")))
+
+
+def audit_table(audit: pd.DataFrame, cfg: Mapping[str, Any], ard: ARD,
+                published: Rows | None = None) -> Table:
     """Published versus reproduced (results/audit/claims.tsv), claim by claim; each
-    reproduced value links to its ARD row."""
-    rows = [[Cell(r["id"], code=True), r["published"],
+    reproduced value links to its ARD row, each published value to its row of
+    claims.tsv (``published``: :func:`published_rows`, Table D2)."""
+    rows = [[Cell(r["id"], code=True), published_cell(published, r["id"], r["published"]),
              claim_cell(ard, r["reproduced"], r.get("statistics", "")),
              AUDIT_STATUS.get(r["status"], r["status"]), with_config_values(r["definition"], cfg)]
             for _, r in audit.iterrows()]
     return Table("audit", "Table A. Published claims and the values this analysis reproduces",
                  ["Claim", "Published", "Reproduced", "Status", "Definition used"], rows,
                  numeric=[False] * 5, css_class="audit", nowrap=(0,), source="results/audit/claims.tsv",
+                 input_columns=(4,),
                  note="Published: as printed in the abstract of Jalink et al., Blood Adv 2024, "
                       "or in the drug maker's summary (safety events). Reproduced: computed "
                       "from the raw data, read from the ARD and printed with the claim's "
@@ -237,14 +269,22 @@ def r_qc_table(summary: pd.DataFrame) -> Table:
                       "table named here.")
 
 
-def qc_checks_table(qc: pd.DataFrame, fmt: Fmt) -> Table:
+def qc_checks_table(qc: pd.DataFrame, fmt: Fmt, ard: ARD | None = None) -> Table:
     """The library cross-check (results/qc/double_programming.tsv): the key statistics
     recomputed with a second Python library, both values and the status. Not the
-    independent QC (that is :func:`r_qc_table`)."""
+    independent QC (that is :func:`r_qc_table`). With ``ard``, the primary value links
+    to its ARD row (``stat/group/statistic``) in Appendix D."""
     def value(v: Any) -> str:
         return F.fmt_auto(v, 6) if not F.is_missing(v) else "undefined"
 
-    rows = [[Cell(r["statistic"], code=True), value(r["primary"]), value(r["independent"]),
+    def primary(statistic: str, v: Any) -> Any:
+        key = tuple(str(statistic).split("/"))
+        if ard is None or len(key) != 3 or not ard.has(*key):
+            return value(v)
+        return ard.cell(lambda: (ard.get(*key), value(v))[1])
+
+    rows = [[Cell(r["statistic"], code=True), primary(r["statistic"], r["primary"]),
+             value(r["independent"]),
              F.MISSING if F.is_missing(r["abs_diff"]) else f"{float(r['abs_diff']):.1e}",
              r["status"]] for _, r in qc.iterrows()]
     return Table("qc_checks", "Table C2. Library cross-check (second Python library; "
@@ -294,33 +334,68 @@ def _change_cell(change: str) -> Cell:
     return Cell(change, parts=tuple(parts))
 
 
-def sensitivity_table_view(summary: pd.DataFrame) -> Table:
-    """Which config variants reproduce the paper (results/sensitivity/summary.tsv)."""
+def sensitivity_summary_rows(summary: pd.DataFrame) -> Rows:
+    """The rows of results/sensitivity/summary.tsv as the report links to them: one per
+    variant and count (``claims_reproduced``, ``claims_compared``)."""
+    long = summary.melt(id_vars=["variant"], value_vars=["claims_reproduced", "claims_compared"],
+                        var_name="statistic", value_name="value")
+    return Rows(long, ["variant", "statistic"], prefix="sens",
+                source="results/sensitivity/summary.tsv")
+
+
+def sensitivity_claim_rows(claims: pd.DataFrame) -> Rows:
+    """The rows of results/sensitivity/sensitivity.tsv (a claim under a variant: the
+    value reproduced, as printed)."""
+    return Rows(claims, ["variant", "id"], value_column="reproduced", prefix="sc",
+                source="results/sensitivity/sensitivity.tsv", text=True)
+
+
+def sensitivity_table_view(summary: pd.DataFrame, book: Rows | None = None) -> Table:
+    """Which config variants reproduce the paper (results/sensitivity/summary.tsv); each
+    count links to its row (``book``: :func:`sensitivity_summary_rows`)."""
+    book = book if book is not None else sensitivity_summary_rows(summary)
+
+    def counts(variant: str) -> str:
+        done = book.value(variant, "claims_reproduced")
+        of = book.value(variant, "claims_compared")
+        return f"{F.fmt_count(float(done))} of {F.fmt_count(float(of))}"
+
     rows = [[variant_label(r["change"]), _change_cell(r["change"]),
-             f"{F.fmt_count(float(r['claims_reproduced']))} of {F.fmt_count(float(r['claims_compared']))}"]
+             book.cell(lambda v=r["variant"]: counts(v))]
             for _, r in summary.iterrows()]
     return Table("sensitivity", "Table 10. Sensitivity analyses: the configuration variants and "
                  "how many published clinical claims each reproduces",
                  ["Variant", "Change from config.yaml", "Claims reproduced"],
                  rows, numeric=[False, False, True], css_class="listing", nowrap=(2,),
                  source="results/sensitivity/summary.tsv",
+                 input_columns=(1,),
                  note="KM: Kaplan-Meier; PR: partial response. Each variant reruns response "
-                      "scoring, statistics and the claims audit with the change shown.")
+                      "scoring, statistics and the claims audit with the change shown. Each "
+                      "count links to its row in Table D2.")
 
 
-def sensitivity_claims_table(claims: pd.DataFrame) -> Table:
+def sensitivity_claims_table(claims: pd.DataFrame, book: Rows | None = None,
+                             published: Rows | None = None) -> Table:
     """Each claim's value under each variant (results/sensitivity/sensitivity.tsv): the
-    primary value, and every variant giving another value, by name."""
+    primary value, and every variant giving another value, by name; each value links
+    to its row (``book``: :func:`sensitivity_claim_rows`)."""
+    book = book if book is not None else sensitivity_claim_rows(claims)
     primary = claims[claims["variant"] == "primary"]
     rows = []
     for _, p in primary.iterrows():
         others = claims[(claims["id"] == p["id"]) & (claims["variant"] != "primary")]
         differ = others[others["reproduced"] != p["reproduced"]]
-        text = "; ".join(f"{variant_label(r['change'])}: {r['reproduced']}"
-                         for _, r in differ.iterrows())
+
+        pieces: list[Cell | str] = []
+        for k, (_, r) in enumerate(differ.iterrows()):
+            # The variant's label (its change, which may hold numbers) is not linked.
+            pieces += ["; " if k else "", f"{variant_label(r['change'])}: ",
+                       book.cell(lambda r=r: str(book.value(r["variant"], r["id"])))]
         same = len(others) - len(differ)
-        rows.append([Cell(p["id"], code=True), p["published"], p["reproduced"],
-                     text or "none",
+        other = joined(pieces)
+        rows.append([Cell(p["id"], code=True), published_cell(published, p["id"], p["published"]),
+                     book.cell(lambda p=p: str(book.value("primary", p["id"]))),
+                     other if str(other) else "none",
                      "all" if same == len(others) else f"{same} of {len(others)}"])
     return Table("sensitivity_claims", "Table 11. Each published claim under each variant",
                  ["Claim", "Published", "Primary analysis", "Variants giving another value "
@@ -328,7 +403,8 @@ def sensitivity_claims_table(claims: pd.DataFrame) -> Table:
                  numeric=[False, False, False, False, True], css_class="listing",
                  nowrap=(0,), source="results/sensitivity/sensitivity.tsv",
                  note="Variants are named by their change from the configuration (Table 10). "
-                      "Values are printed with each claim's rounding rule.")
+                      "Values are printed with each claim's rounding rule; each links to its "
+                      "row in Table D2.")
 
 
 # The key statistics of each group under each variant (results/sensitivity/
@@ -364,29 +440,51 @@ def key_statistic_text(values: Mapping[str, Any], kind: str, fmt: Fmt) -> str:
     return f"{F.fmt_count(num)}/{F.fmt_count(den)}"
 
 
-def key_statistics_tables(keys: pd.DataFrame, groups: Sequence[str], fmt: Fmt) -> dict[str, Table]:
+def key_statistics_rows(keys: pd.DataFrame) -> Rows:
+    """The rows of results/sensitivity/key_statistics.tsv (variant, stat_id, group,
+    statistic: value) as the report links to them."""
+    return Rows(keys, ["variant", "stat_id", "group", "statistic"], prefix="ks",
+                source="results/sensitivity/key_statistics.tsv")
+
+
+_KEY_ORDER = ("numerator", "denominator", "proportion", "value")
+
+
+def key_statistics_tables(keys: pd.DataFrame, groups: Sequence[str], fmt: Fmt,
+                          book: Rows | None = None) -> dict[str, Table]:
     """Table 9 (9a, 9b: one per group): the key statistics of each group with patients
     (``groups``, e.g. ``present_groups``) under each variant, a row per variant in the
     order of results/sensitivity/key_statistics.tsv (the primary analysis first). A value
-    printed differently from the primary analysis's is set in bold."""
+    printed differently from the primary analysis's is set in bold. Each number links to
+    its row of key_statistics.tsv (``book``: :func:`key_statistics_rows`; Table D2)."""
+    book = book if book is not None else key_statistics_rows(keys)
     shown = [g for g in KEY_STATISTICS_COLUMNS if g in groups]
     variants = list(dict.fromkeys(keys["variant"]))
-    values: dict[tuple[str, str, str], dict[str, Any]] = {}
+    present: dict[tuple[str, str, str], list[str]] = {}
     changes: dict[str, str] = {}
     for r in keys.itertuples():
-        values.setdefault((r.variant, r.stat_id, r.group), {})[r.statistic] = r.value
+        present.setdefault((r.variant, r.stat_id, r.group), []).append(r.statistic)
         changes.setdefault(r.variant, r.change)
+
+    def text(variant: str, stat: str, group: str, kind: str) -> str:
+        names = present.get((variant, stat, group), [])
+        ordered = [n for n in _KEY_ORDER if n in names] + [n for n in names if n not in _KEY_ORDER]
+        values = {n: book.value(variant, stat, group, n) for n in ordered}
+        return key_statistic_text(values, kind, fmt)
+
     out: dict[str, Table] = {}
     for k, group in enumerate(shown):
         columns = KEY_STATISTICS_COLUMNS[group]
         rows: list[list[Any]] = []
         first: list[str] = []
         for variant in variants:
-            texts = [key_statistic_text(values.get((variant, stat, group), {}), kind, fmt)
+            cells = [book.cell(lambda v=variant, s=stat, kd=kind: text(v, s, group, kd))
                      for _, stat, kind in columns]
+            texts = [str(c) for c in cells]
             first = first or texts
             rows.append([variant_label(changes[variant])] +
-                        [Cell(t, emphasis=t != p) for t, p in zip(texts, first)])
+                        [dataclasses.replace(c, emphasis=t != p)
+                         for c, t, p in zip(cells, texts, first)])
         letter = "abcdefgh"[k] if len(shown) > 1 else ""
         out[f"key_statistics_{group}"] = Table(
             f"key_statistics_{group}",
@@ -489,3 +587,32 @@ def provenance_tables(record: Mapping[str, Any]) -> dict[str, Table]:
     }
 
 
+
+
+def rows_appendix_table(books: Sequence[Rows],
+                        printed: Mapping[str, Sequence[tuple[str, str]]]) -> Table:
+    """Table D2: every row of the results tables other than the ARD that the report
+    printed (the published values of the claims; the sensitivity analyses: key
+    statistics, claim counts and claim values under each variant), each the target of the links on the numbers it gave and with
+    links back to the tables that print it (``printed``: :func:`~aiha.report.model.printed_in`)."""
+    rows, ids = [], []
+    for book in books:
+        for key in book.used:
+            value = book.stored(key)
+            rows.append([Cell(book.source.rsplit("/", 1)[-1], code=True),
+                         Cell(" / ".join(key), code=True),
+                         value if isinstance(value, str) else
+                         F.fmt_number(value, 0) if math.isinf(value) else F.fmt_auto(value, 6),
+                         back_links(printed.get(book.anchor(key), ()))])
+            ids.append(book.anchor(key))
+    return Table("result_rows", "Table D2. Rows of the other results tables printed in "
+                 "this report", ["Results table", "Row (variant / key)", "Value",
+                                            "Printed in (table)"], rows,
+                 numeric=[False, False, False, False], css_class="listing rows", row_ids=ids,
+                 source=", ".join(dict.fromkeys(b.source for b in books if b.used)),
+                 note="Each published value (Tables A and 11), each number of Tables 9 "
+                      "to 11 and of the FlowJo reconciliation (Table R, when the gates are "
+                      "a FlowJo workspace's) links to its row here. Row: the claim and its "
+                      "published value; the variant, then the statistic, group and measure "
+                      "(key statistics), the count (claims compared or reproduced) or the "
+                      "claim; the gate type and the column.")

@@ -34,7 +34,7 @@ class _Rows:
     def __init__(self, ard: ARD, groups: Sequence[str]) -> None:
         self.ard, self.groups, self.rows = ard, list(groups), []  # type: list[list[Any]]
 
-    def add(self, label: str, fn: Callable[[str], str]) -> None:
+    def add(self, label: Any, fn: Callable[[str], str]) -> None:
         self.rows.append([label] + [self.ard.cell(lambda g=g: fn(g)) for g in self.groups])
 
 
@@ -65,7 +65,10 @@ def _prior_therapy_rows(t: _Rows, ard: ARD, fmt: Fmt) -> str:
             return _pct_cell(ard, PRIOR, g, fmt, prefix)
         k = ard.get(PRIOR, g, f"{prefix}n")
         n = ard.get(PRIOR, g, "denominator")
-        return "not recorded" if n == 0 else F.fmt_n_of_N(k, n, fmt.percent)
+        if n == 0:
+            return "not recorded"
+        ard.ratio(PRIOR, g, f"{prefix}n", "denominator")  # the percentage's row
+        return F.fmt_n_of_N(k, n, fmt.percent)
 
     unit = "n (%)" if whole else "n/N (%)"
     for x in types:
@@ -172,12 +175,12 @@ def transfusion_table(ard: ARD, fmt: Fmt) -> Table:
     k = 1
     while ard.has(f"transfusion_w{k}", "all", "start_day"):
         sid = f"transfusion_w{k}"
-        label = _window_label(ard, k)
-        t.add(f"{label}: patients transfused, n/N (%)",
+        # The window's days are ARD rows too: the label's numbers link to them.
+        t.add(ard.cell(lambda k=k: f"{_window_label(ard, k)}: patients transfused, n/N (%)"),
               lambda g, s=sid: _n_of_N(ard, s, g, fmt))
-        t.add(f"{label}: units, total",
+        t.add(ard.cell(lambda k=k: f"{_window_label(ard, k)}: units, total"),
               lambda g, s=sid: F.fmt_count(ard.opt(s, g, "units")))
-        t.add(f"{label}: units per patient, median (range)",
+        t.add(ard.cell(lambda k=k: f"{_window_label(ard, k)}: units per patient, median (range)"),
               lambda g, s=sid: _median_range(ard, s, g, None, prefix="units_"))
         k += 1
     return Table("transfusions", "Table 3. Transfusion burden before and after the first dose",
@@ -227,10 +230,11 @@ def ae_term_table(ard: ARD, fmt: Fmt) -> Table:
 def _n_of_N(ard: ARD, stat: str, group: str, fmt: Fmt) -> str:
     if not ard.has(stat, group, "numerator"):
         return F.MISSING
-    if ard.get(stat, group, "denominator") == 0:
+    num, den = ard.get(stat, group, "numerator"), ard.get(stat, group, "denominator")
+    if den == 0:
         return "no patients"
-    return F.fmt_n_of_N(ard.get(stat, group, "numerator"), ard.get(stat, group, "denominator"),
-                        fmt.percent)
+    ard.ratio(stat, group)  # the row of the percentage (proportion, or n/N in Appendix D)
+    return F.fmt_n_of_N(num, den, fmt.percent)
 
 
 def _prop_ci(ard: ARD, stat: str, group: str, fmt: Fmt, level: float) -> str:

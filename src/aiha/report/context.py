@@ -17,8 +17,10 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cl
                                          provenance_table, provenance_tables, qc_checks_table,
                                          r_qc_table,
                                          raw_files_table,
-                                         qc_table, sensitivity_claims_table,
-                                         sensitivity_table_view)
+                                         qc_table, rows_appendix_table,
+                                         sensitivity_claim_rows, sensitivity_claims_table,
+                                         sensitivity_summary_rows, sensitivity_table_view,
+                                         key_statistics_rows, published_rows)
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
                                          response_table, transfusion_table)
@@ -29,10 +31,11 @@ from aiha.report.cytometry_tables import (
     flow_findings_table,
     flow_patient_table,
     flow_patients,
+    reconciliation_rows,
     reconciliation_table,
 )
-from aiha.report.model import (ARD, GROUP_LABELS, Cell, Fmt, Table, anchor, max_patient_rows,
-                               present_groups, unlinked)
+from aiha.report.model import (ARD, GROUP_LABELS, Cell, Coverage, Fmt, Table, anchor, back_links,
+                               link_coverage, max_patient_rows, present_groups, printed_in)
 from aiha.report.render_paths import CLINICAL_FIGURES, CYTOMETRY_FIGURES
 
 # --------------------------------------------------------------------------- context
@@ -82,8 +85,10 @@ def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
         t["cytometry_qc"] = qc_table(tables["cytometry_qc"], fmt)
         if tables.get("ard") is not None:
             ard = ARD(tables["ard"])
-            t["flow_patients"] = unlinked(flow_patient_table(ard, fmt, cfg, listing=True))
+            # The listings link to their own table of ARD rows (flow_ard_patients).
+            t["flow_patients"] = flow_patient_table(ard, fmt, cfg, listing=True)
             t["flow_ard_patients"] = flow_table(ard, fmt, per_patient=True)
+            t["flow_patients"].links_to = "its row in the table of each patient's ARD rows below"
     if raw_inputs is not None:
         t["raw_files"] = raw_files_table(raw_inputs)
     if tables.get("adam_variables") is not None:
@@ -116,24 +121,62 @@ def chapter_list(has_audit: bool, has_cytometry: bool, has_qc: bool) -> list[dic
     return out
 
 
-def ard_appendix_table(ard: ARD) -> Table:
+# The tables of the appendices (the others are in the chapters: the body).
+APPENDIX_TABLES = frozenset({"cleaning_summary", "provenance", "build", "inputs", "study_files",
+                             "packages", "config_keys", "qc_checks", "r_qc", "flow_ard",
+                             "ard_rows", "result_rows"})
+
+
+def coverage_words(coverage: Coverage) -> str:
+    """The title page's sentence on links, from the numbers measured in the tables of
+    the chapters (:func:`aiha.report.model.link_coverage`): true whatever it finds."""
+    if coverage.total == 0:
+        return "The tables of the chapters print no number from a results table."
+    if coverage.complete:
+        return ("Every number that the tables of the chapters print from a results table "
+                f"({F.fmt_count(coverage.total)} numbers) links to the row that holds it, in "
+                "Appendix D.")
+    return (f"Of the {F.fmt_count(coverage.total)} numbers that the tables of the chapters "
+            f"print from a results table, {F.fmt_count(coverage.linked)} "
+            f"({F.fmt_percent(coverage.linked / coverage.total, 0)}) link to the row that "
+            "holds them, in Appendix D; the others carry no link.")
+
+
+def ard_appendix_table(ard: ARD, printed: Mapping[str, Any] | None = None) -> Table:
     """Appendix D: every ARD row the report printed, with its provenance; each row is
-    the target of the links on the numbers it gave."""
+    the target of the links on the numbers it gave and links back to the tables that
+    print it (``printed``: :func:`aiha.report.model.printed_in`). A percentage of an
+    "n/N (%)" cell without a ``proportion`` row lands on a row computed from the two
+    (measure ``numerator/denominator``, made by the report)."""
     frame = ard.frame.set_index(["stat_id", "group", "statistic"])
+    printed = printed or {}
     rows, ids = [], []
     for key in sorted(ard.used):
+        if key in ard.derived:
+            value, parts = ard.derived[key]
+            r = frame.loc[parts[0]]
+            r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
+            rows.append([Cell(key[0], code=True), GROUP_LABELS.get(key[1], key[1]),
+                         Cell(key[2], code=True), F.fmt_auto(value, 6), "proportion",
+                         "(report)", "the two rows above, divided",
+                         Cell(str(r["inputs_sha256"])[:12], code=True),
+                         back_links(printed.get(anchor(key), ()))])
+            ids.append(anchor(key))
+            continue
         r = frame.loc[key]
         r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
         rows.append([Cell(key[0], code=True), GROUP_LABELS.get(key[1], key[1]),
                      Cell(key[2], code=True), F.fmt_auto(r["value"], 6), r["unit"],
                      Cell(str(r["rule"]), code=True), Cell(str(r["script"]), code=True),
-                     Cell(str(r["inputs_sha256"])[:12], code=True)])
+                     Cell(str(r["inputs_sha256"])[:12], code=True),
+                     back_links(printed.get(anchor(key), ()))])
         ids.append(anchor(key))
     return Table("ard_rows", "Table D1. ARD rows printed in this report, with the rule, script "
                  "and input digest that made each", ["Statistic", "Group", "Measure", "Value",
                                                      "Unit", "Rule", "Script",
-                                                     "Inputs SHA-256 (first 12)"],
-                 rows, numeric=[False, False, False, True, False, False, False, False],
+                                                     "Inputs SHA-256 (first 12)",
+                                                     "Printed in (table)"],
+                 rows, numeric=[False, False, False, True, False, False, False, False, False],
                  css_class="listing ard", row_ids=ids,
                  note="All rows, including those not printed, are in results/ard/ard.tsv. "
                       "Values are printed with up to 6 decimals. Inputs SHA-256: one digest "
@@ -160,8 +203,11 @@ def build_context(
     has_audit = tables.get("audit") is not None
     has_cytometry = tables.get("cytometry_qc") is not None
     optional = {}
+    # The results tables other than the ARD whose printed rows make Table D2.
+    books = []
     if has_audit:
-        optional["audit"] = audit_table(tables["audit"], cfg, ard)
+        books.append(published_rows(tables["audit"]))
+        optional["audit"] = audit_table(tables["audit"], cfg, ard, books[0])
     if has_cytometry:
         optional["flow_findings"] = flow_findings_table(ard, fmt, cfg)
         # Per-patient rows only up to report.max_patient_rows; beyond, the listings.
@@ -169,20 +215,32 @@ def build_context(
             optional["flow_patients"] = flow_patient_table(ard, fmt, cfg)
         optional["flow_ard"] = flow_table(ard, fmt)
     if tables.get("qc") is not None:
-        optional["qc_checks"] = qc_checks_table(tables["qc"], fmt)
+        optional["qc_checks"] = qc_checks_table(tables["qc"], fmt, ard)
     if tables.get("r_qc") is not None:
         optional["r_qc"] = r_qc_table(tables["r_qc"])
     if has_cytometry and tables.get("flowjo_reconciliation") is not None:
+        books.append(reconciliation_rows(tables["flowjo_reconciliation"]))
         optional["flowjo_reconciliation"] = reconciliation_table(
-            tables["flowjo_reconciliation"], fmt, cfg)
-    key_statistics = key_statistics_tables(tables["key_statistics"], present_groups(ard), fmt)
+            tables["flowjo_reconciliation"], fmt, cfg, books[-1])
+    published = books[0] if has_audit else None
+    keys_book = key_statistics_rows(tables["key_statistics"])
+    summary_book = sensitivity_summary_rows(tables["sensitivity"])
+    key_statistics = key_statistics_tables(tables["key_statistics"], present_groups(ard), fmt,
+                                           keys_book)
+    has_claims_table = tables.get("sensitivity_claims") is not None and \
+        len(tables["sensitivity_claims"]) > 0
+    claims_book = sensitivity_claim_rows(tables["sensitivity_claims"]) if has_claims_table \
+        else None
+    # Tables 10 and 11 are printed only with the claims audit (and their rows with them).
+    books += [keys_book] + ([summary_book] if has_audit else []) + \
+        ([claims_book] if claims_book is not None and has_audit else [])
     t = {
         **optional,
         **key_statistics,
-        "sensitivity": sensitivity_table_view(tables["sensitivity"]),
-        **({"sensitivity_claims": sensitivity_claims_table(tables["sensitivity_claims"])}
-           if tables.get("sensitivity_claims") is not None
-           and len(tables["sensitivity_claims"]) else {}),
+        "sensitivity": sensitivity_table_view(tables["sensitivity"], summary_book),
+        **({"sensitivity_claims": sensitivity_claims_table(tables["sensitivity_claims"],
+                                                           claims_book, published)}
+           if has_claims_table else {}),
         "baseline": baseline_table(ard, fmt),
         "exposure": exposure_table(ard, fmt),
         "transfusions": transfusion_table(ard, fmt),
@@ -212,8 +270,16 @@ def build_context(
     cover = dict(digests or {})
     if in_force:
         cover[f"Config in force ({in_force['file']})"] = in_force["sha256"]
-    # Last: the rows every table above printed.
-    t["ard_rows"] = ard_appendix_table(ard)
+    # Last: the rows every table above printed, each linking back to where it is printed.
+    shown = {k: v for k, v in t.items() if has_audit or k not in ("sensitivity",
+                                                                  "sensitivity_claims")}
+    section = next((c["number"].rstrip(".") for c in chapters if c["id"] == "cytometry"), "")
+    printed = printed_in(shown, [("cover", "cover", [facts["n_all"], *facts["treated_by_group"]]),
+                                 (f"\u00a7{section}", "cytometry", [flow_n_cell])])
+    t["ard_rows"] = ard_appendix_table(ard, printed)
+    t["result_rows"] = rows_appendix_table(books, printed)
+    coverage = link_coverage([table for key, table in shown.items()
+                              if key not in APPENDIX_TABLES])
     return {
         "chapters": chapters,
         "tie_words": {"lower": "start", "upper": "end", "midpoint": "midpoint",
@@ -222,6 +288,8 @@ def build_context(
         "listings_note": LISTINGS_NOTE,
         "chapter": {c["id"]: c for c in chapters},
         "facts": facts,
+        "link_coverage": coverage,
+        "coverage_words": coverage_words(coverage),
         "flow_patients_cell": flow_n_cell,
         "title": report_cfg.get("title", "Study report"),
         "subtitle": report_cfg.get("subtitle", ""),

@@ -10,7 +10,7 @@ from typing import Any
 from aiha import formatting as F
 from aiha.cytometry.labels import display_labels
 from aiha.pseudonym import is_pseudonym
-from aiha.report.model import ARD, Fmt, Table
+from aiha.report.model import ARD, Fmt, Rows, Table
 
 
 def role_labels(cfg: Mapping[str, Any]) -> dict[str, str]:
@@ -119,8 +119,9 @@ def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
     def n_of(stat: str, num: str = "numerator") -> str:
         if not ard.has(stat, "all", num):
             return F.MISSING
-        return F.fmt_n_of_N(ard.get(stat, "all", num), ard.get(stat, "all", "denominator"),
-                            fmt.percent)
+        k, n = ard.get(stat, "all", num), ard.get(stat, "all", "denominator")
+        ard.ratio(stat, "all", num, "denominator")  # the percentage's row
+        return F.fmt_n_of_N(k, n, fmt.percent)
 
     lab = role_labels(cfg)
     rows = []
@@ -160,9 +161,25 @@ GATE_TYPE_WORDS = {"RectangleGate": "rectangle", "QuadrantGate": "quadrant",
                    "BooleanGate": "Boolean"}
 
 
-def reconciliation_table(summary: Any, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
+RECONCILIATION_COLUMNS = ("populations", "within_tolerance", "max_abs_percent_difference",
+                          "max_abs_percent_difference_1000plus")
+
+
+def reconciliation_rows(summary: Any) -> Rows:
+    """The rows of results/cytometry/flowjo_reconciliation_summary.tsv as the report links
+    to them: one per gate type and column."""
+    long = summary.melt(id_vars=["gate_type"], value_vars=list(RECONCILIATION_COLUMNS),
+                        var_name="statistic", value_name="value")
+    return Rows(long, ["gate_type", "statistic"], prefix="recon",
+                source="results/cytometry/flowjo_reconciliation_summary.tsv")
+
+
+def reconciliation_table(summary: Any, fmt: Fmt, cfg: Mapping[str, Any],
+                         book: Rows | None = None) -> Table:
     """FlowJo's own counts against the pipeline's, by gate type
-    (results/cytometry/flowjo_reconciliation_summary.tsv)."""
+    (results/cytometry/flowjo_reconciliation_summary.tsv); each number links to its row
+    (``book``: :func:`reconciliation_rows`, Table D2)."""
+    book = book if book is not None else reconciliation_rows(summary)
     tolerance = (cfg.get("cytometry", {}).get("reconciliation", {}) or {}).get(
         "tolerance_percent")
 
@@ -173,9 +190,13 @@ def reconciliation_table(summary: Any, fmt: Fmt, cfg: Mapping[str, Any]) -> Tabl
             return "FlowJo count 0"  # a relative difference to zero is not defined
         return f"{F.fmt_number(value, 2)}%"
 
-    rows = [[GATE_TYPE_WORDS.get(str(r["gate_type"]), str(r["gate_type"])),
-             F.fmt_count(float(r["populations"])), F.fmt_count(float(r["within_tolerance"])),
-             pct(r["max_abs_percent_difference"]), pct(r["max_abs_percent_difference_1000plus"])]
+    def value(gate: str, column: str) -> str:
+        v = book.value(gate, column)
+        return F.fmt_count(float(v)) if column in RECONCILIATION_COLUMNS[:2] else pct(v)
+
+    rows = [[GATE_TYPE_WORDS.get(str(r["gate_type"]), str(r["gate_type"]))] +
+            [book.cell(lambda g=str(r["gate_type"]), c=c: value(g, c))
+             for c in RECONCILIATION_COLUMNS]
             for _, r in summary.iterrows()]
     limit = "" if tolerance is None else (
         f" Within tolerance: at most {F.fmt_number(float(tolerance), 1)}% from FlowJo's count.")

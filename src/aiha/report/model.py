@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,55 +27,240 @@ GROUP_LABELS = {
 Key = tuple[str, str, str]
 
 
-def anchor(key: Key) -> str:
-    """The HTML id of an ARD row in the ARD appendix (stable, safe in an id)."""
-    return "ard-" + hashlib.sha256("\x1f".join(key).encode("utf-8")).hexdigest()[:16]
+def anchor(key: Sequence[str], prefix: str = "ard") -> str:
+    """The HTML id of a row of a results table in an appendix of rows (stable, safe in
+    an id): ``ard-<digest>`` for an ARD row (Appendix D), ``<prefix>-<digest>`` for a
+    row of another results table."""
+    return f"{prefix}-" + hashlib.sha256("\x1f".join(key).encode("utf-8")).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ number links
+# A printed number: optional sign (only where it is not a hyphen between two numbers),
+# digits with thousands commas, decimals, an optional percent sign. Digits glued to a
+# letter (CD38, w1, v5) are names, not numbers.
+NUMBER = re.compile(r"(?:(?<![\w.,])(?P<sign>[+\u2212-]))?(?<![\w.,])"
+                    r"(?P<digits>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<decimals>\d+))?"
+                    r"(?![\w])(?P<percent>%)?")
+# Numbers that are labels, not values: "grade 3", "Table 7", the level of "95% CI".
+_LABEL_BEFORE = re.compile(r"(?:\b(?:grade|Grade|Table|Tables|Listing|Figure|version|"
+                           r"Appendix|CTCAE v)\s?)$")
+_LABEL_AFTER = re.compile(r"^\s?CI\b")
+# The bounds of a confidence interval of a percentage are printed without "%".
+_CI_BOUND = re.compile(r"\bCI\s(?:\S+?(?:\u2013| to ))?$")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number printed in a text: where it is, its value and printed decimals."""
+
+    start: int
+    end: int
+    value: float
+    decimals: int
+    percent: bool  # a percentage (or a bound of its CI): may print a proportion
+
+    def printed(self, value: float) -> bool:
+        """Whether ``value`` prints as this number (same rounding); a percentage also
+        reads a proportion (0.5 prints as 50.0%)."""
+        candidates = [value, value * 100.0] if self.percent else [value]
+        target = F.fmt_number(self.value, self.decimals)
+        return any(math.isfinite(c) and F.fmt_number(c, self.decimals) == target
+                   for c in candidates)
+
+
+def numbers(text: str) -> list[Number]:
+    """The numbers printed in ``text`` that are values (labels such as "grade 3",
+    "Table 7" or the level of a "95% CI" excepted), in order."""
+    out = []
+    for m in NUMBER.finditer(text):
+        if _LABEL_BEFORE.search(text[:m.start()]) or \
+                (m.group("percent") and _LABEL_AFTER.match(text[m.end():])):
+            continue
+        sign = -1.0 if m.group("sign") in ("-", F.MINUS) else 1.0
+        digits = m.group("digits").replace(",", "")
+        decimals = m.group("decimals") or ""
+        value = sign * float(f"{digits}.{decimals}" if decimals else digits)
+        percent = bool(m.group("percent")) or bool(_CI_BOUND.search(text[:m.start()]))
+        out.append(Number(m.start(), m.end(), value, len(decimals), percent))
+    return out
+
+
+def row_numbers(value: Any) -> list[float]:
+    """The numbers a row holds: its value, or the numbers printed in a text value."""
+    if isinstance(value, str):
+        try:
+            return [float(value)] if value.strip() else []
+        except ValueError:
+            return [n.value for n in numbers(value)]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return []
+    return [] if math.isnan(number) else [number]
+
+
+def link_numbers(text: str, reads: Sequence[tuple[str, Sequence[float]]]
+                 ) -> tuple[tuple[str, str], ...]:
+    """``text`` cut into (segment, anchor) pieces: each printed number linked to the
+    row it was read from, an unlinked piece (anchor "") between them.
+
+    ``reads``: the rows read while ``text`` was formatted, in order, as (anchor, the
+    numbers the row holds). Each number is matched to the first number of a row not
+    yet matched that prints the same (search from the last match on, then from the
+    start): the order in which a formatter reads rows is the order in which it prints
+    them, and a row that prints twice in one cell (rare) links once."""
+    slots = [(a, v) for a, values in reads for v in values]
+    taken = [False] * len(slots)
+    pieces: list[tuple[str, str]] = []
+    pos, last = 0, 0
+    for number in numbers(text):
+        order = list(range(last, len(slots))) + list(range(0, last))
+        hit = next((i for i in order if not taken[i] and number.printed(slots[i][1])), None)
+        if hit is None:
+            continue
+        taken[hit], last = True, hit + 1
+        if number.start > pos:
+            pieces.append((text[pos:number.start], ""))
+        pieces.append((text[number.start:number.end], slots[hit][0]))
+        pos = number.end
+    if pos < len(text):
+        pieces.append((text[pos:], ""))
+    return tuple(pieces) if any(a for _, a in pieces) else ()
 
 
 @dataclass(frozen=True)
 class Cell:
-    """A printed value with the ARD row it links to (``link``: an anchor), whether
-    it is an identifier set in code type (``code``) and whether it is set in bold
-    (``emphasis``: e.g. a value that differs from the primary analysis)."""
+    """A printed value with the rows its numbers link to (``links``: the text cut into
+    (segment, anchor) pieces; ``link``: the first anchor), whether it is an identifier
+    set in code type (``code``) and whether it is set in bold (``emphasis``: e.g. a
+    value that differs from the primary analysis)."""
 
     text: str
     link: str = ""
     code: bool = False
     parts: tuple[tuple[str, bool], ...] = ()  # (text, in code type), when mixed
     emphasis: bool = False
+    links: tuple[tuple[str, str], ...] = ()  # (text, anchor or ""), when linked
 
     def __str__(self) -> str:
         return "".join(t for t, _ in self.parts) if self.parts else self.text
 
+    @property
+    def anchors(self) -> list[str]:
+        """Every anchor the cell links to, in order."""
+        return [a for _, a in self.links if a] or ([self.link] if self.link else [])
 
-class ARD:
-    """Lookups into the ARD with a clear error naming what is missing.
+    def segments(self) -> tuple[tuple[str, str], ...]:
+        """The text as (segment, anchor) pieces (one unlinked piece when not linked)."""
+        if self.links:
+            return self.links
+        return ((self.text, self.link),)
 
-    Every row read is remembered (:attr:`used`, in order of first use): the report's
-    ARD appendix lists exactly the rows printed. :meth:`cell` turns a formatting
-    function into a :class:`Cell` linked to the first row that function read."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
+def linked_cell(text: str, reads: Sequence[tuple[str, Sequence[float]]], **kw: Any) -> Cell:
+    """A Cell of ``text`` whose numbers link to the rows read (see :func:`link_numbers`)."""
+    pieces = link_numbers(text, reads) if text != F.MISSING else ()
+    first = next((a for _, a in pieces if a), "")
+    return Cell(text, link=first, links=pieces, **kw)
+
+
+def joined(pieces: Sequence[Cell | str]) -> Cell:
+    """One Cell of texts and Cells side by side, each Cell keeping its links (a label
+    printed between linked values never takes a link of its own)."""
+    segments: list[tuple[str, str]] = []
+    for piece in pieces:
+        segments += list(piece.segments()) if isinstance(piece, Cell) else [(str(piece), "")]
+    text = "".join(t for t, _ in segments)
+    first = next((a for _, a in segments if a), "")
+    return Cell(text, link=first, links=tuple(segments) if first else ())
+
+
+class Rows:
+    """Lookups into a results table (one value per key) that remember what was read.
+
+    Every row read is remembered (:attr:`used`, in order of first use): an appendix of
+    rows lists exactly the rows printed, each with the id :meth:`anchor` gives it.
+    :meth:`cell` turns a formatting function into a :class:`Cell` whose every printed
+    number links to the row it came from."""
+
+    def __init__(self, frame: pd.DataFrame, key_columns: Sequence[str],
+                 value_column: str = "value", prefix: str = "ard", source: str = "",
+                 text: bool = False) -> None:
         self.frame = frame
-        self._index: dict[Key, list[float]] = {}
-        for sid, grp, stat, val in zip(frame["stat_id"], frame["group"], frame["statistic"],
-                                       frame["value"]):
-            self._index.setdefault((sid, grp, stat), []).append(float(val))
-        self.used: dict[Key, None] = {}
-        self._reading: list[Key] | None = None
+        self.text = text  # values are text as printed (a claim's value): kept as they are
+        self.prefix = prefix
+        self.source = source  # the results table's path, as the appendix names it
+        self.value_column = value_column
+        self.key_columns = list(key_columns)
+        self._index: dict[tuple[str, ...], list[Any]] = {}
+        for *key, val in zip(*(frame[c] for c in key_columns), frame[value_column]):
+            self._index.setdefault(tuple(str(k) for k in key), []).append(
+                str(val) if text else self._value(val))
+        self.used: dict[tuple[str, ...], None] = {}
+        self.derived: dict[tuple[str, ...], tuple[float, tuple[tuple[str, ...], ...]]] = {}
+        self._reading: list[tuple[str, ...]] | None = None
 
-    def cell(self, fn: Callable[[], str]) -> Cell:
-        """``fn()`` as a Cell linked to the first ARD row it read (no link if none)."""
+    @staticmethod
+    def _value(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return float(value) if value.strip() else float("nan")
+            except ValueError:
+                return value
+        return float(value)
+
+    def anchor(self, key: Sequence[str]) -> str:
+        return anchor(tuple(key), self.prefix)
+
+    def _read(self, key: tuple[str, ...]) -> None:
+        self.used.setdefault(key, None)
+        if self._reading is not None:
+            self._reading.append(key)
+
+    def value(self, *key: str) -> Any:
+        """The row's value (a number, or text), marking it as printed."""
+        hits = self._index.get(tuple(key), [])
+        if len(hits) != 1:
+            raise KeyError(f"{self.prefix}: {len(hits)} rows for {'/'.join(key)}")
+        self._read(tuple(key))
+        return hits[0]
+
+    def stored(self, key: Sequence[str]) -> Any:
+        """A row's value (derived rows included) without marking it as printed."""
+        key = tuple(key)
+        if key in self.derived:
+            return self.derived[key][0]
+        return self._index[key][0]
+
+    def numbers_of(self, key: tuple[str, ...]) -> list[float]:
+        if key in self.derived:
+            return [self.derived[key][0]]
+        hits = self._index.get(key, [])
+        return row_numbers(hits[0]) if hits else []
+
+    def cell(self, fn: Callable[[], str], **kw: Any) -> Cell:
+        """``fn()`` as a Cell whose numbers link to the rows it read (no link if none)."""
         outer = self._reading
         self._reading = []
         try:
-            text = fn()
+            text = str(fn())
             read = self._reading
         finally:
             self._reading = outer
         if outer is not None:
             outer.extend(read)
-        return Cell(str(text), anchor(read[0]) if read and text != F.MISSING else "")
+        return linked_cell(text, [(self.anchor(k), self.numbers_of(k)) for k in read], **kw)
+
+    def contains(self, *key: str) -> bool:
+        return tuple(key) in self._index
+
+
+class ARD(Rows):
+    """Lookups into the ARD with a clear error naming what is missing (rows keyed by
+    ``stat_id``, ``group``, ``statistic``; anchors ``ard-...`` into Appendix D)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__(frame, ["stat_id", "group", "statistic"], source="results/ard/ard.tsv")
 
     def link(self, stat_id: str, group: str, statistic: str) -> str:
         """The anchor of a row, marking it as printed."""
@@ -90,22 +276,43 @@ class ARD:
         hits = self._index.get((stat_id, group, statistic), [])
         if len(hits) != 1:
             raise KeyError(f"ARD has {len(hits)} rows for {stat_id}/{group}/{statistic}")
-        key = (stat_id, group, statistic)
-        self.used.setdefault(key, None)
-        if self._reading is not None:
-            self._reading.append(key)
-        return hits[0]
+        self._read((stat_id, group, statistic))
+        return float(hits[0])
+
+    def ratio(self, stat_id: str, group: str, numerator: str = "numerator",
+              denominator: str = "denominator") -> float:
+        """numerator / denominator of a statistic, as printed in an "n/N (%)" cell: the
+        ``proportion`` row when the ARD has one, else a row of Appendix D computed from
+        the two (``numerator/denominator``), so the percentage links to a row that
+        holds it. NaN for a zero denominator."""
+        stem = (numerator[:-len("numerator")] if numerator.endswith("numerator") else
+                numerator[:-1] if numerator.endswith("n") else "")
+        parts = ((stat_id, group, numerator), (stat_id, group, denominator))
+        num, den = (float(self._index[k][0]) if len(self._index.get(k, [])) == 1
+                    else float("nan") for k in parts)
+        if not den or math.isnan(den):
+            return float("nan")
+        prop = (stat_id, group, f"{stem}proportion")
+        if prop in self._index and len(self._index[prop]) == 1 and \
+                math.isclose(float(self._index[prop][0]), num / den, rel_tol=1e-9, abs_tol=1e-12):
+            return self.get(*prop)
+        key = (stat_id, group, f"{numerator}/{denominator}")
+        self.derived[key] = (num / den, parts)
+        for k in parts:
+            self.used.setdefault(k, None)
+        self._read(key)
+        return num / den
 
     def peek(self, key: Key) -> float:
         """A row's value without marking it as printed (to choose what to print)."""
         hits = self._index.get(key, [])
         if len(hits) != 1:
             raise KeyError(f"ARD has {len(hits)} rows for {'/'.join(key)}")
-        return hits[0]
+        return float(hits[0])
 
     def keys(self, stat_id: str, group: str) -> list[Key]:
         """The (stat_id, group, statistic) keys of a statistic and group, in ARD order."""
-        return [k for k in self._index if k[0] == stat_id and k[1] == group]
+        return [k for k in self._index if k[0] == stat_id and k[1] == group]  # type: ignore[misc]
 
     def opt(self, stat_id: str, group: str, statistic: str) -> float:
         """Like :meth:`get`, NaN when absent (a group a statistic does not apply to)."""
@@ -118,7 +325,7 @@ class ARD:
         keys = [k for k in self._index if k[0] == stat_id and k[1] == group
                 and re.fullmatch(rf"{re.escape(prefix)}_\d+", k[2])]
         keys.sort(key=lambda k: int(k[2].rsplit("_", 1)[1]))
-        return keys
+        return keys  # type: ignore[return-value]
 
     def series(self, stat_id: str, group: str, prefix: str) -> list[float]:
         """``value_1``, ``value_2`` ... in numeric order of the suffix."""
@@ -145,6 +352,10 @@ class Table:
     source: str = ""
     row_ids: list[str] = field(default_factory=list)
     linked: bool = True  # its numbers link to Appendix D (not in the listings document)
+    links_to: str = "its row in Appendix D"  # where its links go, as the source line says
+    # Columns whose values are not rows of a results table (published values from the
+    # claims file, definitions quoting the configuration): they carry no links.
+    input_columns: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for row in self.rows:
@@ -198,7 +409,7 @@ class Fmt:
 def unlinked(table: Table) -> Table:
     """``table`` without links to the ARD appendix (for the listings document, which has
     no such appendix); the values are unchanged."""
-    rows = [[dataclasses.replace(c, link="") if isinstance(c, Cell) else c
+    rows = [[dataclasses.replace(c, link="", links=()) if isinstance(c, Cell) else c
              for c in row] for row in table.rows]
     return dataclasses.replace(table, rows=rows, linked=False)
 
@@ -228,3 +439,83 @@ def empty_groups_note(ard: ARD, groups: Sequence[str]) -> str:
 def _join_notes(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
+
+
+# ------------------------------------------------------------------ back links, coverage
+def table_label(table: Table) -> str:
+    """How a row of an appendix names the table that prints it: "4" for "Table 4. ...",
+    "A" for "Table A. ...", "L1" for "Listing 1. ..."."""
+    head = table.caption.split(".", 1)[0]
+    if head.startswith("Table "):
+        return head.removeprefix("Table ")
+    if head.startswith("Listing "):
+        return "L" + head.removeprefix("Listing ")
+    return table.key.replace("_", " ")
+
+
+def printed_in(tables: Mapping[str, Table],
+               extra: Sequence[tuple[str, str, Sequence[Cell]]] = ()
+               ) -> dict[str, list[tuple[str, str]]]:
+    """anchor -> the (label, element id) of each table (or other place: ``extra``,
+    (label, element id, cells)) whose numbers link to it, in order: the back links of
+    an appendix of rows."""
+    out: dict[str, list[tuple[str, str]]] = {}
+
+    def add(anchor_id: str, place: tuple[str, str]) -> None:
+        places = out.setdefault(anchor_id, [])
+        if place not in places:
+            places.append(place)
+
+    for t in tables.values():
+        place = (table_label(t), f"tbl-{t.key}")
+        for row in [t.header, *t.rows]:
+            for c in row:
+                if isinstance(c, Cell):
+                    for a in c.anchors:
+                        add(a, place)
+    for label, target, cells in extra:
+        for c in cells:
+            for a in c.anchors:
+                add(a, (label, target))
+    return out
+
+
+def back_links(places: Sequence[tuple[str, str]]) -> Cell:
+    """The "Printed in" cell of an appendix row: each place a link to it."""
+    pieces: list[tuple[str, str]] = []
+    for k, (label, target) in enumerate(places):
+        if k:
+            pieces.append((", ", ""))
+        pieces.append((label, target))
+    text = "".join(p for p, _ in pieces)
+    return Cell(text or F.MISSING, links=tuple(pieces))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Numbers printed in table cells from results tables, and how many of them link."""
+
+    linked: int
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.linked == self.total
+
+
+def link_coverage(tables: Sequence[Table]) -> Coverage:
+    """Count the numbers printed in the cells of ``tables`` (the first column, row
+    labels, and the columns a table declares as not from a results table excepted:
+    ``Table.input_columns``) and those of them under a link."""
+    linked = total = 0
+    for t in tables:
+        for row in [t.header, *t.rows]:
+            for j, c in enumerate(row):
+                if j == 0 or j in t.input_columns:
+                    continue
+                segments = c.segments() if isinstance(c, Cell) else ((str(c), ""),)
+                for text, a in segments:
+                    n = len(numbers(text))
+                    total += n
+                    linked += n if a else 0
+    return Coverage(linked, total)
