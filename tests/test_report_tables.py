@@ -167,7 +167,7 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
     assert [[str(c) for c in r[:3]] for r in t["audit"].rows] == [
         [r.id, r.published, r.reproduced] for r in audit.itertuples()]
     summary = read_text_tsv(results / "sensitivity/summary.tsv")
-    assert [str(r[2]) for r in t["sensitivity"].rows] == [
+    assert [str(r[1]) for r in t["sensitivity"].rows] == [
         f"{F.fmt_count(float(r.claims_reproduced))} of {F.fmt_count(float(r.claims_compared))}"
         for r in summary.itertuples()]
     assert_key_statistics_match(t, results, dec, v)

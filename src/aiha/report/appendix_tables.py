@@ -162,8 +162,8 @@ def value_words(key: str, value: Any) -> str:
 
 
 def with_config_values(text: str, cfg: Mapping[str, Any]) -> Cell:
-    """``text`` with each config key it names replaced by the value in force, the key
-    kept in brackets in code type: "below 1% (cytometry.claims.depletion_threshold_percent)"."""
+    """``text`` with each config key it names replaced by the value in force: "below
+    1%". The keys themselves are printed only in Table B6 (key, value, where used)."""
     parts: list[tuple[str, bool]] = []
     pos = 0
     for match in _CONFIG_KEY.finditer(text):
@@ -173,7 +173,7 @@ def with_config_values(text: str, cfg: Mapping[str, Any]) -> Cell:
         if value is None:
             parts.append((key, True))
         else:
-            parts += [(value_words(key, value) + " (", False), (key, True), (")", False)]
+            parts.append((value_words(key, value), False))
         pos = match.end()
     parts.append((text[pos:], False))
     return Cell(text, parts=tuple(p for p in parts if p[0]))
@@ -323,17 +323,6 @@ def variant_label(change: str) -> str:
     return "; ".join(words)
 
 
-def _change_cell(change: str) -> Cell:
-    if not change or change == "as configured":
-        return Cell("as configured")
-    parts: list[tuple[str, bool]] = []
-    for k, part in enumerate(change.split("; ")):
-        if k:
-            parts.append(("; ", False))
-        parts.append((part, True))
-    return Cell(change, parts=tuple(parts))
-
-
 def sensitivity_summary_rows(summary: pd.DataFrame) -> Rows:
     """The rows of results/sensitivity/summary.tsv as the report links to them: one per
     variant and count (``claims_reproduced``, ``claims_compared``)."""
@@ -360,17 +349,17 @@ def sensitivity_table_view(summary: pd.DataFrame, book: Rows | None = None) -> T
         of = book.value(variant, "claims_compared")
         return f"{F.fmt_count(float(done))} of {F.fmt_count(float(of))}"
 
-    rows = [[variant_label(r["change"]), _change_cell(r["change"]),
-             book.cell(lambda v=r["variant"]: counts(v))]
+    rows = [[variant_label(r["change"]), book.cell(lambda v=r["variant"]: counts(v))]
             for _, r in summary.iterrows()]
     return Table("sensitivity", "Table 10. Sensitivity analyses: the configuration variants and "
                  "how many published clinical claims each reproduces",
-                 ["Variant", "Change from config.yaml", "Claims reproduced"],
-                 rows, numeric=[False, False, True], css_class="listing", nowrap=(2,),
+                 ["Variant (its change from the configuration)", "Claims reproduced"],
+                 rows, numeric=[False, True], css_class="listing", nowrap=(1,),
                  source="results/sensitivity/summary.tsv",
-                 input_columns=(1,),
+                 input_columns=(0,),
                  note="KM: Kaplan-Meier; PR: partial response. Each variant reruns response "
-                      "scoring, statistics and the claims audit with the change shown. Each "
+                      "scoring, statistics and the claims audit with the change shown; the "
+                      "configuration overrides of every variant are in Table B6. Each "
                       "count links to its row in Table D2.")
 
 
