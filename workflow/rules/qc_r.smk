@@ -26,6 +26,7 @@ rule qc_r_double_programming:
         runtime=5,
     params:
         cfg=json.dumps(qc_r_config(config), sort_keys=True),
+        cytometry=CYTO_ENABLED,
     script:
         "../scripts/qc_r_double_programming.R"
 

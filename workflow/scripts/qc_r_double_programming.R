@@ -21,8 +21,9 @@
 #   ADCYT  per sample (SMPLID) and population (PARAM, GATEPATH): EVCOUNT, RELDY, the
 #          tube PARCAT1 and the sample's QCFLAG; the cytometry percentages are
 #          recomputed from the event counts (AVAL is not read). ADCYT holds everything
-#          the cytometry claims need, so no cytometry table is read; without
-#          cytometry it has zero records and no flow row is computed.
+#          the cytometry claims need, so no cytometry table is read. Without cytometry
+#          data (rule param `cytometry` false) ADCYT has zero records and no flow row
+#          is computed; run by hand, flow rows come with a `cytometry` entry in cfg.
 # Output: one long table keyed like the ARD (stat_id, group, statistic, value);
 # src/aiha/qc_compare.py matches it row by row with the ARD.
 #
@@ -641,6 +642,9 @@ main <- function() {
       if (!is.null(inp[[name]])) paths[[name]] <- inp[[name]]
     }
     cfg <- fromJSON(snakemake@params[["cfg"]], simplifyVector = TRUE)
+    # The cytometry arm runs only with cytometry data (param `cytometry`); without,
+    # ADCYT is empty and no flow row is computed, whatever the config section says.
+    if (!isTRUE(snakemake@params[["cytometry"]])) cfg$cytometry <- NULL
     out <- snakemake@output[["table"]]
     session <- snakemake@output[["session"]]
   } else {
