@@ -87,6 +87,165 @@ def test_demo_every_ard_row_agrees_with_r(demo_results: Path):
     assert "not the independent QC" in flat
 
 
+# ---------------------------------------------------------------- reads the ADaM datasets
+
+ADAM_NAMES = ("adsl", "adrs", "adtte", "adae", "adlb", "adex", "adcm", "adpr", "adcyt")
+_PRIOR = ("PRCORTFL", "PRRTXFL", "PRIMSFL", "PRSPLFL", "PRIVIGFL", "PRBORFL", "PRCMPFL",
+          "PREPOFL", "PROTHFL")
+# Per dataset: (variable, Dataset-JSON dataType) and the records (None = null).
+_TINY: dict[str, tuple[list[tuple[str, str]], list[list]]] = {
+    "adsl": ([("USUBJID", "string"), ("ANLGRP", "string"), ("DIAGGRP", "string"),
+              ("SAFFL", "string"), ("EFFFL", "string"), ("AGE", "integer"), ("SEX", "string"),
+              ("PRIORLN", "integer"), ("EVANSFL", "string"), ("ACROFL", "string"),
+              ("BHB", "double"), ("PRTHRFL", "string"), *[(f, "string") for f in _PRIOR],
+              ("TRTSDT", "date"), ("LSTFUDT", "date")],
+             [["W1", "wAIHA", "wAIHA", "Y", "Y", 40, "F", 2, "N", "N", 8.0, "Y", "Y", "Y",
+               *[None] * 7, "2022-01-01", "2022-07-01"],
+              ["W2", "wAIHA", "wAIHA", "Y", "Y", 50, "F", 1, "N", "N", 9.0, "Y", "Y", "N",
+               *["N"] * 7, "2022-01-01", "2022-07-01"],
+              ["W3", "wAIHA", "wAIHA", "Y", "Y", 60, "M", 3, "Y", "N", 7.0, "N",
+               *[None] * 9, "2022-01-01", "2022-03-01"],
+              ["C1", "cAIHA", "cAIHA", "Y", "Y", 70, "M", 0, "N", "N", 9.5, "N",
+               *[None] * 9, "2022-01-01", "2022-07-01"]]),
+    "adrs": ([("USUBJID", "string"), ("PARAMCD", "string"), ("AVALC", "string"),
+              ("AVAL", "double"), ("ADT", "date")],
+             [["W1", "BOR", "CR", None, "2022-01-29"], ["W1", "RESP", "Y", None, "2022-01-29"],
+              ["W1", "RELAPSE", "Y", None, "2022-03-29"], ["W1", "ONGOING", "N", None, None],
+              ["W2", "BOR", "PR", None, "2022-02-12"], ["W2", "RESP", "Y", None, "2022-02-12"],
+              ["W2", "RELAPSE", "N", None, None], ["W2", "ONGOING", "Y", 4.0, None],
+              ["W3", "BOR", "NR", None, None], ["W3", "RESP", "N", None, None],
+              ["W3", "RELAPSE", "N", None, None], ["W3", "ONGOING", "N", None, None],
+              ["C1", "BOR", "NR", None, None], ["C1", "RESP", "N", None, None],
+              ["C1", "RELAPSE", "N", None, None], ["C1", "ONGOING", "N", None, None]]),
+    "adtte": ([("USUBJID", "string"), ("PARAMCD", "string"), ("STARTDT", "date"),
+               ("ADT", "date"), ("AVAL", "double"), ("CNSR", "integer")],
+              [["W1", "DOR", "2022-01-29", "2022-03-29", 2.0, 0],
+               ["W2", "DOR", "2022-02-12", "2022-06-12", 4.0, 1]]),
+    "adae": ([("USUBJID", "string"), ("AETERM", "string"), ("ATOXGRN", "integer"),
+              ("AESER", "string")],
+             [["W1", "ANEMIA", 2, "N"], ["W1", "ANEMIA", 3, "Y"], ["W3", "FEVER", 1, "N"]]),
+    "adlb": ([("USUBJID", "string"), ("PARAMCD", "string"), ("AVAL", "double"),
+              ("RELDY", "integer")],
+             [["W1", "LDH", 2.0, -3], ["W1", "LDH", 3.0, 0], ["W1", "LDH", 1.0, 10],
+              ["W2", "LDH", 1.5, -1], ["W2", "LDH", None, 0]]),
+    "adex": ([("USUBJID", "string"), ("EXDOSE", "double"), ("RELDY", "integer")],
+             [["W1", 1800.0, 0], ["W1", 1800.0, 7], ["W1", 1800.0, 14], ["W2", 1800.0, 0],
+              ["W2", 1800.0, 7]]),
+    "adcm": ([("USUBJID", "string"), ("CMTRT", "string"), ("CMCAT", "string"),
+              ("RELDY", "integer")],
+             [["W2", "rituximab", "AIHA THERAPY", 30], ["W1", "prednisone", "AIHA THERAPY", -10],
+              ["W1", "folic acid", "SUPPORTIVE", 5]]),
+    "adpr": ([("USUBJID", "string"), ("PRDOSE", "double"), ("RELDY", "integer")],
+             [["W3", 2.0, 5], ["W3", 1.0, 40]]),
+    "adcyt": ([("USUBJID", "string"), ("SMPLID", "string"), ("RELDY", "integer"),
+               ("PARCAT1", "string"), ("PARAM", "string"), ("GATEPATH", "string"),
+               ("EVCOUNT", "integer"), ("QCFLAG", "string")], []),
+}
+_TINY_CFG = {"ci_level": 0.95, "km_tie_rule": "r_survival", "km_tie_tolerance": 1e-9,
+             "km_ci_transform": "log", "dor_median_method": "crude", "days_per_month": 30.0,
+             "duration_rounding": "whole_months", "ongoing_duration_origin": "response",
+             "acro_denominator": "efficacy_set", "transfusion_windows_days": [[0, 30]]}
+
+
+def _write_tiny_adam(tmp: Path, drop: tuple[str, str] | None = None) -> Path:
+    """The tiny datasets as Dataset-JSON v1.1 files, and the inputs.json naming them."""
+    paths = {}
+    for name, (columns, records) in _TINY.items():
+        keep = [i for i, (v, _) in enumerate(columns) if (name, v) != drop]
+        doc = {"datasetJSONVersion": "1.1.0", "name": name.upper(), "records": len(records),
+               "columns": [{"itemOID": f"IT.{name}.{columns[i][0]}", "name": columns[i][0],
+                            "label": columns[i][0], "dataType": columns[i][1]} for i in keep],
+               "rows": [[r[i] for i in keep] for r in records]}
+        paths[name] = str(tmp / f"{name}.json")
+        Path(paths[name]).write_text(json.dumps(doc))
+    (tmp / "inputs.json").write_text(json.dumps(paths))
+    (tmp / "cfg.json").write_text(json.dumps(_TINY_CFG))
+    return tmp / "inputs.json"
+
+
+def _run_r_by_hand(tmp: Path, inputs: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([RSCRIPT, "--vanilla", str(R_SCRIPT), str(inputs),
+                           str(tmp / "cfg.json"), str(tmp / "r.tsv")],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@needs_r
+def test_the_r_programme_reads_the_adam_dataset_json(tmp_path: Path):
+    """Hand-built ADSL/ADRS/ADTTE/ADAE/ADLB/ADEX/ADCM/ADPR (ADCYT empty, no cytometry)
+    as Dataset-JSON; every expected number worked out by hand from these records."""
+    from scipy.stats import beta
+
+    proc = _run_r_by_hand(tmp_path, _write_tiny_adam(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    r = read_keyed(tmp_path / "r.tsv").set_index(["stat_id", "group", "statistic"])["value"]
+    got = {k: float(v) if v != "" else math.nan for k, v in r.items()}
+    expect = {
+        ("n_treated", "all", "n"): 4, ("n_treated", "wAIHA", "n"): 3,
+        ("n_treated", "cAIHA", "n"): 1, ("n_efficacy", "all", "n"): 4,
+        ("age", "wAIHA", "median"): 50, ("sex_female", "wAIHA", "n"): 2,
+        ("evans", "wAIHA", "n"): 1, ("baseline_hb", "wAIHA", "max"): 9.0,
+        # LDH baseline: the last value on or before day 0 (W1 3.0; W2's day-0 record is
+        # null, so its day -1 value 1.5).
+        ("baseline_ldh", "wAIHA", "median"): 2.25, ("baseline_ldh", "wAIHA", "min"): 1.5,
+        ("orr", "wAIHA", "numerator"): 2, ("orr", "wAIHA", "denominator"): 3,
+        ("orr", "wAIHA", "ci_lower"): beta.ppf(0.025, 2, 2),
+        ("orr", "wAIHA", "ci_upper"): beta.ppf(0.975, 3, 1),
+        ("cr", "wAIHA", "numerator"): 1, ("pr", "wAIHA", "numerator"): 1,
+        ("nr_evans", "wAIHA", "numerator"): 1, ("ongoing", "wAIHA", "numerator"): 1,
+        # W2: 2022-02-12 to the censoring date 2022-06-12 = 120 days = 4 months.
+        ("ongoing_duration", "wAIHA", "value_1"): 4,
+        ("dor_median_crude", "wAIHA", "value"): 3, ("dor_min", "wAIHA", "value"): 2,
+        ("dor_max", "wAIHA", "value"): 4,
+        # S = 1/2 from the relapse at 2 to the end of the curve at 4: R's midpoint 3.
+        ("dor_median_km", "wAIHA", "value"): 3,
+        ("hb_response", "cAIHA", "numerator"): 0, ("hb_response", "cAIHA", "denominator"): 1,
+        ("ae_events", "all", "n"): 3, ("ae_patients", "wAIHA", "n"): 2,
+        ("ae_grade", "wAIHA", "grade_3"): 1, ("ae_grade", "wAIHA", "grade_1"): 1,
+        ("ae_term", "wAIHA", "ANEMIA: any grade n"): 1,
+        ("ae_term", "wAIHA", "ANEMIA: grade 3 n"): 1,
+        ("ae_term", "wAIHA", "ANEMIA: serious n"): 1, ("ae_serious", "wAIHA", "n"): 1,
+        ("exposure_doses", "wAIHA", "median"): 2.5,
+        ("exposure_interval_days", "wAIHA", "max"): 7,
+        ("exposure_span_days", "wAIHA", "median"): 10.5,
+        ("later_therapy", "wAIHA", "n"): 1,
+        ("later_therapy_drug", "wAIHA", "rituximab: n"): 1,
+        ("transfusion_w1", "wAIHA", "numerator"): 1, ("transfusion_w1", "wAIHA", "units"): 2,
+        ("transfusion_w1", "wAIHA", "denominator"): 3,
+        # TRTSDT 2022-01-01 to the response dates 01-29 and 02-12: 28 and 42 days.
+        ("time_to_response", "wAIHA", "median"): 35, ("time_to_response", "wAIHA", "n"): 2,
+        ("baseline_prior_therapy", "wAIHA", "denominator"): 2,
+        ("baseline_prior_therapy", "wAIHA", "corticosteroids: n"): 2,
+        ("baseline_prior_therapy", "wAIHA", "rituximab: n"): 1,
+        ("baseline_prior_therapy", "wAIHA", "none: n"): 0,
+    }
+    for key, value in expect.items():
+        assert got[key] == pytest.approx(value, abs=1e-12), key
+    assert ("ae_term", "wAIHA", "ANEMIA: grade 2 n") not in got  # worst grade only
+    assert ("later_therapy_drug", "wAIHA", "prednisone: n") not in got  # before day 1
+    assert not any(k[0].startswith("flow_") for k in got)  # no cytometry
+
+
+@needs_r
+def test_a_missing_adam_variable_stops_the_r_programme_naming_it(tmp_path: Path):
+    proc = _run_r_by_hand(tmp_path, _write_tiny_adam(tmp_path, drop=("adtte", "CNSR")))
+    assert proc.returncode != 0
+    assert "adtte.json: variable CNSR missing" in proc.stderr
+    assert not (tmp_path / "r.tsv").exists()
+
+
+@pytest.mark.workflow
+def test_the_r_qc_rule_reads_the_adam_files_only(demo_project: Path):
+    """The rule's inputs are the nine Dataset-JSON files (a change of one reruns the R
+    QC), no cleaned table and no cytometry table."""
+    proc = run_snakemake(demo_project, "-n", "--forcerun", "qc_r_double_programming",
+                         "results/qc/r_statistics.tsv")
+    lines = proc.stdout.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == "rule qc_r_double_programming:")
+    inputs = next(ln for ln in lines[start:] if ln.strip().startswith("input:"))
+    files = {f.strip() for f in inputs.split("input:", 1)[1].split(",")}
+    assert files == {f"results/adam/{n}.json" for n in ADAM_NAMES}
+
+
 # ---------------------------------------------------------------- planted errors
 
 

@@ -1,5 +1,8 @@
-"""Independent QC (double programming): the key statistics recomputed with a
-second implementation and compared with the primary results table.
+"""Library cross-check (rule ``qc_double_programming``): the key statistics
+recomputed with a second Python library in the same process and compared with the
+primary results table. Not the independent QC: that is the R double programming
+(workflow/scripts/qc_r_double_programming.R, compared by :mod:`aiha.qc_compare`),
+which recomputes every ARD row from the analysis datasets.
 
 - Kaplan-Meier curve: statsmodels ``SurvfuncRight`` (primary: lifelines).
 - Clopper-Pearson intervals: statsmodels ``proportion_confint(method="beta")``

@@ -1,25 +1,12 @@
 # Independent double programming in R: every ARD statistic recomputed by
-# workflow/scripts/qc_r_double_programming.R from the input tables (never from a
-# Python-computed statistic), then compared with the ARD row by row.
+# workflow/scripts/qc_r_double_programming.R from the analysis datasets (never from
+# a Python-computed statistic), then compared with the ARD row by row.
 
-# Inputs of the R programme: the cleaned tables, the scored responses and, with
-# cytometry, the population counts and sample QC (the analysis datasets, later).
-R_QC_INPUTS = {
-    "patients": "results/clinical/patients.tsv",
-    "responses": "results/response/responses.tsv",
-    "labs": "results/clinical/labs.tsv",
-    "transfusions": "results/clinical/transfusions.tsv",
-    "treatments": "results/clinical/treatments.tsv",
-    "adverse_events": "results/clinical/adverse_events.tsv",
-    **(
-        {
-            "populations": "results/cytometry/populations.tsv",
-            "cytometry_qc": "results/cytometry/qc.tsv",
-        }
-        if CYTO_ENABLED
-        else {}
-    ),
-}
+# Inputs of the R programme: the ADaM Dataset-JSON files of rule adam_datasets (the
+# datasets the statistics stage reads), by lower-case dataset name. ADCYT is among
+# them with or without cytometry (zero records without); it carries the sample QC
+# flags and days, so no cytometry table is read.
+R_QC_INPUTS = {n.lower(): f"results/adam/{n.lower()}.json" for n in ADAM_DATASETS}
 
 
 rule qc_r_double_programming:
@@ -39,6 +26,7 @@ rule qc_r_double_programming:
         runtime=5,
     params:
         cfg=json.dumps(qc_r_config(config), sort_keys=True),
+        cytometry=CYTO_ENABLED,
     script:
         "../scripts/qc_r_double_programming.R"
 

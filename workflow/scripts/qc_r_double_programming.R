@@ -2,16 +2,35 @@
 #
 # Every statistic of the analysis-results dataset (ARD) recomputed from the
 # specification (STUDY.md, docs/tables.md, docs/validation.md) in a second language,
-# from the study's input tables only: the cleaned clinical tables, the scored
-# per-patient responses and the cytometry population counts. No Python-computed
-# statistic and no ARD value is read here. Output: one long table keyed like the
-# ARD (stat_id, group, statistic, value); src/aiha/qc_compare.py matches it row by
-# row with the ARD.
+# from the analysis datasets only: the ADaM Dataset-JSON v1.1 files of the
+# analysis-datasets stage (results/adam/adsl.json, adrs, adtte, adae, adlb, adex, adcm,
+# adpr, adcyt; docs/analysis_datasets.md), the same datasets the Python statistics
+# stage reads. No Python-computed statistic and no ARD value is read here. From each
+# dataset:
+#   ADSL   treated patients (SAFFL), ANLGRP, DIAGGRP, EFFFL, AGE, SEX, PRIORLN,
+#          EVANSFL, ACROFL, BHB, the prior-therapy flags (PRTHRFL, PR*FL), TRTSDT,
+#          LSTFUDT (follow-up in days = LSTFUDT - TRTSDT);
+#   ADRS   AVALC of BOR, RESP, ONGOING, RELAPSE, ACRORSP; AVAL of HBCHG; ADT of RESP
+#          (time to response = ADT - TRTSDT) and RELAPSE (relapse day);
+#   ADTTE  DOR: AVAL (months) and CNSR (0 = relapse) for the Kaplan-Meier and crude
+#          medians; the ongoing durations from the censoring date ADT and STARTDT (or
+#          TRTSDT), converted to months here;
+#   ADLB   baselines of LDH and bilirubin: the last AVAL with RELDY <= 0 (not ABLFL);
+#   ADAE   AETERM, ATOXGRN, AESER;  ADEX  EXDOSE, RELDY;  ADCM  CMTRT, CMCAT, RELDY;
+#   ADPR   PRDOSE, RELDY;
+#   ADCYT  per sample (SMPLID) and population (PARAM, GATEPATH): EVCOUNT, RELDY, the
+#          tube PARCAT1 and the sample's QCFLAG; the cytometry percentages are
+#          recomputed from the event counts (AVAL is not read). ADCYT holds everything
+#          the cytometry claims need, so no cytometry table is read. Without cytometry
+#          data (rule param `cytometry` false) ADCYT has zero records and no flow row
+#          is computed; run by hand, flow rows come with a `cytometry` entry in cfg.
+# Output: one long table keyed like the ARD (stat_id, group, statistic, value);
+# src/aiha/qc_compare.py matches it row by row with the ARD.
 #
 # Run by Snakemake (`script:`, the `snakemake` S4 object), or by hand:
 #   Rscript qc_r_double_programming.R <inputs.json> <cfg.json> <out.tsv>
-# where inputs.json maps the input names below to paths and cfg.json holds the
-# params `cfg` of the rule (aiha.settings.qc_r_config).
+# where inputs.json maps the dataset names (adsl, ..., adcyt) to the Dataset-JSON
+# paths and cfg.json holds the params `cfg` of the rule (aiha.settings.qc_r_config).
 
 suppressPackageStartupMessages({
   library(survival)
@@ -19,33 +38,76 @@ suppressPackageStartupMessages({
 })
 
 # ---------------------------------------------------------------- inputs
-# The one place that knows where the data come from. Today: the cleaned tables of
-# results/clinical/, results/response/responses.tsv and (with cytometry)
-# results/cytometry/populations.tsv and qc.tsv. When the analysis-datasets stage
-# (ADaM Dataset-JSON) lands, only this function changes: it must hand back the
-# same data frames (all columns as character, "" for missing).
+# The one place that knows where the data come from: the ADaM Dataset-JSON v1.1
+# files of the analysis-datasets stage (results/adam/<name>.json, the datasets the
+# Python statistics stage reads; docs/analysis_datasets.md). Each file becomes a
+# data frame: text and date columns as character ("" for null; dates are ISO
+# strings), numeric columns as numbers (NA for null).
 
-read_tsv_chr <- function(path) {
-  read.delim(path, sep = "\t", colClasses = "character", na.strings = character(0),
-             quote = "", comment.char = "", check.names = FALSE)
+DATASETS <- c("adsl", "adrs", "adtte", "adae", "adlb", "adex", "adcm", "adpr", "adcyt")
+
+# The variables each dataset must have (a missing one is an error naming the file).
+REQUIRED <- list(
+  adsl = c("USUBJID", "ANLGRP", "DIAGGRP", "SAFFL", "EFFFL", "AGE", "SEX", "PRIORLN",
+           "EVANSFL", "ACROFL", "BHB", "PRTHRFL", "TRTSDT", "LSTFUDT"),
+  adrs = c("USUBJID", "PARAMCD", "AVALC", "AVAL", "ADT"),
+  adtte = c("USUBJID", "PARAMCD", "STARTDT", "ADT", "AVAL", "CNSR"),
+  adae = c("USUBJID", "AETERM", "ATOXGRN", "AESER"),
+  adlb = c("USUBJID", "PARAMCD", "AVAL", "RELDY"),
+  adex = c("USUBJID", "EXDOSE", "RELDY"),
+  adcm = c("USUBJID", "CMTRT", "CMCAT", "RELDY"),
+  adpr = c("USUBJID", "PRDOSE", "RELDY"),
+  adcyt = c("USUBJID", "SMPLID", "RELDY", "PARCAT1", "PARAM", "GATEPATH", "EVCOUNT",
+            "QCFLAG")
+)
+
+NUMERIC_TYPES <- c("integer", "double", "float", "decimal")
+
+read_dataset_json <- function(path) {
+  doc <- fromJSON(path, simplifyVector = FALSE)
+  if (is.null(doc$columns)) stop(sprintf("%s: not a Dataset-JSON file (no columns)", path))
+  names_ <- vapply(doc$columns, function(c) as.character(c$name), "")
+  types <- vapply(doc$columns, function(c) as.character(c$dataType), "")
+  rows <- if (is.null(doc$rows)) list() else doc$rows
+  out <- lapply(seq_along(names_), function(i) {
+    v <- lapply(rows, function(r) r[[i]])
+    miss <- vapply(v, is.null, TRUE)
+    if (types[i] %in% NUMERIC_TYPES) {
+      x <- rep(NA_real_, length(v))
+      x[!miss] <- as.numeric(unlist(v[!miss]))
+    } else {
+      x <- rep("", length(v))
+      x[!miss] <- as.character(unlist(v[!miss]))
+    }
+    x
+  })
+  names(out) <- names_
+  frame <- as.data.frame(out, stringsAsFactors = FALSE, check.names = FALSE)
+  if (length(names_) && nrow(frame) != length(rows)) stop(sprintf("%s: ragged rows", path))
+  frame
 }
 
 read_qc_inputs <- function(paths) {
-  tables <- c("patients", "responses", "labs", "transfusions", "treatments",
-              "adverse_events")
-  out <- lapply(tables, function(name) read_tsv_chr(paths[[name]]))
-  names(out) <- tables
-  if (!is.null(paths[["populations"]]) && nzchar(paths[["populations"]])) {
-    out$populations <- read_tsv_chr(paths[["populations"]])
-    out$cytometry_qc <- read_tsv_chr(paths[["cytometry_qc"]])
+  out <- list()
+  for (name in DATASETS) {
+    path <- paths[[name]]
+    if (is.null(path) || !nzchar(path)) stop(sprintf("input %s (results/adam/%s.json) not given", name, name))
+    frame <- read_dataset_json(path)
+    missing_vars <- setdiff(REQUIRED[[name]], names(frame))
+    if (length(missing_vars)) {
+      stop(sprintf("%s: variable %s missing", path, paste(missing_vars, collapse = ", ")))
+    }
+    out[[name]] <- frame
   }
   out
 }
 
 # ---------------------------------------------------------------- helpers
 
-truthy <- function(x) tolower(trimws(as.character(x))) %in% c("true", "1", "1.0", "yes")
-num <- function(x) suppressWarnings(as.numeric(ifelse(x == "", NA, x)))
+num <- function(x) {
+  if (is.numeric(x)) return(as.numeric(x))
+  suppressWarnings(as.numeric(ifelse(x == "", NA, x)))
+}
 day_diff <- function(a, b) {
   as.numeric(as.Date(ifelse(a == "", NA, a)) - as.Date(ifelse(b == "", NA, b)))
 }
@@ -124,64 +186,99 @@ km_median <- function(months, event, cfg) {
   as.numeric(ifelse(is.na(out), NaN, out))
 }
 
-# ---------------------------------------------------------------- clinical
+# ---------------------------------------------------------------- subjects
 
 GROUPS <- c("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
 
-baseline_value <- function(labs, analyte) {
-  b <- labs[labs$analyte == analyte & num(labs$day) <= 0, ]
-  b <- b[order(num(b$day), method = "radix"), ]
-  last <- tapply(num(b$value), b$patient_id, function(v) v[length(v)])
-  last
+# Prior-therapy flags of ADSL and the therapy type each names (the ARD's prefix).
+PRIOR_FLAGS <- c(PRCORTFL = "corticosteroids", PRRTXFL = "rituximab",
+                 PRIMSFL = "immunosuppressant", PRSPLFL = "splenectomy", PRIVIGFL = "ivig",
+                 PRBORFL = "bortezomib", PRCMPFL = "complement_inhibitor",
+                 PREPOFL = "erythropoietin", PROTHFL = "other")
+
+is_y <- function(x) !is.na(x) & x == "Y"
+
+# Per patient and parameter the last non-missing AVAL on or before the first dose
+# (RELDY <= 0; records in RELDY order, the dataset's order within a day): the baseline
+# of STUDY.md, recomputed from ADLB's values and days (not from ABLFL or ADSL).
+baseline_value <- function(adlb, code) {
+  b <- adlb[adlb$PARAMCD == code & !is.na(adlb$RELDY) & adlb$RELDY <= 0 & !is.na(adlb$AVAL), ]
+  b <- b[order(b$RELDY, method = "radix"), ]
+  tapply(b$AVAL, b$USUBJID, function(v) v[length(v)])
 }
 
-clinical_rows <- function(d, cfg, rows) {
-  r <- d$responses
-  p <- d$patients
-  r$eff <- truthy(r$efficacy_set)
-  r$resp <- truthy(r$responder)
-  r$ong <- truthy(r$ongoing)
-  r$ev <- truthy(r$evans)
-  r$acro <- truthy(r$acrocyanosis)
-  pm <- match(r$patient_id, p$patient_id)
-  r$age <- num(p$age_at_first_dose[pm])
-  r$sex <- p$sex[pm]
-  r$lines <- num(p$prior_lines[pm])
-  ldh0 <- baseline_value(d$labs, "ldh")
-  r$ldh0 <- as.numeric(ldh0[r$patient_id])
-  members <- function(g) if (g == "all") r else r[r$analysis_group == g, ]
+# One row per treated patient (ADSL SAFFL = Y) with the ADRS parameters and the
+# baselines from ADLB.
+subjects <- function(d) {
+  a <- d$adsl[is_y(d$adsl$SAFFL), ]
+  s <- data.frame(id = a$USUBJID, group = a$ANLGRP, diag = a$DIAGGRP,
+                  eff = is_y(a$EFFFL), evans = is_y(a$EVANSFL), acro = is_y(a$ACROFL),
+                  age = a$AGE, sex = a$SEX, lines = a$PRIORLN, bhb = a$BHB,
+                  recorded = is_y(a$PRTHRFL), trtsdt = a$TRTSDT, lstfudt = a$LSTFUDT,
+                  stringsAsFactors = FALSE)
+  for (flag in names(PRIOR_FLAGS)) {
+    s[[flag]] <- if (flag %in% names(a)) is_y(a[[flag]]) else rep(FALSE, nrow(a))
+  }
+  rs <- d$adrs
+  param <- function(code, var) {
+    x <- rs[rs$PARAMCD == code, ]
+    x[[var]][match(s$id, x$USUBJID)]
+  }
+  s$bor <- param("BOR", "AVALC")
+  s$resp <- is_y(param("RESP", "AVALC"))
+  s$resp_dt <- param("RESP", "ADT")
+  s$ong <- is_y(param("ONGOING", "AVALC"))
+  s$relapse <- is_y(param("RELAPSE", "AVALC"))
+  s$relapse_dt <- param("RELAPSE", "ADT")
+  s$acro_resp <- is_y(param("ACRORSP", "AVALC"))
+  s$hb_change <- param("HBCHG", "AVAL")
+  s$ldh0 <- as.numeric(baseline_value(d$adlb, "LDH")[s$id])
+  s$bili0 <- as.numeric(baseline_value(d$adlb, "BILI")[s$id])
+  s$followup_day <- day_diff(s$lstfudt, s$trtsdt)
+  s$response_day <- day_diff(s$resp_dt, s$trtsdt)
+  s
+}
+
+# ---------------------------------------------------------------- clinical
+
+clinical_rows <- function(d, s, cfg, rows) {
+  r <- s
+  members <- function(g) if (g == "all") r else r[r$group == g, ]
   level <- cfg$ci_level
 
   for (g in GROUPS) add(rows, "n_treated", g, "n", nrow(members(g)))
   add(rows, "n_efficacy", "all", "n", sum(r$eff))
-  for (g in c("wAIHA", "cAIHA")) add(rows, "n_efficacy", g, "n", sum(r$eff & r$analysis_group == g))
+  for (g in c("wAIHA", "cAIHA")) add(rows, "n_efficacy", g, "n", sum(r$eff & r$group == g))
   for (g in GROUPS) {
     m <- members(g)
     add_summary(rows, "age", g, m$age)
-    nf <- sum(m$sex == "female")
+    nf <- sum(m$sex == "F")
     add(rows, "sex_female", g, c("n", "proportion"), c(nf, ratio(nf, nrow(m))))
     add_summary(rows, "prior_lines", g, m$lines)
-    add(rows, "evans", g, "n", sum(m$ev))
+    add(rows, "evans", g, "n", sum(m$evans))
     add(rows, "acrocyanosis", g, "n", sum(m$acro))
-    add_summary(rows, "baseline_hb", g, num(m$baseline_hb))
+    add_summary(rows, "baseline_hb", g, m$bhb)
     add_summary(rows, "baseline_ldh", g, m$ldh0)
   }
+
+  # ADTTE duration of response (months, AVAL) and its event indicator (CNSR = 0).
+  dor <- d$adtte[d$adtte$PARAMCD == "DOR", ]
+  dor_of <- function(ids) dor[match(ids, dor$USUBJID), ]
 
   w <- members("wAIHA")
   rw <- w[w$resp, ]
   add_proportion(rows, "orr", "wAIHA", nrow(rw), nrow(w), level)
-  add_proportion(rows, "cr", "wAIHA", sum(w$best_response == "CR"), nrow(w))
-  add_proportion(rows, "pr", "wAIHA", sum(w$best_response == "PR"), nrow(w))
+  add_proportion(rows, "cr", "wAIHA", sum(w$bor == "CR"), nrow(w))
+  add_proportion(rows, "pr", "wAIHA", sum(w$bor == "PR"), nrow(w))
   nr <- w[!w$resp, ]
-  add(rows, "nr_evans", "wAIHA", c("numerator", "denominator"), c(sum(nr$ev), nrow(nr)))
+  add(rows, "nr_evans", "wAIHA", c("numerator", "denominator"), c(sum(nr$evans), nrow(nr)))
   ow <- rw[rw$ong, ]
   add(rows, "ongoing", "wAIHA", c("numerator", "denominator"), c(nrow(ow), nrow(w)))
-  # Ongoing durations from the response date (or the first dose) to the cut-off.
-  ong_days <- num(ow$duration_days)
-  if (cfg$ongoing_duration_origin == "first_dose") {
-    ong_days <- ong_days + day_diff(ow$response_date, ow$first_dose_date)
-  }
-  ong <- sort(to_months(ong_days, cfg))
+  # Ongoing durations to the cut-off (the censoring date ADT of DOR) from the response
+  # date (STARTDT) or from the first dose (TRTSDT), in months.
+  od <- dor_of(ow$id)
+  origin <- if (cfg$ongoing_duration_origin == "first_dose") ow$trtsdt else od$STARTDT
+  ong <- sort(to_months(day_diff(od$ADT, origin), cfg))
   if (length(ong)) add(rows, "ongoing_duration", "wAIHA", paste0("value_", seq_along(ong)), ong)
 
   cold <- members("cAIHA")
@@ -192,8 +289,9 @@ clinical_rows <- function(d, cfg, rows) {
   for (g in c("wAIHA", "cAIHA")) {
     resp <- if (g == "wAIHA") rw else rc
     if (nrow(resp) == 0) next
-    months <- to_months(num(resp$duration_days), cfg)
-    event <- as.integer(num(resp$event))
+    x <- dor_of(resp$id)
+    months <- x$AVAL
+    event <- as.integer(x$CNSR == 0)
     crude <- median(months)
     add(rows, "dor_median_crude", g, "value", crude)
     add(rows, "dor_min", g, "value", min(months))
@@ -208,147 +306,135 @@ clinical_rows <- function(d, cfg, rows) {
 
   na <- members("cAIHA_nonanemic")
   if (nrow(na)) {
-    change <- num(na$hb_change)
+    change <- na$hb_change
     add(rows, "nonanemic_acro_response", "cAIHA_nonanemic", c("numerator", "denominator"),
-        c(sum(na$acrocyanosis_response == "True"), nrow(na)))
+        c(sum(na$acro_resp), nrow(na)))
     add(rows, "nonanemic_hb_increase", "cAIHA_nonanemic", c("numerator", "denominator"),
         c(sum(!is.na(change) & change > 0), nrow(na)))
     add_summary(rows, "nonanemic_hb_change", "cAIHA_nonanemic", change)
   }
-  pool <- r[r$diagnosis == "cAIHA", ]
+  pool <- r[r$diag == "cAIHA", ]
   if (cfg$acro_denominator == "efficacy_set") pool <- pool[pool$eff, ]
   acro <- pool[pool$acro, ]
   add(rows, "acro_improved", "cAIHA", c("numerator", "denominator"),
-      c(sum(acro$acrocyanosis_response == "True"), nrow(acro)))
+      c(sum(acro$acro_resp), nrow(acro)))
 
-  ae <- d$adverse_events
-  ae_group <- r$analysis_group[match(ae$patient_id, r$patient_id)]
+  # AE counts: "all" is every ADAE record, a group the records of its patients.
+  ae <- d$adae
+  ae_group <- r$group[match(ae$USUBJID, r$id)]
   for (g in GROUPS) {
     a <- if (g == "all") ae else ae[!is.na(ae_group) & ae_group == g, ]
     add(rows, "ae_events", g, "n", nrow(a))
-    add(rows, "ae_patients", g, "n", length(unique(a$patient_id)))
-    grade <- num(a$grade)
-    add(rows, "ae_grade", g, paste0("grade_", 1:5), sapply(1:5, function(k) sum(grade == k)))
+    add(rows, "ae_patients", g, "n", length(unique(a$USUBJID)))
+    grade <- a$ATOXGRN
+    add(rows, "ae_grade", g, paste0("grade_", 1:5), sapply(1:5, function(k) sum(grade %in% k)))
   }
   invisible(rows)
 }
 
 # ---------------------------------------------------------------- report content
 
-prior_therapy_rows <- function(p, members, rows) {
-  if (!("prior_therapies_recorded" %in% names(p))) return(invisible(rows))
-  types <- setdiff(grep("^prior_", names(p), value = TRUE),
-                   c("prior_lines", "prior_therapies_recorded"))
-  recorded <- function(ids) {
-    x <- p[p$patient_id %in% ids, ]
-    x[truthy(x$prior_therapies_recorded), ]
-  }
-  everyone <- recorded(members[["all"]])
+prior_therapy_rows <- function(s, members, rows) {
+  flags <- names(PRIOR_FLAGS)
+  everyone <- members[["all"]]
+  everyone <- everyone[everyone$recorded, ]
   if (nrow(everyone) == 0) return(invisible(rows))
-  present <- types[sapply(types, function(t) any(truthy(everyone[[t]])))]
+  present <- flags[sapply(flags, function(f) any(everyone[[f]]))]
   for (g in GROUPS) {
-    x <- recorded(members[[g]])
+    x <- members[[g]]
+    x <- x[x$recorded, ]
     n <- nrow(x)
     any_had <- rep(FALSE, n)
-    for (t in types) any_had <- any_had | truthy(x[[t]])
+    for (f in flags) any_had <- any_had | x[[f]]
     add(rows, "baseline_prior_therapy", g, "denominator", n)
-    for (t in present) {
-      add_n_prop(rows, "baseline_prior_therapy", g, sum(truthy(x[[t]])), n,
-                 prefix = paste0(sub("^prior_", "", t), ": "))
+    for (f in present) {
+      add_n_prop(rows, "baseline_prior_therapy", g, sum(x[[f]]), n,
+                 prefix = paste0(PRIOR_FLAGS[[f]], ": "))
     }
-    none <- sum(!any_had)
-    add_n_prop(rows, "baseline_prior_therapy", g, none, n, prefix = "none: ")
+    add_n_prop(rows, "baseline_prior_therapy", g, sum(!any_had), n, prefix = "none: ")
   }
   invisible(rows)
 }
 
-content_rows <- function(d, cfg, rows) {
-  r <- d$responses
-  p <- d$patients
-  r$followup_day <- day_diff(r$last_followup_date, r$first_dose_date)
-  r$response_day <- day_diff(r$response_date, r$first_dose_date)
-  members <- function(g) if (g == "all") r else r[r$analysis_group == g, ]
-  treated <- unique(r$patient_id)
-  prior_therapy_rows(p, setNames(lapply(GROUPS, function(g) members(g)$patient_id), GROUPS), rows)
+content_rows <- function(d, s, cfg, rows) {
+  r <- s
+  members <- function(g) if (g == "all") r else r[r$group == g, ]
+  treated <- unique(r$id)
+  prior_therapy_rows(s, setNames(lapply(GROUPS, members), GROUPS), rows)
 
-  bili0 <- baseline_value(d$labs, "bilirubin")
-  tr <- d$treatments
-  tr$dayn <- num(tr$day)
-  dara <- tr[tr$treatment == "daratumumab", ]
-  dara <- dara[order(dara$patient_id, dara$dayn, method = "radix"), ]
-  later <- tr[tr$treatment == "aiha_therapy" & tr$dayn > 0, ]
-  drugs <- sort(unique(later$drug[later$patient_id %in% treated]), method = "radix")
-  tf <- d$transfusions
-  tf$dayn <- num(tf$day)
-  tf$unitsn <- num(tf$units)
-  ae <- d$adverse_events
-  ae$gr <- as.integer(num(ae$grade))
-  ae$ser <- truthy(ae$serious)
-  ae_t <- ae[ae$patient_id %in% treated, ]
-  worst_all <- if (nrow(ae_t)) aggregate(gr ~ term + patient_id, data = ae_t, FUN = max)
-               else data.frame(term = character(0), gr = integer(0))
-  terms <- sort(unique(ae_t$term), method = "radix")
+  dara <- d$adex
+  dara <- dara[order(dara$USUBJID, dara$RELDY, method = "radix"), ]
+  cm <- d$adcm
+  later <- cm[cm$CMCAT == "AIHA THERAPY" & !is.na(cm$RELDY) & cm$RELDY > 0, ]
+  drugs <- sort(unique(later$CMTRT[later$USUBJID %in% treated]), method = "radix")
+  tf <- d$adpr
+  ae <- d$adae
+  ae$gr <- as.integer(ae$ATOXGRN)
+  ae$ser <- is_y(ae$AESER)
+  ae_t <- ae[ae$USUBJID %in% treated, ]
+  worst_all <- if (nrow(ae_t)) aggregate(gr ~ AETERM + USUBJID, data = ae_t, FUN = max)
+               else data.frame(AETERM = character(0), gr = integer(0))
+  terms <- sort(unique(ae_t$AETERM), method = "radix")
   windows <- cfg$transfusion_windows_days
   if (is.null(dim(windows))) windows <- matrix(unlist(windows), ncol = 2, byrow = TRUE)
 
   for (g in GROUPS) {
     m <- members(g)
-    ids <- unique(m$patient_id)
+    ids <- unique(m$id)
     n <- nrow(m)
-    add_summary(rows, "baseline_bilirubin", g, as.numeric(bili0[m$patient_id]))
-    for (col in c("evans", "acrocyanosis")) {
-      add_n_prop(rows, paste0("baseline_", col), g,
-                 sum(truthy(p[[col]][p$patient_id %in% ids])), n)
-    }
-    dd <- dara[dara$patient_id %in% ids, ]
+    add_summary(rows, "baseline_bilirubin", g, m$bili0)
+    add_n_prop(rows, "baseline_evans", g, sum(m$evans), n)
+    add_n_prop(rows, "baseline_acrocyanosis", g, sum(m$acro), n)
+    dd <- dara[dara$USUBJID %in% ids, ]
     if (nrow(dd)) {
-      add_summary(rows, "exposure_doses", g, as.numeric(table(dd$patient_id)))
-      add_summary(rows, "exposure_dose_mg", g, num(dd$dose_mg))
-      gaps <- unlist(lapply(split(dd$dayn, dd$patient_id), diff))
+      add_summary(rows, "exposure_doses", g, as.numeric(table(dd$USUBJID)))
+      add_summary(rows, "exposure_dose_mg", g, dd$EXDOSE)
+      gaps <- unlist(lapply(split(dd$RELDY, dd$USUBJID), diff))
       add_summary(rows, "exposure_interval_days", g, gaps)
       add_summary(rows, "exposure_span_days", g,
-                  sapply(split(dd$dayn, dd$patient_id), function(x) max(x) - min(x)))
+                  sapply(split(dd$RELDY, dd$USUBJID), function(x) max(x) - min(x)))
     }
-    lt <- later[later$patient_id %in% ids, ]
-    add_n_prop(rows, "later_therapy", g, length(unique(lt$patient_id)), n)
+    lt <- later[later$USUBJID %in% ids, ]
+    add_n_prop(rows, "later_therapy", g, length(unique(lt$USUBJID)), n)
     for (drug in drugs) {
       add_n_prop(rows, "later_therapy_drug", g,
-                 length(unique(lt$patient_id[lt$drug == drug])), n, prefix = paste0(drug, ": "))
+                 length(unique(lt$USUBJID[lt$CMTRT == drug])), n, prefix = paste0(drug, ": "))
     }
-    tg <- tf[tf$patient_id %in% ids, ]
+    tg <- tf[tf$USUBJID %in% ids, ]
     for (k in seq_len(nrow(windows))) {
       start <- windows[k, 1]
       end <- windows[k, 2]
       sid <- paste0("transfusion_w", k)
-      followed <- if (start > 0) m$patient_id[!is.na(m$followup_day) & m$followup_day >= start]
-                  else m$patient_id
+      followed <- if (start > 0) m$id[!is.na(m$followup_day) & m$followup_day >= start]
+                  else m$id
       followed <- unique(followed)
-      inside <- tg[tg$dayn >= start & tg$dayn <= end & tg$patient_id %in% followed, ]
-      per_patient <- sapply(followed, function(id) sum(inside$unitsn[inside$patient_id == id]))
-      per_patient <- as.numeric(per_patient)
+      inside <- tg[!is.na(tg$RELDY) & tg$RELDY >= start & tg$RELDY <= end
+                   & tg$USUBJID %in% followed, ]
+      per_patient <- as.numeric(sapply(followed, function(id)
+        sum(inside$PRDOSE[inside$USUBJID == id])))
       k_tr <- sum(per_patient > 0)
       add(rows, sid, g, c("start_day", "end_day", "denominator", "numerator", "proportion",
                           "units"),
           c(start, end, length(followed), k_tr, ratio(k_tr, length(followed)),
-            sum(inside$unitsn)))
+            sum(inside$PRDOSE)))
       add_summary(rows, sid, g, per_patient, prefix = "units_")
     }
-    resp <- m[truthy(m$responder), ]
+    resp <- m[m$resp, ]
     add_summary(rows, "time_to_response", g, resp$response_day)
     add(rows, "time_to_response", g, "n", nrow(resp))
-    a <- ae[ae$patient_id %in% ids, ]
+    a <- ae[ae$USUBJID %in% ids, ]
     for (term in terms) {
-      x <- a[a$term == term, ]
-      worst <- if (nrow(x)) tapply(x$gr, x$patient_id, max) else integer(0)
+      x <- a[a$AETERM == term, ]
+      worst <- if (nrow(x)) tapply(x$gr, x$USUBJID, max) else integer(0)
       add_n_prop(rows, "ae_term", g, length(worst), n, prefix = paste0(term, ": any grade "))
-      for (grade in sort(unique(worst_all$gr[worst_all$term == term]))) {
+      for (grade in sort(unique(worst_all$gr[worst_all$AETERM == term]))) {
         add_n_prop(rows, "ae_term", g, sum(worst == grade), n,
                    prefix = paste0(term, ": grade ", grade, " "))
       }
-      add_n_prop(rows, "ae_term", g, length(unique(x$patient_id[x$ser])), n,
+      add_n_prop(rows, "ae_term", g, length(unique(x$USUBJID[x$ser])), n,
                  prefix = paste0(term, ": serious "))
     }
-    add_n_prop(rows, "ae_serious", g, length(unique(a$patient_id[a$ser])), n)
+    add_n_prop(rows, "ae_serious", g, length(unique(a$USUBJID[a$ser])), n)
   }
   invisible(rows)
 }
@@ -394,22 +480,28 @@ window_mean <- function(s, w) {
   if (length(x)) mean(x) else NaN
 }
 
-cytometry_rows <- function(d, cyto, rows) {
-  pops <- d$populations
-  qc <- d$cytometry_qc
-  if (isTRUE(cyto$exclude_flagged)) {
-    flagged <- qc$sample_id[qc$qc_flag != ""]
-    pops <- pops[!(pops$sample_id %in% flagged), ]
-  }
+# ADCYT's records (one per sample and population) under the names used below: the
+# sample (SMPLID), patient (USUBJID), day (RELDY), tube (PARCAT1), population name
+# (PARAM), gate path (GATEPATH), events (EVCOUNT) and the sample's QC flag (QCFLAG).
+cytometry_populations <- function(adcyt) {
+  data.frame(sample_id = adcyt$SMPLID, patient_id = adcyt$USUBJID, day = adcyt$RELDY,
+             tube = adcyt$PARCAT1, population = adcyt$PARAM, gate_path = adcyt$GATEPATH,
+             count = adcyt$EVCOUNT, qc_flag = adcyt$QCFLAG, stringsAsFactors = FALSE)
+}
+
+cytometry_rows <- function(d, subj, cyto, rows) {
+  all_pops <- cytometry_populations(d$adcyt)
+  pops <- all_pops
+  if (isTRUE(cyto$exclude_flagged)) pops <- pops[pops$qc_flag == "", ]
   pp <- cyto$populations
   cl <- cyto$claims
   kept <- unique(pops[, c("sample_id", "patient_id")])
   add(rows, "flow_n", "all", c("n", "samples", "samples_excluded_qc"),
       c(length(unique(kept$patient_id)), nrow(kept),
-        length(unique(d$populations$sample_id)) - nrow(kept)))
+        length(unique(all_pops$sample_id)) - nrow(kept)))
   # Per analysis group: the patients of the group with a sample passing QC (the
   # claim counts wAIHA, so its row is always there; another group only when it has one).
-  grp <- d$responses$analysis_group[match(unique(kept$patient_id), d$responses$patient_id)]
+  grp <- subj$group[match(unique(kept$patient_id), subj$id)]
   grp <- grp[!is.na(grp)]
   for (g in sort(unique(c("wAIHA", grp)), method = "radix"))
     add(rows, "flow_n", g, "n", sum(grp == g))
@@ -476,9 +568,9 @@ cytometry_rows <- function(d, cyto, rows) {
   }
   add(rows, "flow_function", "all", c("numerator", "denominator"), c(num_f, den_f))
 
-  r <- d$responses
-  rel <- r[r$relapse_date != "" & tolower(r$relapse_date) != "nan", ]
-  relapse <- setNames(day_diff(rel$relapse_date, rel$first_dose_date), rel$patient_id)
+  # Relapse day: ADRS RELAPSE's ADT (AVALC = Y) minus TRTSDT, days from the first dose.
+  rel <- subj[subj$relapse & subj$relapse_dt != "", ]
+  relapse <- setNames(day_diff(rel$relapse_dt, rel$trtsdt), rel$id)
   co <- with_rel <- without_rel <- 0
   for (pid in sort(unique(cd38$patient_id), method = "radix")) {
     s <- cd38[cd38$patient_id == pid & cd38$day > 0, ]
@@ -523,10 +615,12 @@ session_line <- function() {
 
 r_double_programming <- function(paths, cfg, out_path, session_path = NULL) {
   d <- read_qc_inputs(paths)
+  s <- subjects(d)
   rows <- new_rows()
-  clinical_rows(d, cfg, rows)
-  content_rows(d, cfg, rows)
-  if (!is.null(d$populations)) cytometry_rows(d, cfg$cytometry, rows)
+  clinical_rows(d, s, cfg, rows)
+  content_rows(d, s, cfg, rows)
+  # The flow-cytometry claims where the study has cytometry (ADCYT is empty otherwise).
+  if (!is.null(cfg$cytometry)) cytometry_rows(d, s, cfg$cytometry, rows)
   table <- data.frame(stat_id = rows$sid, group = rows$grp, statistic = rows$st,
                       value = format_value(rows$val), stringsAsFactors = FALSE)
   tmp <- paste0(out_path, ".tmp")
@@ -544,11 +638,13 @@ main <- function() {
     sink(log, type = "message")
     inp <- snakemake@input
     paths <- list()
-    for (name in c("patients", "responses", "labs", "transfusions", "treatments",
-                   "adverse_events", "populations", "cytometry_qc")) {
+    for (name in DATASETS) {
       if (!is.null(inp[[name]])) paths[[name]] <- inp[[name]]
     }
     cfg <- fromJSON(snakemake@params[["cfg"]], simplifyVector = TRUE)
+    # The cytometry arm runs only with cytometry data (param `cytometry`); without,
+    # ADCYT is empty and no flow row is computed, whatever the config section says.
+    if (!isTRUE(snakemake@params[["cytometry"]])) cfg$cytometry <- NULL
     out <- snakemake@output[["table"]]
     session <- snakemake@output[["session"]]
   } else {
