@@ -264,8 +264,9 @@ def r_qc_table(summary: pd.DataFrame) -> Table:
                  note="Each row of the ARD is matched by its three keys (measure, group, "
                       "statistic) with the value an R programme of its own recomputes from "
                       "the analysis datasets (the ADaM Dataset-JSON files of results/adam/; "
-                      "cytometry percentages from ADCYT's event counts) with survival's survfit and quantile, binom.test; the build stops "
-                      "on a disagreement or an unmatched row. Every row is in the source "
+                      "cytometry percentages from ADCYT's event counts) with survival's "
+                      "survfit and quantile and binom.test; the build stops on a disagreement "
+                      "or an unmatched row. Every row is in the source "
                       "table named here.")
 
 
