@@ -248,13 +248,13 @@ def _groupings(groups: Sequence[str]) -> list[dict[str, Any]]:
         g for g in set(groups) if g not in GROUPS and not is_pseudonym(g) and g != ALL_GROUP)
     out = [{"id": GROUPING_ANALYSIS_GROUP, "name": "Analysis group",
             "label": "Analysis group", "dataDriven": False, "groupingDataset": "ADSL",
-            "groupingVariable": "AGRP",
+            "groupingVariable": "ANLGRP",
             "description": "wAIHA; anemic cAIHA (in the efficacy set); non-anemic cAIHA "
                            "(treated, outside the efficacy set). An analysis of all "
                            "treated patients has no grouping.",
             "groups": [{"id": f"{GROUPING_ANALYSIS_GROUP}_{slug(g)}", "name": g,
                         "label": GROUP_LABELS.get(g, g), "level": 1, "order": i,
-                        "condition": {"dataset": "ADSL", "variable": "AGRP",
+                        "condition": {"dataset": "ADSL", "variable": "ANLGRP",
                                       "comparator": "EQ", "value": [g]}}
                        for i, g in enumerate(named, 1)]}]
     if any(is_pseudonym(g) for g in groups):
