@@ -17,8 +17,9 @@ import yaml
 from aiha.cytometry.labels import DEMO_DISPLAY, display_labels, qc_reason
 from aiha.report.cytometry_captions import function_caption
 from aiha.report.cytometry_tables import reconciliation_note
-from aiha.report.methods import (config_keys_table, cytometry_methods, gating_sentence, km_ci_words,
-                                 populations_sentence, qc_sentence)
+from aiha.report.methods import (ConfigValues, cfg_anchor, config_keys_table, cytometry_methods,
+                                 gating_sentence, km_ci_words, populations_sentence, qc_sentence)
+from aiha.report.model import numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
@@ -44,7 +45,7 @@ def flowjo_cfg() -> dict:
 
 
 def test_gatingml_sentence_names_the_files_and_the_spillover():
-    text = gating_sentence(CFG["cytometry"], METHOD)
+    text = str(gating_sentence(CFG["cytometry"], METHOD))
     for path in CFG["cytometry"]["gatingml"].values():
         assert path in text
     assert "GatingML 2.0" in text and "FlowJo" not in text
@@ -56,7 +57,7 @@ def test_flowjo_sentence_names_the_workspaces_not_gatingml():
     cyto = flowjo_cfg()["cytometry"]
     method = {"phenotype": {"compensation": ["the gating file's compensation matrix \u201cAcq\u201d"],
                             "scales": ["biexponential (FlowJo)"]}}
-    text = gating_sentence(cyto, method)
+    text = str(gating_sentence(cyto, method))
     assert "lab/ph.wsp (phenotype tube)" in text and "lab/fn.wsp (function tube)" in text
     assert "GatingML" not in text and "FlowJo 10 workspace" in text
     assert "compensation matrix \u201cAcq\u201d" in text and "biexponential (FlowJo)" in text
@@ -73,7 +74,7 @@ def test_populations_sentence_gives_each_role_its_full_gate_path():
 def test_qc_sentence_prints_the_thresholds_as_numbers():
     cyto = copy.deepcopy(CFG["cytometry"])
     cyto["qc"].update(min_events_kept=12500, min_percent_kept=75.5, exclude_flagged=False)
-    text = qc_sentence(cyto)
+    text = str(qc_sentence(cyto))
     assert "fewer than 12,500 events" in text and "less than 75.5% of the events" in text
     assert "kept in the cytometry statistics" in text
 
@@ -95,7 +96,7 @@ def test_display_labels_demo_panel_lab_mapping_and_own_labels():
 def test_no_config_key_expression_or_fragment_in_the_cytometry_methods(cfg):
     facts = {"method": METHOD, "gating": {"patient_id": "PT-1", "visit": "baseline", "day": -3},
              "function": {"patients": 2}}
-    text = " ".join(cytometry_methods(cfg, facts))
+    text = " ".join(map(str, cytometry_methods(cfg, facts)))
     assert not KEYLIKE.search(text), KEYLIKE.search(text)
     assert "the first of the visits" not in text and "in sample-sheet order" not in text
     assert "patient PT-1 at the baseline visit (day \u22123)" in text
@@ -103,7 +104,7 @@ def test_no_config_key_expression_or_fragment_in_the_cytometry_methods(cfg):
 
 
 def test_km_ci_in_words():
-    assert km_ci_words({}) == "log(\u2212log) transform (exponential Greenwood)"
+    assert km_ci_words({}) == "log(\u2212log) transform (exponential Greenwood, as lifelines)"
     assert km_ci_words({"km_ci_transform": "plain"}).startswith("untransformed")
 
 
@@ -112,8 +113,51 @@ def test_config_keys_table_lists_key_value_and_where():
     rows = {str(r[0]): r for r in table.rows}
     assert rows["response.pr_rule"][1] == CFG["response"]["pr_rule"]
     assert "score_responses" in rows["response.pr_rule"][2]
-    assert rows["cytometry.claims"][1].startswith("depletion_threshold_percent: 1")
+    # The thresholds the methods quote one by one have a row each, holding the number.
+    assert rows["cytometry.claims.depletion_threshold_percent"][1] == "1"
+    assert rows["cleaning.hard_limits.hb_g_dl"][1] == "[2, 25]"
+    assert "cytometry.claims" not in rows and "cleaning.hard_limits" not in rows
+    assert rows["statistics.ci_level"][1] == "0.95"
     assert "cytometry.gating_source" not in {str(r[0]) for r in config_keys_table(CFG, False).rows}
+    # Each row is the target of the links of its key.
+    assert table.row_ids == [cfg_anchor(str(r[0])) for r in table.rows]
+    assert cfg_anchor("cleaning.hard_limits.hb_g_dl") == "cfg-cleaning-hard_limits-hb_g_dl"
+
+
+def test_each_configured_number_of_the_methods_links_to_the_row_that_holds_it():
+    cfg = copy.deepcopy(CFG)
+    cfg["cytometry"]["qc"]["min_events_kept"] = 12500
+    cfg["cytometry"]["claims"]["depletion_window_days"] = [3, 40]
+    table = config_keys_table(cfg, has_cytometry=True)
+    held = {rid: [n.value for n in numbers(str(row[1]))] for rid, row in zip(table.row_ids, table.rows)}
+    v = ConfigValues(cfg, set(table.row_ids))
+    assert v("cleaning.hard_limits.hb_g_dl", 1).segments() == (("25", "cfg-cleaning-hard_limits-hb_g_dl"),)
+    assert str(v("statistics.ci_level", fmt="percent")) == "95%"
+    assert str(v("report.transfusion_windows_days", (0, 0))) == "\u221284"
+    # A key without a row of Table B6 prints unlinked (no link to nowhere).
+    assert ConfigValues(cfg, set())("response.cr_hb_g_dl").anchors == []
+    facts = {"method": METHOD, "gating": {"patient_id": "PT-1", "visit": "baseline", "day": -3},
+             "function": {"patients": 2}}
+    paragraphs = cytometry_methods(cfg, facts, v)
+    linked = [(text, a) for p in paragraphs for text, a in p.segments() if a]
+    assert ("12,500", "cfg-cytometry-qc-min_events_kept") in linked
+    assert ("3", "cfg-cytometry-claims-depletion_window_days") in linked
+    assert ("40", "cfg-cytometry-claims-depletion_window_days") in linked
+    # Every linked number is one number, held by the row it lands on (a percentage may
+    # print a proportion); every configured threshold of the QC and claims is linked.
+    for text, a in linked:
+        (n,) = numbers(text)
+        assert any(abs(n.value - h) < 1e-9 or (n.percent and abs(n.value - 100 * h) < 1e-9)
+                   for h in held[a]), (text, a)
+    anchors = {a for _, a in linked}
+    for key in ("min_percent_kept", ):
+        assert cfg_anchor(f"cytometry.qc.{key}") in anchors
+    for key in ("depletion_threshold_percent", "post_window_days", "subset_shift_pp",
+                "function_fold_factor", "reappearance_threshold_percent", "relapse_window_days"):
+        assert cfg_anchor(f"cytometry.claims.{key}") in anchors, key
+    assert cfg_anchor("cytometry.figures.proliferation_max_patients") in anchors
+    # The text reads the same as without links.
+    assert [str(p) for p in paragraphs] == [str(p) for p in cytometry_methods(cfg, facts)]
 
 
 def test_reconciliation_note_is_computed_from_the_rows():
@@ -151,7 +195,7 @@ def test_qc_reason_words():
 
 
 def test_without_figure_facts_the_methods_claim_nothing_about_what_was_drawn():
-    text = " ".join(cytometry_methods(CFG, None))
+    text = " ".join(map(str, cytometry_methods(CFG, None)))
     assert "is empty" not in text and "of no patients" not in text
     assert "at most 4 patients, the first of the sample sheet" in text
     assert "GatingML 2.0 file" in text and "Compensation" not in text  # not recorded: not claimed

@@ -26,7 +26,7 @@ from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_tab
                                          response_table, transfusion_table)
 from aiha.cytometry.labels import display_labels
 from aiha.report.cytometry_captions import cytometry_captions
-from aiha.report.methods import config_keys_table, cytometry_methods, km_ci_words
+from aiha.report.methods import ConfigValues, config_keys_table, cytometry_methods, km_ci_words
 from aiha.report.cytometry_tables import (
     flow_findings_table,
     flow_patient_table,
@@ -265,6 +265,8 @@ def build_context(
     chapters = chapter_list(has_audit, has_cytometry,
                             tables.get("qc") is not None or "r_qc" in tables)
     t["config_keys"] = config_keys_table(cfg, has_cytometry)
+    # The numbers of the methods, each linked to its row of Table B6.
+    cfg_values = ConfigValues(cfg, set(t["config_keys"].row_ids))
     labels = display_labels(dict((cfg.get("cytometry") or {}).get("populations") or {}))
     in_force = (provenance.get("config") or {}).get("in_force")
     cover = dict(digests or {})
@@ -298,13 +300,15 @@ def build_context(
         "data_cutoff": cutoff.isoformat(),
         "created": f"{cutoff.isoformat()}T00:00:00Z",
         "cfg": cfg,
+        "cfgv": cfg_values,
         "tables": t,
         "figures": {k: f"figures/{v}" for k, v in CLINICAL_FIGURES.items()},
         "cytometry_figures": {k: f"cytometry/{k}.svg" for k in CYTOMETRY_FIGURES},
         "cytometry_captions": cytometry_captions(cytometry_figure_facts, labels),
         "cytometry_labels": labels,
         "methods": {
-            "cytometry": cytometry_methods(cfg, cytometry_figure_facts) if has_cytometry else [],
+            "cytometry": (cytometry_methods(cfg, cytometry_figure_facts, cfg_values)
+                          if has_cytometry else []),
             "km_ci": km_ci_words(cfg["statistics"]),
         },
         "digests": cover,

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiha import formatting as F
 from aiha.cytometry.labels import display_labels, visit_label
-from aiha.report.model import Cell, Table
+from aiha.report.model import Cell, Table, joined
 
 
 def num(value: Any) -> str:
@@ -36,8 +36,49 @@ def _and(items: Sequence[str], word: str = "and") -> str:
     return ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
-def _days(window: Sequence[Any]) -> str:
-    return f"days {num(window[0])}\u2013{num(window[1])}"
+# ----------------------------------------------------------------- config values
+def cfg_anchor(key: str) -> str:
+    """The id of the row of Table B6 that prints configuration key ``key``."""
+    return "cfg-" + key.replace(".", "-")
+
+
+FORMATS = {"num": num, "count": F.fmt_count, "percent": lambda v: F.fmt_percent(v, 0)}
+
+
+class ConfigValues:
+    """The numbers of the config in force as the methods print them, each a
+    :class:`Cell` linked to the row of Table B6 that holds it (``linked``: the anchors
+    of the rows Table B6 prints; a value whose key has no row prints unlinked).
+
+    ``values("cleaning.hard_limits.hb_g_dl", 0)`` is the lower Hb hard limit, printed
+    as written (``fmt``: "num", "count" with thousands separators, "percent" for a
+    proportion); ``index`` picks an item of a list (an int, or a tuple of ints)."""
+
+    def __init__(self, cfg: Mapping[str, Any], linked: frozenset[str] | set[str] = frozenset()):
+        self.cfg = cfg
+        self.linked = frozenset(linked)
+
+    def value(self, key: str, index: int | Sequence[int] | None = None) -> Any:
+        found, value = _get(self.cfg, key)
+        if not found:
+            raise KeyError(key)
+        for i in ((index,) if isinstance(index, int) else tuple(index or ())):
+            value = value[i]
+        return value
+
+    def __call__(self, key: str, index: int | Sequence[int] | None = None,
+                 fmt: str = "num") -> Cell:
+        text = FORMATS[fmt](self.value(key, index))
+        link = cfg_anchor(key) if cfg_anchor(key) in self.linked else ""
+        return Cell(text, link=link, links=((text, link),) if link else ())
+
+
+def _values(cyto: Mapping[str, Any], values: ConfigValues | None) -> ConfigValues:
+    return values if values is not None else ConfigValues({"cytometry": cyto})
+
+
+def _days(v: ConfigValues, key: str) -> list[Cell | str]:
+    return ["days ", v(key, 0), "\u2013", v(key, 1)]
 
 
 KM_CI_WORDS = {
@@ -59,24 +100,29 @@ def gating_files(cyto: Mapping[str, Any]) -> dict[str, str]:
     return {tube: str(path) for tube, path in dict(cyto.get(key) or {}).items()}
 
 
-def gating_sentence(cyto: Mapping[str, Any], method: Mapping[str, Any]) -> str:
+def gating_sentence(cyto: Mapping[str, Any], method: Mapping[str, Any],
+                    values: ConfigValues | None = None) -> Cell:
     """Gating source and file, compensation and transform, as they ran."""
+    v = _values(cyto, values)
     files = gating_files(cyto)
     flowjo = cyto.get("gating_source") == "flowjo"
     same = len(set(files.values())) == 1
+    pieces: list[Cell | str]
     if flowjo:
         where = (f"{next(iter(files.values()))} (both tubes)" if same else
                  _and([f"{p} ({t} tube)" for t, p in sorted(files.items())]))
-        text = (f"The gates are those of the laboratory's FlowJo 10 workspace {where}: each FCS "
-                "file was gated with the gates, compensation and transforms that the workspace "
-                "stores for its sample, applied with FlowKit.")
+        pieces = [f"The gates are those of the laboratory's FlowJo 10 workspace {where}: each "
+                  "FCS file was gated with the gates, compensation and transforms that the "
+                  "workspace stores for its sample, applied with FlowKit."]
     else:
         where = _and([f"{p} ({t} tube)" for t, p in sorted(files.items())])
-        scale = ("the arcsinh scale (T " + num(cyto["asinh"]["t"]) + ", M " + num(cyto["asinh"]["m"])
-                 + ", A " + num(cyto["asinh"]["a"]) + "; bounds mapped from the authored logicle scale)"
-                 if cyto.get("transform") == "asinh" else "the logicle scale of the GatingML file")
-        text = (f"The gating strategy is the GatingML 2.0 file {where}, applied with FlowKit on "
-                f"{scale}.")
+        scale: list[Cell | str] = (
+            ["the arcsinh scale (T ", v("cytometry.asinh.t"), ", M ", v("cytometry.asinh.m"),
+             ", A ", v("cytometry.asinh.a"), "; bounds mapped from the authored logicle scale)"]
+            if cyto.get("transform") == "asinh" else ["the logicle scale of the GatingML file"])
+        pieces = [f"The gating strategy is the GatingML 2.0 file {where}, applied with FlowKit on ",
+                  *scale, "."]
+    text = ""
     comp = sorted({c for tube in method.values() for c in tube.get("compensation", [])})
     if comp:
         text += f" Compensation of the fluorescence gates: {_and(comp, 'or')}."
@@ -88,7 +134,7 @@ def gating_sentence(cyto: Mapping[str, Any], method: Mapping[str, Any]) -> str:
     scales = sorted({s for tube in method.values() for s in tube.get("scales", []) if s != "linear"})
     if scales:
         text += f" Fluorescence gates evaluated on the {_and(scales)} scale."
-    return text
+    return joined(pieces + [text])
 
 
 ROLE_ORDER = [("phenotype", "t_cells"), ("phenotype", "cd38"), ("phenotype", "subset naive"),
@@ -110,76 +156,91 @@ def populations_sentence(cyto: Mapping[str, Any], method: Mapping[str, Any]) -> 
     return "Populations read, with the gate each resolved to in the gating file: " + "; ".join(parts) + "."
 
 
-def qc_sentence(cyto: Mapping[str, Any]) -> str:
-    qc = cyto["qc"]
+def qc_sentence(cyto: Mapping[str, Any], values: ConfigValues | None = None) -> Cell:
+    v, qc = _values(cyto, values), cyto["qc"]
     kept = qc["kept_population"]
-    return (f"Quality control: the events kept are those of the population {kept}; a sample is "
-            f"flagged when fewer than {F.fmt_count(qc['min_events_kept'])} events are kept or "
-            f"when they are less than {num(qc['min_percent_kept'])}% of the events acquired. "
-            + ("Flagged samples are left out of the cytometry statistics and of the time-course "
-               "and subset figures, and are drawn greyed, with the reason, in the activation and "
-               "proliferation figure." if qc["exclude_flagged"] else
-               "Flagged samples are kept in the cytometry statistics."))
+    return joined([
+        f"Quality control: the events kept are those of the population {kept}; a sample is "
+        "flagged when fewer than ", v("cytometry.qc.min_events_kept", fmt="count"),
+        " events are kept or when they are less than ", v("cytometry.qc.min_percent_kept"),
+        "% of the events acquired. "
+        + ("Flagged samples are left out of the cytometry statistics and of the time-course "
+           "and subset figures, and are drawn greyed, with the reason, in the activation and "
+           "proliferation figure." if qc["exclude_flagged"] else
+           "Flagged samples are kept in the cytometry statistics.")])
 
 
-def claims_sentence(cyto: Mapping[str, Any]) -> str:
-    c, lab = cyto["claims"], display_labels(dict(cyto.get("populations") or {}))
-    subsets = _and([lab[s] for s in c["memory_effector_subsets"]])
-    return (f"Complete depletion: {lab['cd38']} below {num(c['depletion_threshold_percent'])}% of "
-            f"the {lab['t_cells']} at a sample on {_days(c['depletion_window_days'])} after the "
-            "first dose. Subsets and function compare the last sample on or before day 0 with "
-            f"the mean of the samples on {_days(c['post_window_days'])}: a subset shift needs a "
-            f"share of {lab['naive']} {num(c['subset_shift_pp'])} percentage points lower and a "
-            f"memory/effector share ({subsets}) as much higher; diminished function needs the "
-            f"{lab['activation']} and the {lab['divided']} (after {lab['stimulus']}) both "
-            f"{num(c['function_fold_factor'])}-fold lower. {lab['cd38'][:1].upper() + lab['cd38'][1:]} "
-            f"reappear at {num(c['reappearance_threshold_percent'])}% of the {lab['t_cells']}, "
-            f"counted as coinciding with a relapse within {num(c['relapse_window_days'])} days of it.")
+def claims_sentence(cyto: Mapping[str, Any], values: ConfigValues | None = None) -> Cell:
+    v, lab = _values(cyto, values), display_labels(dict(cyto.get("populations") or {}))
+    c = "cytometry.claims."
+    subsets = _and([lab[s] for s in cyto["claims"]["memory_effector_subsets"]])
+    return joined([
+        f"Complete depletion: {lab['cd38']} below ", v(c + "depletion_threshold_percent"),
+        f"% of the {lab['t_cells']} at a sample on ", *_days(v, c + "depletion_window_days"),
+        " after the first dose. Subsets and function compare the last sample on or before "
+        "day 0 with the mean of the samples on ", *_days(v, c + "post_window_days"),
+        f": a subset shift needs a share of {lab['naive']} ", v(c + "subset_shift_pp"),
+        f" percentage points lower and a memory/effector share ({subsets}) as much higher; "
+        f"diminished function needs the {lab['activation']} and the {lab['divided']} (after "
+        f"{lab['stimulus']}) both ", v(c + "function_fold_factor"),
+        f"-fold lower. {lab['cd38'][:1].upper() + lab['cd38'][1:]} reappear at ",
+        v(c + "reappearance_threshold_percent"),
+        f"% of the {lab['t_cells']}, counted as coinciding with a relapse within ",
+        v(c + "relapse_window_days"), " days of it."])
 
 
-def figures_sentence(cyto: Mapping[str, Any], facts: Mapping[str, Any] | None) -> str:
-    fig = cyto["figures"]
-    visits = _and([visit_label(v).lower() for v in fig["gating_visits"]], "or")
-    prolif_visits = _and([visit_label(v).lower() for v in fig["proliferation_visits"]])
+def figures_sentence(cyto: Mapping[str, Any], facts: Mapping[str, Any] | None,
+                     values: ConfigValues | None = None) -> Cell:
+    v, fig = _values(cyto, values), cyto["figures"]
+    visits = _and([visit_label(x).lower() for x in fig["gating_visits"]], "or")
+    prolif_visits = _and([visit_label(x).lower() for x in fig["proliferation_visits"]])
     lab = display_labels(dict(cyto.get("populations") or {}))
-    summary = (f"The time-course of the {lab['cd38']} and the subset figure draw at most "
-               f"{F.fmt_count(fig['summary_max_patients'])} patients, the first by pseudonym.")
+    most = v("cytometry.figures.proliferation_max_patients", fmt="count")
+    summary: list[Cell | str] = [
+        f"The time-course of the {lab['cd38']} and the subset figure draw at most ",
+        v("cytometry.figures.summary_max_patients", fmt="count"),
+        " patients, the first by pseudonym."]
     if not facts:  # results of a build that did not record what its figures show
-        return (f"The gating figure shows one phenotype sample, of the first patient of the "
-                f"sample sheet with a sample at the {visits} visit; the activation and "
-                f"proliferation figure the functional tubes at the {prolif_visits} visits of at "
-                f"most {F.fmt_counted(fig['proliferation_max_patients'], 'patient')}, the first "
-                f"of the sample sheet. " + summary)
+        return joined([
+            f"The gating figure shows one phenotype sample, of the first patient of the sample "
+            f"sheet with a sample at the {visits} visit; the activation and proliferation "
+            f"figure the functional tubes at the {prolif_visits} visits of at most ", most,
+            " patient" + ("" if fig["proliferation_max_patients"] == 1 else "s")
+            + ", the first of the sample sheet. ", *summary])
     g = facts.get("gating")
     if g:
         gating = (f"The gating figure shows one sample: the phenotype tube of patient "
                   f"{g['patient_id']} at the {visit_label(g['visit']).lower()} visit (day "
                   f"{F.fmt_number(int(g['day']), 0)}), the first patient of the sample sheet "
-                  f"with a sample at the {visits} visit.")
+                  f"with a sample at the {visits} visit. ")
     else:
-        gating = f"No phenotype sample at the {visits} visit: the gating figure is empty."
+        gating = f"No phenotype sample at the {visits} visit: the gating figure is empty. "
     f = facts.get("function") or {}
+    function: list[Cell | str]
     if int(f.get("patients", 0)):
-        function = (f"The activation and proliferation figure shows the functional tubes at the "
-                    f"{prolif_visits} visits of {F.fmt_counted(int(f['patients']), 'patient')}: "
-                    f"the first of the sample sheet, at most "
-                    f"{F.fmt_count(fig['proliferation_max_patients'])}.")
+        function = [f"The activation and proliferation figure shows the functional tubes at "
+                    f"the {prolif_visits} visits of {F.fmt_counted(int(f['patients']), 'patient')}"
+                    ": the first of the sample sheet, at most ", most, ". "]
     else:
-        function = (f"No functional tube at the {prolif_visits} visits: the activation and "
-                    "proliferation figure is empty.")
-    return " ".join([gating, function, summary])
+        function = [f"No functional tube at the {prolif_visits} visits: the activation and "
+                    "proliferation figure is empty. "]
+    return joined([gating, *function, *summary])
 
 
-def cytometry_methods(cfg: Mapping[str, Any], facts: Mapping[str, Any] | None) -> list[str]:
+def cytometry_methods(cfg: Mapping[str, Any], facts: Mapping[str, Any] | None,
+                      values: ConfigValues | None = None) -> list[Cell]:
     """The cytometry paragraphs of the methods, from the config in force and what the
-    figure job recorded of the gating (``facts``: event_figures.json, optional)."""
+    figure job recorded of the gating (``facts``: event_figures.json, optional); each
+    number of the config links to its row of Table B6 (``values``; unlinked without)."""
     cyto = cfg["cytometry"]
+    values = values if values is not None else ConfigValues(cfg)
     method = dict((facts or {}).get("method") or {})
-    paragraphs = [gating_sentence(cyto, method)]
+    paragraphs = [gating_sentence(cyto, method, values)]
     pops = populations_sentence(cyto, method)
     if pops:
-        paragraphs.append(pops)
-    paragraphs += [qc_sentence(cyto), claims_sentence(cyto), figures_sentence(cyto, facts)]
+        paragraphs.append(Cell(pops))
+    paragraphs += [qc_sentence(cyto, values), claims_sentence(cyto, values),
+                   figures_sentence(cyto, facts, values)]
     return paragraphs
 
 
@@ -257,17 +318,42 @@ def value_text(value: Any, nested: bool = False) -> str:
     return num(value)
 
 
-def config_keys_table(cfg: Mapping[str, Any], has_cytometry: bool) -> Table:
-    """Every configuration key the methods and tables quote: key, value in force, where
-    it is used. The one place of the report where keys are printed."""
-    rows = []
+# Keys whose value is a mapping of thresholds the methods quote one by one: Table B6
+# prints one row per entry (``cleaning.hard_limits.hb_g_dl``), so that a number of the
+# methods links to the row that holds it.
+SPLIT_KEYS = frozenset({"cleaning.hard_limits", "cleaning.suspicious_limits", "cytometry.asinh",
+                        "cytometry.qc", "cytometry.claims", "cytometry.figures"})
+
+
+def config_rows(cfg: Mapping[str, Any], has_cytometry: bool) -> list[tuple[str, Any, str]]:
+    """(key, value, where used) of every row of Table B6, in order: the keys the
+    methods and tables quote, those of :data:`SPLIT_KEYS` one row per entry."""
+    out = []
     for key, where in KEYS + (CYTO_KEYS if has_cytometry else []):
         found, value = _get(cfg, key)
-        if found and value is not None and value != "":
-            rows.append([Cell(key, code=True), value_text(value), where])
+        if not found or value is None or value == "":
+            continue
+        if key in SPLIT_KEYS and isinstance(value, Mapping):
+            out += [(f"{key}.{k}", v, where) for k, v in value.items()
+                    if v is not None and v != "" and not (isinstance(v, Mapping) and not v)]
+        else:
+            out.append((key, value, where))
+    return out
+
+
+def config_keys_table(cfg: Mapping[str, Any], has_cytometry: bool) -> Table:
+    """Every configuration key the methods and tables quote: key, value in force, where
+    it is used. The one place of the report where keys are printed; each row has the
+    id :func:`cfg_anchor` gives its key, the target of the links on the numbers of the
+    methods (:class:`ConfigValues`)."""
+    rows, ids = [], []
+    for key, value, where in config_rows(cfg, has_cytometry):
+        rows.append([Cell(key, code=True), value_text(value), where])
+        ids.append(cfg_anchor(key))
     return Table("config_keys", "Table B6. The configuration in force: each key the methods "
                  "quote, its value and where it is used", ["Key", "Value", "Where used"], rows,
                  numeric=[False, False, False], css_class="listing config-keys",
-                 source="results/config_in_force.yaml",
+                 source="results/config_in_force.yaml", row_ids=ids,
                  note="Values of the merged configuration in force (Table B1 gives the files "
-                      "and overrides it was merged from and its SHA-256).")
+                      "and overrides it was merged from and its SHA-256). Each number of the "
+                      "methods links to the row of its key.")
