@@ -159,7 +159,7 @@ def test_names_labels_and_lengths_fit_xpt_v5():
 
 
 def _read_xpt(path: Path) -> pd.DataFrame:
-    reader = pd.read_sas(path, format="xport", encoding="latin-1", iterator=True)
+    reader = pd.read_sas(path, format="xport", encoding="utf-8", iterator=True)
     with reader:
         if reader.nobs == 0:  # pandas' read() raises StopIteration on an empty member
             return pd.DataFrame(columns=[str(c) for c in reader.columns])
@@ -210,7 +210,7 @@ def assert_xpt_matches_json(xpt: Path, json_path: Path) -> None:
                 where = f"{xpt.name} row {i + 1} {name}"
                 if col["dataType"] == "string":
                     have = "" if have is None or (isinstance(have, float) and math.isnan(have)) \
-                        else (have.decode("latin-1") if isinstance(have, bytes) else str(have))
+                        else (have.decode("utf-8") if isinstance(have, bytes) else str(have))
                     assert have.rstrip() == (want or ""), where
                 elif want is None:
                     assert have is None or pd.isna(have), where

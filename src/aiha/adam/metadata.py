@@ -81,8 +81,8 @@ def _values(series: pd.Series | Sequence[object], n: int, name: str) -> list[obj
 
 
 def text_length(values: pd.Series) -> int:
-    """Longest value in bytes (Latin-1), at least 1."""
-    lengths = [len(str(v).encode("latin-1")) for v in values if v is not None and not
+    """Longest value in bytes (UTF-8, as the transport file holds it), at least 1."""
+    lengths = [len(str(v).encode("utf-8")) for v in values if v is not None and not
                (isinstance(v, float) and pd.isna(v)) and v != ""]
     return max(lengths, default=1)
 

@@ -3,7 +3,7 @@ with pyreadstat (``write_xport(..., file_format_version=5)``; its default, versi
 8, is not accepted by regulators).
 
 A file holds one dataset. Names have at most 8 characters and labels at most 40;
-text is at most 200 bytes. Dates are SAS dates (format ``DATE``). ReadStat stamps
+text is UTF-8 (ReadStat writes it so) of at most 200 bytes. Dates are SAS dates (format ``DATE``). ReadStat stamps
 the file's library and member headers with the time of writing: those stamps are
 set to the data cut-off (:func:`set_header_stamps`), so a rebuild writes the same
 bytes.

@@ -26,7 +26,7 @@ import pandas as pd
 
 from aiha.cleaning.profiles import SiteProfile
 from aiha.errors import InputError
-from aiha.schemas import validate_raw
+from aiha.schemas import shown_header, validate_raw
 
 # Longest field accepted, in characters (a free-text comment of several pages).
 FIELD_SIZE_LIMIT = 32_768
@@ -93,15 +93,18 @@ def parse_raw_table(path: Path, table: str, profile: SiteProfile) -> pd.DataFram
 def check_unique_header(header: list[str], name: str) -> None:
     """Each column name once (trimmed, any case): a second ``name`` or ``value``
     column would silently stand in for the first. The error names the file and both
-    columns (their 1-based positions)."""
+    columns (their 1-based positions). A header row that reads as data (a file
+    without its header: :func:`aiha.schemas.shown_header` hides its cells) is left to
+    the missing-column check, so that no data value is echoed."""
+    shown = shown_header(header)
     first: dict[str, int] = {}
     for i, h in enumerate(header, start=1):
         key = h.casefold()
-        if key in first:
+        if key in first and shown[i - 1] == h:
             raise InputError(name, f"duplicated column header: columns {first[key]} "
                              f"({header[first[key] - 1]!r}) and {i} ({h!r}) have the same "
                              "name; each column must be named once", column=h)
-        first[key] = i
+        first.setdefault(key, i)
 
 
 def _parse_csv(text: str, delimiter: str, name: str) -> list[list[str]]:
