@@ -321,7 +321,6 @@ def test_exact_duplicate_rows_are_one_log_entry_with_their_count(tmp_path, expor
 # ------------------------------------------------ cytometry collection dates
 @pytest.mark.parametrize("when, words", [
     ("2099-01-01", "collection date after the export date 2023-07-15"),
-    ("2023-07-01", "collection date after the data cut-off 2023-06-30"),
     ("2019-04-04", "collection date -1096 days from the patient's first dose, outside -365 to 1825"),
 ])
 def test_a_sample_collection_date_is_checked_like_a_clinical_date(tmp_path, when, words):
@@ -351,6 +350,41 @@ def test_a_sample_collection_date_is_checked_like_a_clinical_date(tmp_path, when
     ok = samplesheet.sample_table(sheet.iloc[:1], patients, key, str(path), cutoff=date(2023, 6, 30),
                                   export_date=date(2023, 7, 15), days_window=(-365, 1825))
     assert list(ok["day"]) == [-3]
+
+
+def test_a_sample_after_the_cut_off_is_dropped_not_gated(tmp_path):
+    from datetime import date
+
+    import pandas as pd
+
+    from aiha.cytometry import samplesheet
+    from aiha.cytometry.plan import sample_rows
+    from conftest import ROOT
+    from aiha.pseudonym import pseudonymize
+
+    key = b"0123456789abcdef-test-key"
+    cyto = tmp_path / "cytometry"
+    cyto.mkdir()
+    for name in ("S1-PH", "S2-PH", "S3-PH"):
+        (cyto / f"{name}.fcs").write_bytes(b"FCS3.1")
+    path = cyto / "samples.csv"
+    path.write_text("sample_id,file,site,record_number,tube,visit,collection_date\n"
+                    "S1-PH,S1-PH.fcs,AMS,AMC-1,phenotype,baseline,2022-04-01\n"
+                    "S2-PH,S2-PH.fcs,AMS,AMC-1,phenotype,later,2023-07-01\n"
+                    "S3-PH,S3-PH.fcs,AMS,AMC-1,phenotype,last,2023-06-30\n")
+    sheet = samplesheet.read_sample_sheet(path)
+    # Row 2 is one day after the cut-off; row 3 on the cut-off day is kept.
+    assert samplesheet.after_cutoff(sheet, date(2023, 6, 30)) == [2]
+    patients = pd.DataFrame({"patient_id": [pseudonymize("AMS", "AMC-1", key)],
+                             "first_dose_date": ["2022-04-04"]})
+    table = samplesheet.sample_table(sheet, patients, key, str(path), cutoff=date(2023, 6, 30),
+                                     export_date=date(2023, 7, 15), days_window=(-365, 1825))
+    assert list(table["sample_id"]) == ["S1-PH", "S3-PH"]
+    # The plan gates only the kept samples (no job reads the dropped file).
+    cfg = {"data": {"generate_demo": False, "raw_dir": str(tmp_path),
+                    "site_profiles": str(ROOT / "resources" / "sites.yaml"),
+                    "data_cutoff": "2023-06-30"}}
+    assert sorted(sample_rows(cfg)) == ["S1-PH", "S3-PH"]
 
 
 @pytest.mark.parametrize("text", [

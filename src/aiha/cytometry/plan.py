@@ -51,8 +51,10 @@ def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         planned = plan_samples(load_spec(config["data"]["demo_spec"], config["data"]["demo_multiplier"]), config["cytometry"]["demo"])
         rows = [(s.sample_id, s.file, s.tube, s.visit, s.site, s.record_number, "") for s in planned]
     else:
-        from aiha.cytometry.samplesheet import (check_files, check_sheet_identifiers,
-                                                read_sample_sheet)
+        from datetime import date
+
+        from aiha.cytometry.samplesheet import (after_cutoff, check_files,
+                                                check_sheet_identifiers, read_sample_sheet)
 
         sheet_path = Path(config["data"]["raw_dir"]) / "cytometry" / "samples.csv"
         sheet = read_sample_sheet(sheet_path)
@@ -63,8 +65,12 @@ def sample_rows(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         check_sheet_identifiers(sheet, sheet_path, config["data"]["raw_dir"],
                                 config["data"]["site_profiles"])
         named = sheet["workspace_sample"] if "workspace_sample" in sheet else [""] * len(sheet)
+        # Samples collected after the data cut-off are not gated (dropped and logged
+        # by the sample-sheet job, as clinical records after the cut-off are).
+        late = set(after_cutoff(sheet, date.fromisoformat(str(config["data"]["data_cutoff"]))))
         rows = [(r.sample_id, r.file, r.tube, r.visit, r.site, r.record_number, w)
-                for r, w in zip(sheet.itertuples(index=False), named)]
+                for i, (r, w) in enumerate(zip(sheet.itertuples(index=False), named), start=1)
+                if i not in late]
     return {sid: {"file": f, "tube": t, "visit": v, "patient": (site, rec), "workspace_sample": w}
             for sid, f, t, v, site, rec, w in rows}
 

@@ -129,6 +129,22 @@ def check_sheet_identifiers(sheet: pd.DataFrame, sheet_path: str | os.PathLike[s
                                  "with codes", row=i, column=column)
 
 
+def after_cutoff(sheet: pd.DataFrame, cutoff: date | None) -> list[int]:
+    """1-based rows of the sheet collected after the data cut-off: they are dropped
+    (not gated, not analysed) and logged, as clinical records after the cut-off are.
+    A date that does not parse is left to :func:`sample_table`'s error."""
+    rows = []
+    if cutoff is None:
+        return rows
+    for i, value in enumerate(sheet["collection_date"], start=1):
+        try:
+            if date.fromisoformat(str(value)) > cutoff:
+                rows.append(i)
+        except ValueError:
+            continue
+    return rows
+
+
 def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
                  sheet_path: str = "samples.csv", patients_path: str = "patients.tsv",
                  index: IdentifierIndex | None = None, cutoff: date | None = None,
@@ -137,9 +153,11 @@ def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
     """Pseudonymized sample metadata with days from the first dose.
 
     Collection dates are checked like clinical dates: not after ``export_date``
-    (default today), not after the data cut-off ``cutoff``, and ``days_window``
-    (config ``cleaning.sample_days_from_first_dose``): within these days of the
-    patient's first dose. Each is an error naming the sheet, row, column and date.
+    (default today) and ``days_window`` (config
+    ``cleaning.sample_days_from_first_dose``): within these days of the patient's
+    first dose. Each is an error naming the sheet, row, column and date. A sample
+    collected after the data cut-off ``cutoff`` is dropped (:func:`after_cutoff`; the
+    job logs it).
 
     ``index``: the study's identifiers (:func:`aiha.cleaning.study_index`); the
     free-text ``visit`` passes through it (default: the active index).
@@ -172,9 +190,7 @@ def sample_table(sheet: pd.DataFrame, patients: pd.DataFrame, key: bytes,
                              f"{export_date or date.today()}", row=i, column="collection_date",
                              value=rec.collection_date)
         if cutoff is not None and collected > cutoff:
-            raise InputError(sheet_path, f"collection date after the data cut-off {cutoff}: "
-                             "remove the sample's row and file (or move the cut-off)",
-                             row=i, column="collection_date", value=rec.collection_date)
+            continue  # after the data cut-off: dropped (after_cutoff), logged by the job
         if days_window is not None and not days_window[0] <= (collected - dose).days <= days_window[1]:
             raise InputError(sheet_path, f"collection date {(collected - dose).days} days from "
                              f"the patient's first dose, outside {days_window[0]} to "
