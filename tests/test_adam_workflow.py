@@ -54,7 +54,8 @@ def _km_median(durations: list[float], events: list[int], tie_rule: str) -> floa
         if abs(s - 0.5) <= 1e-9:
             later = [times[j] for j in range(i + 1, len(times)) if surv[j] < s - 1e-9]
             t2 = later[0] if later else (times[-1] if times[-1] > t else math.nan)
-            return {"lower": t, "upper": t2, "midpoint": (t + t2) / 2}[tie_rule]
+            return {"lower": t, "upper": t2, "midpoint": (t + t2) / 2,
+                    "r_survival": (t + t2) / 2}[tie_rule]  # R: midpoint where S is 0.5
         if s < 0.5:
             return float(t)
     return math.nan
