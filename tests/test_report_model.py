@@ -4,6 +4,8 @@ their values."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from aiha.report.appendix_tables import variant_label, with_config_values
@@ -152,13 +154,25 @@ def test_an_n_of_N_cell_links_numerator_denominator_and_proportion() -> None:
         ("4", anchor(("orr", "wAIHA", "numerator"))),
         ("6", anchor(("orr", "wAIHA", "denominator"))),
         ("66.7%", anchor(("orr", "wAIHA", "proportion")))]
-    # No proportion row: the percentage lands on a row of Appendix D made of the two.
+    # No proportion row in a part of the ARD: the statistics stage adds it
+    # (aiha.ard.count_proportions, rule assemble_ard), and the percentage lands on it.
+    from aiha.ard import count_proportions
+
+    extra = count_proportions(ard.frame, "assemble_ard", "workflow/scripts/assemble_ard.py", "d")
+    assert [tuple(r) for r in extra[["stat_id", "group", "statistic"]].values] == [
+        ("nr", "wAIHA", "proportion")]
+    assert extra["value"].iloc[0] == 1 / 3
+    ard = ARD(pd.concat([ard.frame, extra], ignore_index=True))
     cell = ard.cell(lambda: n_of_N("nr"))
-    derived = ("nr", "wAIHA", "numerator/denominator")
-    assert cell.anchors[-1] == anchor(derived) and str(cell) == "1/3 (33.3%)"
-    table = ard_appendix_table(ard, {anchor(derived): [("4", "tbl-response")]})
-    row = table.rows[table.row_ids.index(anchor(derived))]
+    prop = ("nr", "wAIHA", "proportion")
+    assert cell.anchors[-1] == anchor(prop) and str(cell) == "1/3 (33.3%)"
+    table = ard_appendix_table(ard, {anchor(prop): [("4", "tbl-response")]})
+    row = table.rows[table.row_ids.index(anchor(prop))]
     assert str(row[3]) == "0.333333" and row[-1].links == (("4", "tbl-response"),)
+    # A zero denominator: the proportion is undefined, not a division error.
+    zero = count_proportions(_frame([("z", "all", "n", 0), ("z", "all", "denominator", 0)]),
+                             "r", "s", "d")
+    assert math.isnan(zero["value"].iloc[0])
 
 
 def test_ranges_lists_and_labels() -> None:

@@ -23,6 +23,7 @@ selection   the records it is computed over, as a condition on the variables
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -66,6 +67,33 @@ def with_source(stats: Sequence[Stat], dataset: str, variables: str, selection: 
     """``stats`` naming the dataset, variables and selection they come from."""
     return [replace(s, dataset=dataset, variables=variables, selection=selection)
             for s in stats]
+
+
+def count_proportions(ard: pd.DataFrame, rule: str, script: str, digest: str) -> pd.DataFrame:
+    """The ``proportion`` row of every count pair the ARD holds without one: a
+    statistic with ``numerator`` (or ``n``) and ``denominator`` rows gets
+    ``proportion`` = numerator / denominator (NaN for a zero denominator), so that the
+    percentage of an "n/N (%)" cell is a row of the ARD like every printed number.
+    The new rows name the numerator's dataset, variables and selection."""
+    key = ["stat_id", "group"]
+    have = {(r.stat_id, r.group, r.statistic): r for r in ard.itertuples(index=False)}
+    rows = []
+    for (stat_id, group), _ in ard.groupby(key, sort=False):
+        if (stat_id, group, "proportion") in have or (stat_id, group, "denominator") not in have:
+            continue
+        num = have.get((stat_id, group, "numerator")) or have.get((stat_id, group, "n"))
+        if num is None:
+            continue
+        den = float(have[(stat_id, group, "denominator")].value)
+        value = float(num.value) / den if den else math.nan
+        row = {"stat_id": stat_id, "group": group, "statistic": "proportion",
+               "value": value, "unit": "proportion", "rule": rule, "script": script,
+               "inputs_sha256": digest}
+        for col in ("dataset", "variables", "selection"):
+            if col in ard.columns:
+                row[col] = getattr(num, col)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=ard.columns)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from aiha import therapies
 from aiha.adam.adsl import PRIOR_FLAGS
+from aiha.adam.common import number, selection
 from aiha.ard import Stat, with_source
 
 GROUPS = ("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
@@ -53,16 +54,6 @@ def _summary(values: Sequence[float] | pd.Series, stat_id: str, group: str,
 def _n_prop(stat_id: str, group: str, k: int, n: int, prefix: str = "") -> list[Stat]:
     return [Stat(stat_id, group, f"{prefix}n", k, "patients"),
             Stat(stat_id, group, f"{prefix}proportion", k / n if n else math.nan, "proportion")]
-
-
-def _sel(group: str, *more: str) -> str:
-    parts = ["SAFFL = 'Y'"] + ([] if group == "all" else [f"ANLGRP = '{group}'"])
-    return " and ".join(parts + list(more))
-
-
-def _num(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series.map(lambda x: None if x is None or x == "" else x),
-                         errors="coerce").astype(float)
 
 
 def prior_therapy_stats(adsl: pd.DataFrame) -> list[Stat]:
@@ -89,7 +80,7 @@ def prior_therapy_stats(adsl: pd.DataFrame) -> list[Stat]:
         part += _n_prop("baseline_prior_therapy", g, int((~had.any(axis=1)).sum()), n,
                         prefix="none: ")
         stats += with_source(part, "ADSL", ", ".join(["PRTHRFL", *flags.values()]),
-                             _sel(g, "PRTHRFL = 'Y'"))
+                             selection(g, "PRTHRFL = 'Y'"))
     return stats
 
 
@@ -133,25 +124,25 @@ def content_statistics(datasets: Mapping[str, pd.DataFrame], cfg: Mapping[str, A
     adtte = datasets["ADTTE"]
     group_of = dict(zip(adsl["USUBJID"], adsl["ANLGRP"]))
     fu = adtte[adtte["PARAMCD"] == "FU"].set_index("USUBJID")
-    ttr = adtte[(adtte["PARAMCD"] == "TTR") & (_num(adtte["CNSR"]) == 0)]
+    ttr = adtte[(adtte["PARAMCD"] == "TTR") & (number(adtte["CNSR"]) == 0)]
     r = adsl.copy()
-    r["followup_day"] = r["USUBJID"].map(_num(fu["AVAL"])).astype(float)
-    r["BBILI"] = _num(r["BBILI"])
+    r["followup_day"] = r["USUBJID"].map(number(fu["AVAL"])).astype(float)
+    r["BBILI"] = number(r["BBILI"])
 
     def members(group: str) -> pd.DataFrame:
         return r if group == "all" else r[r["ANLGRP"] == group]
 
     ex = datasets["ADEX"].copy()
-    ex["RELDY"] = _num(ex["RELDY"])
+    ex["RELDY"] = number(ex["RELDY"])
     dara = ex.sort_values(["USUBJID", "RELDY"], kind="stable")
     cm = datasets["ADCM"].copy()
-    cm["RELDY"] = _num(cm["RELDY"])
+    cm["RELDY"] = number(cm["RELDY"])
     later = cm[(cm["CMCAT"] == "AIHA THERAPY") & (cm["RELDY"] > 0)]
     trans = datasets["ADPR"].copy()
-    trans["RELDY"] = _num(trans["RELDY"])
-    trans["PRDOSE"] = _num(trans["PRDOSE"])
+    trans["RELDY"] = number(trans["RELDY"])
+    trans["PRDOSE"] = number(trans["PRDOSE"])
     ae = datasets["ADAE"].copy()
-    ae["ATOXGRN"] = _num(ae["ATOXGRN"])
+    ae["ATOXGRN"] = number(ae["ATOXGRN"])
     ae["serious"] = ae["AESER"] == "Y"
 
     # Every group gets a row for every drug, term and grade seen in any group, so an
@@ -166,7 +157,7 @@ def content_statistics(datasets: Mapping[str, pd.DataFrame], cfg: Mapping[str, A
         m = members(g)
         ids = set(m["USUBJID"])
         n = len(m)
-        sel = _sel(g)
+        sel = selection(g)
         # Baseline.
         stats += with_source(_summary(m["BBILI"], "baseline_bilirubin", g, "mg/dL"), "ADSL",
                              "BBILI", sel)
@@ -177,7 +168,7 @@ def content_statistics(datasets: Mapping[str, pd.DataFrame], cfg: Mapping[str, A
         d = dara[dara["USUBJID"].isin(ids)]
         stats += with_source(_summary(d.groupby("USUBJID").size(), "exposure_doses", g, "doses"),
                              "ADEX", "USUBJID", sel)
-        stats += with_source(_summary(_num(d["EXDOSE"]), "exposure_dose_mg", g, "mg"), "ADEX",
+        stats += with_source(_summary(number(d["EXDOSE"]), "exposure_dose_mg", g, "mg"), "ADEX",
                              "EXDOSE", sel)
         gaps = d.groupby("USUBJID")["RELDY"].diff().dropna()
         stats += with_source(_summary(gaps, "exposure_interval_days", g, "days"), "ADEX",
@@ -186,7 +177,7 @@ def content_statistics(datasets: Mapping[str, pd.DataFrame], cfg: Mapping[str, A
         stats += with_source(_summary(span, "exposure_span_days", g, "days"), "ADEX",
                              "USUBJID, RELDY", sel)
         lt = later[later["USUBJID"].isin(ids)]
-        later_sel = _sel(g, "CMCAT = 'AIHA THERAPY' and RELDY > 0")
+        later_sel = selection(g, "CMCAT = 'AIHA THERAPY' and RELDY > 0")
         stats += with_source(_n_prop("later_therapy", g, int(lt["USUBJID"].nunique()), n),
                              "ADSL, ADCM", "USUBJID, CMCAT, RELDY", later_sel)
         for drug in drugs:
@@ -215,11 +206,11 @@ def content_statistics(datasets: Mapping[str, pd.DataFrame], cfg: Mapping[str, A
                      for s in _summary(per_patient, sid, g, "units")]
             follow_sel = f" and ADTTE.AVAL >= {start} (PARAMCD = 'FU')" if start > 0 else ""
             stats += with_source(part, "ADSL, ADTTE, ADPR", "ADPR.PRDOSE, ADPR.RELDY, ADTTE.AVAL",
-                                 _sel(g) + follow_sel + f" and {start} <= ADPR.RELDY <= {end}")
+                                 selection(g) + follow_sel + f" and {start} <= ADPR.RELDY <= {end}")
         # Time to first response.
         resp = ttr[ttr["USUBJID"].isin(ids)]
-        ttr_sel = _sel(g, "PARAMCD = 'TTR' and CNSR = 0")
-        stats += with_source(_summary(_num(resp["AVAL"]), "time_to_response", g, "days"),
+        ttr_sel = selection(g, "PARAMCD = 'TTR' and CNSR = 0")
+        stats += with_source(_summary(number(resp["AVAL"]), "time_to_response", g, "days"),
                              "ADTTE", "AVAL", ttr_sel)
         stats += with_source([Stat("time_to_response", g, "n", len(resp), "patients")],
                              "ADTTE", "USUBJID", ttr_sel)
@@ -235,8 +226,8 @@ def content_statistics(datasets: Mapping[str, pd.DataFrame], cfg: Mapping[str, A
             serious = int(rows[rows["serious"]]["USUBJID"].nunique())
             part += _n_prop("ae_term", g, serious, n, prefix=f"{term}: serious ")
             stats += with_source(part, "ADSL, ADAE", "ADAE.AETERM, ADAE.ATOXGRN, ADAE.AESER",
-                                 _sel(g))
+                                 selection(g))
         stats += with_source(
             _n_prop("ae_serious", g, int(a[a["serious"]]["USUBJID"].nunique()), n),
-            "ADSL, ADAE", "ADAE.AESER", _sel(g))
+            "ADSL, ADAE", "ADAE.AESER", selection(g))
     return stats

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aiha.adam.common import number, selection
 from aiha.ard import Stat, with_source
 
 GROUPS_BASELINE = ("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
@@ -223,17 +224,6 @@ def _proportion(stat_id: str, group: str, k: int, n: int, level: float | None) -
     return out
 
 
-def _sel(group: str, *more: str) -> str:
-    """The selection of a group's records: the safety set, the analysis group."""
-    parts = ["SAFFL = 'Y'"] + ([] if group == "all" else [f"ANLGRP = '{group}'"])
-    return " and ".join(parts + list(more))
-
-
-def _num(series: pd.Series) -> pd.Series:
-    return pd.to_numeric(series.map(lambda x: None if x is None or x == "" else x),
-                         errors="coerce").astype(float)
-
-
 def _param(bds: pd.DataFrame, paramcd: str) -> pd.DataFrame:
     """The records of one parameter of a BDS dataset, indexed by USUBJID."""
     return bds[bds["PARAMCD"] == paramcd].set_index("USUBJID")
@@ -246,13 +236,13 @@ def subject_frame(adsl: pd.DataFrame, adrs: pd.DataFrame, adtte: pd.DataFrame) -
     out = adsl.copy().reset_index(drop=True)
     for code in ("BOR", "RESP", "ONGOING", "ACRORSP"):
         out[code] = out["USUBJID"].map(_param(adrs, code)["AVALC"]).fillna("")
-    out["ONGOING_AVAL"] = out["USUBJID"].map(_num(_param(adrs, "ONGOING")["AVAL"]))
-    out["HBCHG"] = out["USUBJID"].map(_num(_param(adrs, "HBCHG")["AVAL"]))
+    out["ONGOING_AVAL"] = out["USUBJID"].map(number(_param(adrs, "ONGOING")["AVAL"]))
+    out["HBCHG"] = out["USUBJID"].map(number(_param(adrs, "HBCHG")["AVAL"]))
     dor = _param(adtte, "DOR")
-    out["DOR_AVAL"] = out["USUBJID"].map(_num(dor["AVAL"]))
-    out["DOR_CNSR"] = out["USUBJID"].map(_num(dor["CNSR"]))
+    out["DOR_AVAL"] = out["USUBJID"].map(number(dor["AVAL"]))
+    out["DOR_CNSR"] = out["USUBJID"].map(number(dor["CNSR"]))
     for col in ("AGE", "PRIORLN", "BHB", "BLDH"):
-        out[col] = _num(out[col])
+        out[col] = number(out[col])
     return out
 
 
@@ -290,33 +280,33 @@ def adam_statistics(
     # Treated and efficacy sets.
     for g in GROUPS_BASELINE:
         stats += with_source([Stat("n_treated", g, "n", len(members(g)), "patients")],
-                             "ADSL", "USUBJID", _sel(g))
+                             "ADSL", "USUBJID", selection(g))
     eff = merged[merged["EFFFL"] == "Y"]
     stats += with_source([Stat("n_efficacy", "all", "n", len(eff), "patients")],
-                         "ADSL", "USUBJID", _sel("all", "EFFFL = 'Y'"))
+                         "ADSL", "USUBJID", selection("all", "EFFFL = 'Y'"))
     for g in ("wAIHA", "cAIHA"):
         stats += with_source(
             [Stat("n_efficacy", g, "n", int((eff["ANLGRP"] == g).sum()), "patients")],
-            "ADSL", "USUBJID", _sel(g, "EFFFL = 'Y'"))
+            "ADSL", "USUBJID", selection(g, "EFFFL = 'Y'"))
     # Baseline characteristics.
     for g in GROUPS_BASELINE:
         m = members(g)
-        stats += with_source(_summary(m["AGE"], "age", g, "years"), "ADSL", "AGE", _sel(g))
+        stats += with_source(_summary(m["AGE"], "age", g, "years"), "ADSL", "AGE", selection(g))
         n_f = int((m["SEX"] == "F").sum())
         stats += with_source(
             [Stat("sex_female", g, "n", n_f, "patients"),
              Stat("sex_female", g, "proportion", n_f / len(m) if len(m) else math.nan, "proportion")],
-            "ADSL", "SEX", _sel(g))
+            "ADSL", "SEX", selection(g))
         stats += with_source(_summary(m["PRIORLN"], "prior_lines", g, "lines"), "ADSL",
-                             "PRIORLN", _sel(g))
+                             "PRIORLN", selection(g))
         stats += with_source([Stat("evans", g, "n", int((m["EVANSFL"] == "Y").sum()), "patients")],
-                             "ADSL", "EVANSFL", _sel(g))
+                             "ADSL", "EVANSFL", selection(g))
         stats += with_source(
             [Stat("acrocyanosis", g, "n", int((m["ACROFL"] == "Y").sum()), "patients")],
-            "ADSL", "ACROFL", _sel(g))
-        stats += with_source(_summary(m["BHB"], "baseline_hb", g, "g/dL"), "ADSL", "BHB", _sel(g))
+            "ADSL", "ACROFL", selection(g))
+        stats += with_source(_summary(m["BHB"], "baseline_hb", g, "g/dL"), "ADSL", "BHB", selection(g))
         stats += with_source(_summary(m["BLDH"], "baseline_ldh", g, "x ULN"), "ADSL", "BLDH",
-                             _sel(g))
+                             selection(g))
 
     # wAIHA response.
     w = members("wAIHA")
@@ -324,35 +314,35 @@ def adam_statistics(
     resp_w = w[w["RESP"] == "Y"]
     rs = "ADSL, ADRS"
     stats += with_source(_proportion("orr", "wAIHA", len(resp_w), n_w, level), rs,
-                         "ADRS.AVALC (PARAMCD = 'RESP')", _sel("wAIHA"))
+                         "ADRS.AVALC (PARAMCD = 'RESP')", selection("wAIHA"))
     for code in ("CR", "PR"):
         stats += with_source(
             _proportion(code.lower(), "wAIHA", int((w["BOR"] == code).sum()), n_w, None), rs,
-            "ADRS.AVALC (PARAMCD = 'BOR')", _sel("wAIHA"))
+            "ADRS.AVALC (PARAMCD = 'BOR')", selection("wAIHA"))
     nonresp_w = w[w["RESP"] != "Y"]
     stats += with_source(
         [Stat("nr_evans", "wAIHA", "numerator", int((nonresp_w["EVANSFL"] == "Y").sum()), "patients"),
          Stat("nr_evans", "wAIHA", "denominator", len(nonresp_w), "patients")],
-        rs, "ADSL.EVANSFL, ADRS.AVALC (PARAMCD = 'RESP')", _sel("wAIHA", "RESP = 'N'"))
+        rs, "ADSL.EVANSFL, ADRS.AVALC (PARAMCD = 'RESP')", selection("wAIHA", "RESP = 'N'"))
     ongoing_w = resp_w[resp_w["ONGOING"] == "Y"]
     stats += with_source(
         [Stat("ongoing", "wAIHA", "numerator", len(ongoing_w), "patients"),
          Stat("ongoing", "wAIHA", "denominator", n_w, "patients")],
-        rs, "ADRS.AVALC (PARAMCD in ('RESP', 'ONGOING'))", _sel("wAIHA"))
+        rs, "ADRS.AVALC (PARAMCD in ('RESP', 'ONGOING'))", selection("wAIHA"))
     stats += with_source(
         [Stat("ongoing_duration", "wAIHA", f"value_{i}", v, "months")
          for i, v in enumerate(sorted(ongoing_w["ONGOING_AVAL"].astype(float)), start=1)],
-        rs, "ADRS.AVAL (PARAMCD = 'ONGOING')", _sel("wAIHA", "RESP = 'Y' and ONGOING = 'Y'"))
+        rs, "ADRS.AVAL (PARAMCD = 'ONGOING')", selection("wAIHA", "RESP = 'Y' and ONGOING = 'Y'"))
 
     # cAIHA (anemic) response.
     cold = members("cAIHA")
     resp_c = cold[cold["RESP"] == "Y"]
     stats += with_source(_proportion("hb_response", "cAIHA", len(resp_c), len(cold), level), rs,
-                         "ADRS.AVALC (PARAMCD = 'RESP')", _sel("cAIHA"))
+                         "ADRS.AVALC (PARAMCD = 'RESP')", selection("cAIHA"))
     stats += with_source(
         [Stat("ongoing", "cAIHA", "numerator", int((resp_c["ONGOING"] == "Y").sum()), "patients"),
          Stat("ongoing", "cAIHA", "denominator", len(cold), "patients")],
-        rs, "ADRS.AVALC (PARAMCD in ('RESP', 'ONGOING'))", _sel("cAIHA"))
+        rs, "ADRS.AVALC (PARAMCD in ('RESP', 'ONGOING'))", selection("cAIHA"))
 
     # Duration of response.
     curves = []
@@ -362,14 +352,14 @@ def adam_statistics(
         d = resp["DOR_AVAL"].astype(float)
         e = (1 - resp["DOR_CNSR"]).astype(int)
         crude = crude_median(d.tolist())
-        dor = ("ADTTE", "AVAL", _sel(g, "PARAMCD = 'DOR'"))
+        dor = ("ADTTE", "AVAL", selection(g, "PARAMCD = 'DOR'"))
         stats += with_source([Stat("dor_median_crude", g, "value", crude, "months"),
                               Stat("dor_min", g, "value", float(d.min()), "months"),
                               Stat("dor_max", g, "value", float(d.max()), "months")], *dor)
         km = kaplan_meier(d.tolist(), e.tolist(), level, st.get("km_ci_transform", "log-log"))
         med = km_quantile_time(km.table["time"], km.table["survival"], 0.5, tie, tol)
         lo, hi = km_median_ci(km, tie, tol)
-        km_src = ("ADTTE", "AVAL, CNSR", _sel(g, "PARAMCD = 'DOR'"))
+        km_src = ("ADTTE", "AVAL, CNSR", selection(g, "PARAMCD = 'DOR'"))
         stats += with_source([Stat("dor_median_km", g, "value", med, "months"),
                               Stat("dor_median_km", g, "ci_lower", lo, "months"),
                               Stat("dor_median_km", g, "ci_upper", hi, "months")], *km_src)
@@ -385,7 +375,7 @@ def adam_statistics(
     if len(na):
         acro_resp = int((na["ACRORSP"] == "Y").sum())
         hb_up = int((na["HBCHG"].astype(float) > 0).sum())
-        sel = _sel("cAIHA_nonanemic")
+        sel = selection("cAIHA_nonanemic")
         stats += with_source([
             Stat("nonanemic_acro_response", "cAIHA_nonanemic", "numerator", acro_resp, "patients"),
             Stat("nonanemic_acro_response", "cAIHA_nonanemic", "denominator", len(na), "patients"),
@@ -409,7 +399,7 @@ def adam_statistics(
 
     # Adverse events by worst grade.
     ae = datasets["ADAE"]
-    grade = _num(ae["ATOXGRN"])
+    grade = number(ae["ATOXGRN"])
     for g in GROUPS_BASELINE:
         a = ae if g == "all" else ae[ae["ANLGRP"] == g]
         sel = "all records" if g == "all" else f"ANLGRP = '{g}'"

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from aiha.ard import read_ard, write_ard
+from aiha.ard import count_proportions, inputs_digest, read_ard, write_ard
 from aiha.jobs import run_script
 
 
@@ -13,7 +13,9 @@ def main(sm):
     dup = ard[ard.duplicated(key, keep=False)]
     if not dup.empty:
         raise RuntimeError(f"ARD parts repeat statistics: {dup[key].drop_duplicates().values.tolist()}")
-    write_ard(ard, sm.output.ard)
+    extra = count_proportions(ard, sm.rule, "workflow/scripts/assemble_ard.py",
+                              inputs_digest(sm.input))
+    write_ard(pd.concat([ard, extra], ignore_index=True) if len(extra) else ard, sm.output.ard)
 
 
 run_script(main, snakemake)  # noqa: F821

@@ -613,6 +613,23 @@ session_line <- function() {
           as.character(packageVersion("survival")), as.character(packageVersion("jsonlite")))
 }
 
+# Every count pair (numerator or n, with denominator) without a proportion gets one:
+# numerator / denominator, NaN for a zero denominator (the spec of an n/N (%) cell).
+count_proportions <- function(rows) {
+  key <- paste(rows$sid, rows$grp, sep = "\r")
+  for (k in unique(key)) {
+    st <- rows$st[key == k]
+    val <- rows$val[key == k]
+    if ("proportion" %in% st || !("denominator" %in% st)) next
+    num <- if ("numerator" %in% st) val[st == "numerator"] else if ("n" %in% st) val[st == "n"] else NULL
+    if (is.null(num)) next
+    den <- val[st == "denominator"]
+    parts <- strsplit(k, "\r", fixed = TRUE)[[1]]
+    add(rows, parts[1], parts[2], "proportion", if (den != 0) num / den else NaN)
+  }
+  invisible(rows)
+}
+
 r_double_programming <- function(paths, cfg, out_path, session_path = NULL) {
   d <- read_qc_inputs(paths)
   s <- subjects(d)
@@ -621,6 +638,7 @@ r_double_programming <- function(paths, cfg, out_path, session_path = NULL) {
   content_rows(d, s, cfg, rows)
   # The flow-cytometry claims where the study has cytometry (ADCYT is empty otherwise).
   if (!is.null(cfg$cytometry)) cytometry_rows(d, s, cfg$cytometry, rows)
+  count_proportions(rows)
   table <- data.frame(stat_id = rows$sid, group = rows$grp, statistic = rows$st,
                       value = format_value(rows$val), stringsAsFactors = FALSE)
   tmp <- paste0(out_path, ".tmp")

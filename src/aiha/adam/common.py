@@ -53,6 +53,13 @@ def number(series: pd.Series) -> pd.Series:
     return series.map(lambda x: math.nan if missing(x) else float(x)).astype(float)
 
 
+def selection(group: str, *more: str) -> str:
+    """The selection of a group's records, as an ARD row names it: the safety set,
+    the analysis group (none for ``all``), and ``more`` conditions."""
+    parts = ["SAFFL = 'Y'"] + ([] if group == "all" else [f"ANLGRP = '{group}'"])
+    return " and ".join(parts + list(more))
+
+
 def date(series: pd.Series) -> pd.Series:
     """ISO dates (``YYYY-MM-DD``), ``""`` where missing."""
     return series.map(lambda x: "" if missing(x) else str(x)[:10])

@@ -145,24 +145,11 @@ def coverage_words(coverage: Coverage) -> str:
 def ard_appendix_table(ard: ARD, printed: Mapping[str, Any] | None = None) -> Table:
     """Appendix D: every ARD row the report printed, with its provenance; each row is
     the target of the links on the numbers it gave and links back to the tables that
-    print it (``printed``: :func:`aiha.report.model.printed_in`). A percentage of an
-    "n/N (%)" cell without a ``proportion`` row lands on a row computed from the two
-    (measure ``numerator/denominator``, made by the report)."""
+    print it (``printed``: :func:`aiha.report.model.printed_in`)."""
     frame = ard.frame.set_index(["stat_id", "group", "statistic"])
     printed = printed or {}
     rows, ids = [], []
     for key in sorted(ard.used):
-        if key in ard.derived:
-            value, parts = ard.derived[key]
-            r = frame.loc[parts[0]]
-            r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
-            rows.append([Cell(key[0], code=True), GROUP_LABELS.get(key[1], key[1]),
-                         Cell(key[2], code=True), F.fmt_auto(value, 6), "proportion",
-                         "(report)", "the two rows above, divided",
-                         Cell(str(r["inputs_sha256"])[:12], code=True),
-                         back_links(printed.get(anchor(key), ()))])
-            ids.append(anchor(key))
-            continue
         r = frame.loc[key]
         r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
         rows.append([Cell(key[0], code=True), GROUP_LABELS.get(key[1], key[1]),

@@ -197,7 +197,6 @@ class Rows:
             self._index.setdefault(tuple(str(k) for k in key), []).append(
                 str(val) if text else self._value(val))
         self.used: dict[tuple[str, ...], None] = {}
-        self.derived: dict[tuple[str, ...], tuple[float, tuple[tuple[str, ...], ...]]] = {}
         self._reading: list[tuple[str, ...]] | None = None
 
     @staticmethod
@@ -226,15 +225,10 @@ class Rows:
         return hits[0]
 
     def stored(self, key: Sequence[str]) -> Any:
-        """A row's value (derived rows included) without marking it as printed."""
-        key = tuple(key)
-        if key in self.derived:
-            return self.derived[key][0]
-        return self._index[key][0]
+        """A row's value without marking it as printed."""
+        return self._index[tuple(key)][0]
 
     def numbers_of(self, key: tuple[str, ...]) -> list[float]:
-        if key in self.derived:
-            return [self.derived[key][0]]
         hits = self._index.get(key, [])
         return row_numbers(hits[0]) if hits else []
 
@@ -281,27 +275,12 @@ class ARD(Rows):
 
     def ratio(self, stat_id: str, group: str, numerator: str = "numerator",
               denominator: str = "denominator") -> float:
-        """numerator / denominator of a statistic, as printed in an "n/N (%)" cell: the
-        ``proportion`` row when the ARD has one, else a row of Appendix D computed from
-        the two (``numerator/denominator``), so the percentage links to a row that
-        holds it. NaN for a zero denominator."""
+        """The proportion of an "n/N (%)" cell: its ``proportion`` row (the statistics
+        stage writes one for every count pair, :func:`aiha.ard.count_proportions`), so
+        that the percentage links to a row that holds it."""
         stem = (numerator[:-len("numerator")] if numerator.endswith("numerator") else
                 numerator[:-1] if numerator.endswith("n") else "")
-        parts = ((stat_id, group, numerator), (stat_id, group, denominator))
-        num, den = (float(self._index[k][0]) if len(self._index.get(k, [])) == 1
-                    else float("nan") for k in parts)
-        if not den or math.isnan(den):
-            return float("nan")
-        prop = (stat_id, group, f"{stem}proportion")
-        if prop in self._index and len(self._index[prop]) == 1 and \
-                math.isclose(float(self._index[prop][0]), num / den, rel_tol=1e-9, abs_tol=1e-12):
-            return self.get(*prop)
-        key = (stat_id, group, f"{numerator}/{denominator}")
-        self.derived[key] = (num / den, parts)
-        for k in parts:
-            self.used.setdefault(k, None)
-        self._read(key)
-        return num / den
+        return self.get(stat_id, group, f"{stem}proportion")
 
     def peek(self, key: Key) -> float:
         """A row's value without marking it as printed (to choose what to print)."""
