@@ -305,10 +305,12 @@ CONFIG_WORDS = {
     "response.acro_denominator": "acrocyanosis denominator",
     "response.ongoing_duration_origin": "ongoing durations counted from",
     "statistics.km_tie_rule": "Kaplan-Meier median at a tie",
+    "statistics.km_ci_transform": "Kaplan-Meier CI transform",
     "statistics.dor_median_method": "median duration reported",
 }
 VALUE_WORDS = {"km": "Kaplan-Meier", "all_treated": "all treated", "efficacy_set": "efficacy set",
-               "first_dose": "first dose", "and": "AND", "or": "OR"}
+               "first_dose": "first dose", "and": "AND", "or": "OR",
+               "r_survival": "as R survival", "log-log": "log(\u2212log)"}
 
 
 def variant_label(change: str) -> str:
