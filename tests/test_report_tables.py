@@ -153,8 +153,12 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
     # listings link to, with the 6 decimals of Appendix D).
     flow = ard[ard.stat_id.str.startswith("flow_")]
     per_patient = flow.group.str.startswith("PT-")
-    assert [r[3] for r in t["flow_ard"].rows] == [
-        F.fmt_auto(x, dec["other"]) for x in flow[~per_patient].value]
+    # A study-level proportion (of a count pair) prints as the report's percentages do.
+    assert [(r[3], r[4]) for r in t["flow_ard"].rows] == [
+        (F.fmt_percent(x, dec["percent"]), "%") if s.endswith("proportion")
+        else (F.fmt_auto(x, dec["other"]), u)
+        for s, x, u in zip(flow[~per_patient].statistic, flow[~per_patient].value,
+                           flow[~per_patient].unit)]
     assert [(str(r[1]), r[3]) for r in t["flow_ard_patients"].rows] == [
         (g, F.fmt_auto(x, 6)) for g, x in zip(flow[per_patient].group,
                                                          flow[per_patient].value)]

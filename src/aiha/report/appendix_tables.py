@@ -101,9 +101,14 @@ def flow_table(ard: ARD, fmt: Fmt, per_patient: bool = False) -> Table:
     # Each patient's rows are the rows the listings link to: printed as Appendix D
     # prints values (up to 6 decimals), so a printed rounding can be checked against them.
     decimals = 6 if per_patient else fmt.other
+    def value(r: pd.Series) -> tuple[str, str]:
+        # A study-level proportion as the report's tables print it (a percentage).
+        if not per_patient and str(r["statistic"]).endswith("proportion"):
+            return F.fmt_percent(r["value"], fmt.percent), "%"
+        return F.fmt_auto(r["value"], decimals), r["unit"]
+
     rows = [[Cell(r["stat_id"], code=True), GROUP_LABELS.get(r["group"], r["group"]),
-             Cell(r["statistic"], code=True), F.fmt_auto(r["value"], decimals), r["unit"]]
-            for _, r in frame.iterrows()]
+             Cell(r["statistic"], code=True), *value(r)] for _, r in frame.iterrows()]
     if per_patient:  # the rows the listings' per-patient cytometry table links to
         ids = [anchor((r["stat_id"], r["group"], r["statistic"])) for _, r in frame.iterrows()]
         return Table("flow_ard_patients", "Cytometry statistics of each patient (ARD rows of "
