@@ -284,12 +284,14 @@ PLANTS = {
 
 @needs_r
 @pytest.mark.workflow
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["above", "below"])
 @pytest.mark.parametrize("kind", list(PLANTS))
-def test_a_planted_wrong_value_fails_naming_it(kind: str, demo_tables, tmp_path: Path):
+def test_a_planted_wrong_value_fails_naming_it(kind: str, sign: float, demo_tables,
+                                               tmp_path: Path):
     ard, r = demo_tables
     key = _first_key(ard, *PLANTS[kind])
     true = float(ard.set_index(["stat_id", "group", "statistic"]).loc[key, "value"])
-    wrong = true + (1.0 if kind in ("count", "KM median", "AE cell") else 1e-6)
+    wrong = true + sign * (1.0 if kind in ("count", "KM median", "AE cell") else 1e-6)
     bad = _plant(ard, key, repr(wrong))
     table = compare(bad, r, TOL)
     assert (table["status"] == "disagree").sum() == 1
