@@ -1,8 +1,10 @@
-"""The clinical chain in one process, for tests that change an input and compare
-outputs: raw site exports -> cleaning -> response scoring -> ADaM datasets (written
-as Dataset-JSON and read back, as the workflow does) -> ARD rows of the clinical
-statistics and the clinical content. The same library functions, with the same
-config slices (:mod:`aiha.settings`), as the workflow's rules; no Snakemake.
+"""The clinical chain in one process, for tests that change an input or a config
+value and compare outputs: raw site exports -> cleaning -> response scoring -> ADaM
+datasets (Dataset-JSON) -> ARD rows of the clinical statistics and the clinical
+content, assembled. Each step is the workflow's own script (``workflow/scripts``)
+run with the params its rule builds from the config (:mod:`aiha.settings`,
+:mod:`aiha.clinical_plan`), so a setting that does not reach its use shows here;
+no Snakemake (its scheduling is tested elsewhere).
 """
 
 from __future__ import annotations
@@ -11,25 +13,20 @@ import copy
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 import yaml
 
-from aiha.adam import derive_all, read_datasets
-from aiha.adam.write import write_all
-from aiha.ard import read_tsv, stats_to_frame, write_tsv
-from aiha.cleaning import CleaningLimits, clean_study, load_site_profiles
+from aiha.adam import read_datasets
+from aiha.ard import read_tsv
+from aiha.cleaning import load_site_profiles
 from aiha.cleaning.profiles import read_profiles_yaml
-from aiha.clinical_content import content_statistics
 from aiha.config_checks import fill_defaults
 from aiha.demo.cohort import load_spec
 from aiha.demo.exports import build_site_exports, write_exports
-from aiha.response import ResponseCriteria, score_cohort
 from aiha.settings import adam_config, content_config, scoring_config, statistics_config
-from aiha.statistics import adam_statistics
 from conftest import ROOT
 
 KEY = b"pipeline-test-key-0123456789"
@@ -98,36 +95,92 @@ def edit_rows(exports: Exports, site: str, table: str, delimiter: str,
     return out
 
 
+class JobFailed(Exception):
+    """A workflow script exited non-zero; ``log`` holds what it wrote."""
+
+    def __init__(self, script: str, log: str) -> None:
+        super().__init__(f"{script} failed: {log.strip()}")
+        self.log = log
+
+
+def run_job(script: str, work: Path, inputs: dict[str, Any], outputs: dict[str, Any],
+            params: dict[str, Any], rule: str | None = None) -> None:
+    """``workflow/scripts/<script>.py`` run in this process with a plain stand-in for
+    Snakemake's ``snakemake`` object (what the rule passes: input, output, params, log)."""
+    import runpy
+    from types import SimpleNamespace
+
+    from aiha.jobs import Files
+
+    log = work / "logs" / f"{rule or script}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+
+    def files(named: dict[str, Any]) -> Files:
+        flat = [str(x) for v in named.values() for x in (v if isinstance(v, list) else [v])]
+        return Files(flat, {k: (list(map(str, v)) if isinstance(v, list) else str(v))
+                            for k, v in named.items()})
+    sm = SimpleNamespace(input=files(inputs), output=files(outputs), log=Files([str(log)], {}),
+                         params=SimpleNamespace(**params), rule=rule or script,
+                         wildcards=Files([], {}))
+    try:
+        runpy.run_path(str(ROOT / "workflow" / "scripts" / f"{script}.py"),
+                       init_globals={"snakemake": sm}, run_name="__main__")
+    except SystemExit as err:
+        if err.code:
+            raise JobFailed(script, log.read_text(encoding="utf-8")) from None
+
+
 def run(exports: Exports, work: Path, cfg: dict[str, Any] | None = None,
-        profiles_path: Path = SITES_YAML, export_date: date = date(2026, 1, 1)) -> Outputs:
-    """Clean, score, derive and analyse ``exports`` in ``work`` (created)."""
+        profiles_path: Path = SITES_YAML) -> Outputs:
+    """Clean, score, derive and analyse ``exports`` in ``work`` (created), through the
+    workflow's scripts with the params its rules build from ``cfg`` (aiha.settings,
+    aiha.clinical_plan)."""
+    from aiha.adam import NAMES as ADAM_DATASETS
+    from aiha.clinical_plan import clinical_params
+
     cfg = cfg or config()
     work.mkdir(parents=True, exist_ok=True)
     profiles = load_site_profiles(profiles_path)
     sites = sorted(exports)
     raw_dir = work / "raw"
-    write_exports(exports, raw_dir, {s: profiles[s].encoding for s in sites})
-    tables = clean_study(raw_dir, sites, profiles, KEY, date.fromisoformat(
-        str(cfg["data"]["data_cutoff"])), CleaningLimits.from_config(cfg["cleaning"]),
-        export_date=export_date)
-    clean = {}
-    for name in CLEAN_TABLES:  # through TSV, as the workflow reads them
-        write_tsv(getattr(tables, name), work / f"{name}.tsv")
-        clean[name] = read_tsv(work / f"{name}.tsv")
-    sc = scoring_config(cfg)
-    responses = score_cohort(patients=clean["patients"], labs=clean["labs"],
-                             transfusions=clean["transfusions"],
-                             treatments=clean["treatments"],
-                             cutoff=date.fromisoformat(sc["data_cutoff"]),
-                             c=ResponseCriteria.from_config(sc["response"]))
-    write_tsv(responses, work / "responses.tsv")
-    responses = read_tsv(work / "responses.tsv")
-    acfg = adam_config(cfg)
-    frames = derive_all({**clean, "responses": responses}, acfg)
-    write_all(frames, work / "adam", acfg)
-    adam = read_datasets({name: work / "adam" / f"{name.lower()}.json" for name in frames})
-    stats, km = adam_statistics(adam, cfg=statistics_config(cfg))
-    content = content_statistics(adam, cfg=content_config(cfg))
-    ard = stats_to_frame([*stats, *content], rule="test", script="test", inputs_sha256="-")
-    ard = ard[["stat_id", "group", "statistic", "value"]].reset_index(drop=True)
-    return Outputs(clean, tables.log, responses, adam, ard, km)
+    written = write_exports(exports, raw_dir, {s: profiles[s].encoding for s in sites})
+    key = work / "key.txt"
+    key.write_bytes(KEY)
+    clean = {name: work / "clinical" / f"{name}.tsv" for name in CLEAN_TABLES}
+    cleaning_inputs = {"raw": [str(p) for p in sorted(written)],
+                       "site_profiles": str(profiles_path), "key": str(key)}
+    run_job("clean_clinical", work, cleaning_inputs,
+            {**clean, "cleaning_log": work / "clinical" / "cleaning_log.tsv"},
+            {**clinical_params(cfg, sites), "code": ""}, rule="clean_clinical")
+    responses = work / "response" / "responses.tsv"
+    responses.parent.mkdir(parents=True, exist_ok=True)
+    run_job("score_responses", work, {k: clean[k] for k in ("patients", "labs", "transfusions",
+                                                            "treatments")},
+            {"responses": responses}, {"cfg": scoring_config(cfg), "code": ""})
+    adam_dir = work / "adam"
+    adam_dir.mkdir(exist_ok=True)
+    adam_files = {n: adam_dir / f"{n.lower()}.json" for n in ADAM_DATASETS}
+    run_job("adam_datasets", work, {**clean, "responses": responses},
+            {"json": list(adam_files.values()),
+             "xpt": [adam_dir / f"{n.lower()}.xpt" for n in ADAM_DATASETS],
+             "variables": adam_dir / "variables.tsv"}, {"cfg": adam_config(cfg), "code": ""})
+    stats = work / "stats"
+    stats.mkdir(exist_ok=True)
+    run_job("clinical_statistics", work,
+            {n.lower(): adam_files[n] for n in ("ADSL", "ADRS", "ADTTE", "ADAE")},
+            {"ard": stats / "clinical_ard.tsv", "km": stats / "km_curve.tsv"},
+            {"cfg": statistics_config(cfg), "code": ""})
+    run_job("content_statistics", work,
+            {n.lower(): adam_files[n] for n in ("ADSL", "ADTTE", "ADEX", "ADCM", "ADPR", "ADAE")},
+            {"ard": stats / "content_ard.tsv"}, {"cfg": content_config(cfg), "code": ""},
+            rule="clinical_content")
+    run_job("assemble_ard", work, {"clinical": stats / "clinical_ard.tsv",
+                                   "content": stats / "content_ard.tsv"},
+            {"ard": work / "ard.tsv"}, {"code": ""})
+    from aiha.ard import read_ard
+
+    ard = read_ard(work / "ard.tsv")[["stat_id", "group", "statistic", "value"]]
+    return Outputs({n: read_tsv(p) for n, p in clean.items()},
+                   read_tsv(work / "clinical" / "cleaning_log.tsv"), read_tsv(responses),
+                   read_datasets({n: p for n, p in adam_files.items()}),
+                   ard.reset_index(drop=True), read_tsv(stats / "km_curve.tsv"))
