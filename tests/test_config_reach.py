@@ -101,6 +101,8 @@ REACH: dict[str, list[str]] = {
     "audit.claims": ["tests/test_settings.py::test_make_audit_without_claims_says_so_and_exits_0",
                      "tests/test_audit_qc.py::test_audit_of_the_demo_passes_and_fails_on_a_changed_claim"],
     "adam.study_id": [f"{THIS}::test_the_study_id_reaches_every_dataset"],
+    "report.transfusion_windows_days": [
+        f"{THIS}::test_the_transfusion_windows_reach_the_content_statistics_script"],
     "qc.r_double_programming": [
         "tests/test_qc_r.py::test_switched_off_the_report_says_the_r_qc_did_not_run"],
 }
@@ -114,9 +116,10 @@ def _test_functions(path: Path) -> set[str]:
 
 def test_every_schema_key_has_a_reach_test():
     other = ROOT / "tests" / "config_reach_cytometry_report.yaml"
-    registry = dict(REACH)
+    registry = {k: list(v) for k, v in REACH.items()}
     if other.exists():
-        registry.update(yaml.safe_load(other.read_text(encoding="utf-8")) or {})
+        for key, tests in (yaml.safe_load(other.read_text(encoding="utf-8")) or {}).items():
+            registry.setdefault(key, []).extend(tests or [])
     keys = all_schema_keys()
     assert len(keys) > 100
     missing = [k for k in keys if k not in registry]
@@ -327,6 +330,29 @@ def test_scoring_params_reach_the_scoring_script(exports, base, tmp_path: Path):
             | (kept["max_hb"].astype(float) >= c["hb_normal_g_dl"])).all()
     w = lambda o: o.responses[o.responses["analysis_group"] == "wAIHA"]  # noqa: E731
     pd.testing.assert_frame_equal(w(base), w(out))
+
+
+def test_the_transfusion_windows_reach_the_content_statistics_script(exports, base,
+                                                                     tmp_path: Path):
+    """Windows of days -30 to -1 and 0 to 27 instead of the shipped three: through
+    rule clinical_content's params, the patients transfused and the units of each
+    window, counted here from the cleaned transfusions (days from the first dose)."""
+    windows = [[-30, -1], [0, 27]]
+    cfg = P.config()
+    cfg["report"]["transfusion_windows_days"] = windows
+    out = P.run(exports, tmp_path, cfg)
+    tr = out.clean["transfusions"]
+    for k, (start, end) in enumerate(windows, start=1):
+        inside = tr[tr["day"].astype(int).between(start, end)]
+        assert _value(out, f"transfusion_w{k}", "all", "start_day") == start
+        assert _value(out, f"transfusion_w{k}", "all", "end_day") == end
+        assert _value(out, f"transfusion_w{k}", "all", "numerator") == inside["patient_id"].nunique()
+        assert _value(out, f"transfusion_w{k}", "all", "units") == inside["units"].astype(float).sum()
+        assert _value(out, f"transfusion_w{k}", "all", "denominator") == len(out.clean["patients"])
+    assert not (out.ard["stat_id"] == "transfusion_w3").any()
+    assert (base.ard["stat_id"] == "transfusion_w3").any()
+    assert _value(out, "transfusion_w1", "all", "units") != _value(base, "transfusion_w1", "all",
+                                                                   "units")
 
 
 def test_the_study_id_reaches_every_dataset(exports, tmp_path: Path):
