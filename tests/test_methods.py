@@ -124,6 +124,28 @@ def test_config_keys_table_lists_key_value_and_where():
     assert cfg_anchor("cleaning.hard_limits.hb_g_dl") == "cfg-cleaning-hard_limits-hb_g_dl"
 
 
+def test_config_keys_of_the_other_gating_source_say_they_were_not_used():
+    """Table B6 says which keys govern nothing in the run (the other gating source's
+    files, arcsinh constants under logicle), in place of where they are used."""
+    gml = copy.deepcopy(CFG)
+    gml["cytometry"].update(gating_source="gatingml", transform="logicle",
+                            flowjo_workspace={"phenotype": "lab/ph.wsp"})
+    where = {str(r[0]): r[2] for r in config_keys_table(gml, True).rows}
+    assert where["cytometry.flowjo_workspace"] == (
+        "not used in this run: gating_source is gatingml, not flowjo")
+    assert all(w.startswith("not used in this run: transform is logicle")
+               for k, w in where.items() if k.startswith("cytometry.asinh."))
+    assert "GatingML source" in where["cytometry.gatingml"]
+    assert "GatingML source" in where["cytometry.transform"]
+    gml["cytometry"]["transform"] = "asinh"
+    where = {str(r[0]): r[2] for r in config_keys_table(gml, True).rows}
+    assert all("arcsinh transform" in w for k, w in where.items() if k.startswith("cytometry.asinh."))
+    fj = {str(r[0]): r[2] for r in config_keys_table(flowjo_cfg(), True).rows}
+    for key in ("cytometry.gatingml", "cytometry.transform"):
+        assert fj[key].startswith("not used in this run: gating_source is flowjo"), key
+    assert "FlowJo source" in fj["cytometry.flowjo_workspace"]
+
+
 def test_each_configured_number_of_the_methods_links_to_the_row_that_holds_it():
     cfg = copy.deepcopy(CFG)
     cfg["cytometry"]["qc"]["min_events_kept"] = 12500

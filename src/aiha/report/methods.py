@@ -325,14 +325,35 @@ SPLIT_KEYS = frozenset({"cleaning.hard_limits", "cleaning.suspicious_limits", "c
                         "cytometry.qc", "cytometry.claims", "cytometry.figures"})
 
 
+def unused_reason(cfg: Mapping[str, Any], key: str) -> str | None:
+    """Why a key of the configuration in force governs nothing in this run (a
+    setting of the other gating source, the arcsinh constants under another
+    transform), or ``None`` when the jobs that ran use it."""
+    cyto = cfg.get("cytometry") or {}
+    source = cyto.get("gating_source", "gatingml")
+    if source == "flowjo" and key in ("cytometry.gatingml", "cytometry.transform",
+                                      "cytometry.asinh"):
+        return ("not used in this run: gating_source is flowjo (the workspace's gates and "
+                "transforms apply)")
+    if source != "flowjo" and key in ("cytometry.flowjo_workspace",
+                                      "cytometry.reconciliation.tolerance_percent"):
+        return f"not used in this run: gating_source is {source}, not flowjo"
+    if key == "cytometry.asinh" and cyto.get("transform") != "asinh":
+        return f"not used in this run: transform is {cyto.get('transform')}, not asinh"
+    return None
+
+
 def config_rows(cfg: Mapping[str, Any], has_cytometry: bool) -> list[tuple[str, Any, str]]:
     """(key, value, where used) of every row of Table B6, in order: the keys the
-    methods and tables quote, those of :data:`SPLIT_KEYS` one row per entry."""
+    methods and tables quote, those of :data:`SPLIT_KEYS` one row per entry. A key
+    that governs nothing in this run says so (:func:`unused_reason`) in place of
+    where it is used."""
     out = []
     for key, where in KEYS + (CYTO_KEYS if has_cytometry else []):
         found, value = _get(cfg, key)
         if not found or value is None or value == "":
             continue
+        where = unused_reason(cfg, key) or where
         if key in SPLIT_KEYS and isinstance(value, Mapping):
             out += [(f"{key}.{k}", v, where) for k, v in value.items()
                     if v is not None and v != "" and not (isinstance(v, Mapping) and not v)]
