@@ -206,10 +206,11 @@ if CYTO_ENABLED:
             "../scripts/cytometry_aggregate.py"
 
     rule cytometry_claims:
+        """The flow_* statistics, from the analysis datasets."""
         input:
-            populations=CYTO_OUT / "populations.tsv",
-            qc=CYTO_OUT / "qc.tsv",
-            responses="results/response/responses.tsv",
+            adcyt="results/adam/adcyt.json",
+            adsl="results/adam/adsl.json",
+            adrs="results/adam/adrs.json",
         output:
             ard=CYTO_OUT / "flow_ard.tsv",
         log:

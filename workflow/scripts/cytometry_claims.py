@@ -1,20 +1,17 @@
-"""The flow_* claims as ARD rows."""
+"""The flow_* claims as ARD rows, from the analysis datasets ADCYT, ADSL and ADRS
+(rule cytometry_claims)."""
 
-from aiha.ard import inputs_digest, read_text_tsv, stats_to_frame, with_source, write_ard
-from aiha.cytometry.aggregate import read_table
-from aiha.cytometry.claims import ClaimSettings, compute_claims
+from aiha.adam import read_datasets
+from aiha.ard import inputs_digest, stats_to_frame, write_ard
+from aiha.cytometry.claims import ClaimSettings, adam_claims
 from aiha.jobs import run_script
 
 
 def main(sm):
-    responses = read_text_tsv(sm.input.responses)
-    stats = compute_claims(read_table(sm.input.populations), read_table(sm.input.qc), responses,
-                           ClaimSettings.from_config(sm.params.cyto), str(sm.input.populations))
-    # The gated population table (ADCYT in results/adam/ holds the same rows).
-    stats = with_source(stats, "populations.tsv", "count, percent_of_parent, day, qc_flag",
-                        "samples passing QC; analysis group from responses.tsv")
+    datasets = read_datasets({name.upper(): path for name, path in sm.input.items()})
+    stats = adam_claims(datasets, ClaimSettings.from_config(sm.params.cyto), str(sm.input.adcyt))
     frame = stats_to_frame(stats, sm.rule, "workflow/scripts/cytometry_claims.py",
-                           inputs_digest(sm.input))
+                           inputs_digest(list(sm.input)))
     write_ard(frame, sm.output.ard)
 
 

@@ -4,12 +4,13 @@ flow_function, flow_relapse) computed from gated population tables.
 Every threshold and window comes from the ``cytometry`` config section (passed in
 as :class:`ClaimSettings`); nothing here is a study number.
 
-Inputs:
-- ``populations``: results/cytometry/populations.tsv (sample_id, patient_id, visit,
+Inputs (:func:`adam_claims` reads them from the analysis datasets ADCYT, ADSL and
+ADRS, as rule cytometry_claims does; :func:`compute_claims` takes them as frames):
+- ``populations``: one row per sample and population (sample_id, patient_id, visit,
   day, tube, population, gate_path, parent, count, percent_of_parent);
-- ``qc``: results/cytometry/qc.tsv (sample_id, qc_flag, ...);
-- ``responses``: results/response/responses.tsv (patient_id, first_dose_date,
-  relapse_date).
+- ``qc``: one row per sample (sample_id, qc_flag, ...);
+- ``responses``: one row per patient (patient_id, first_dose_date, relapse_date,
+  analysis_group).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from aiha.ard import Stat
+from aiha.ard import Stat, with_source
 from aiha.cytometry.populations import PopulationLookupError, sample_row
 from aiha.errors import InputError
 
@@ -300,6 +301,69 @@ def flow_relapse(cd38: pd.DataFrame, relapses: Mapping[str, int], s: ClaimSettin
         Stat("flow_relapse", "all", "reappeared_without_relapse", float(without_relapse), "patients"),
     ]
     return stats
+
+
+ADCYT_VARIABLES = "EVCOUNT, RELDY, PARAM, PARCAT1, QCFLAG"
+
+
+def populations_from_adcyt(adcyt: pd.DataFrame) -> pd.DataFrame:
+    """ADCYT's records (one per sample and population) under the names the claims
+    use: sample (SMPLID), patient (USUBJID), visit (AVISIT), day from the first dose
+    (RELDY), tube (PARCAT1), population (PARAM), gate path (GATEPATH), parent
+    (PARENT), events (EVCOUNT), percentage of the parent (AVAL)."""
+    out = pd.DataFrame({
+        "sample_id": adcyt["SMPLID"].astype(str), "patient_id": adcyt["USUBJID"].astype(str),
+        "visit": adcyt["AVISIT"], "day": adcyt["RELDY"], "tube": adcyt["PARCAT1"],
+        "population": adcyt["PARAM"], "gate_path": adcyt["GATEPATH"], "parent": adcyt["PARENT"],
+        "count": adcyt["EVCOUNT"], "percent_of_parent": adcyt["AVAL"],
+    })
+    return out.reset_index(drop=True)
+
+
+def qc_from_adcyt(adcyt: pd.DataFrame) -> pd.DataFrame:
+    """One row per sample of ADCYT with its QC flag (QCFLAG; ``""`` = passed)."""
+    flags = adcyt[["SMPLID", "QCFLAG"]].drop_duplicates("SMPLID")
+    return pd.DataFrame({"sample_id": flags["SMPLID"].astype(str),
+                         "qc_flag": flags["QCFLAG"].fillna("").astype(str)}).reset_index(drop=True)
+
+
+def responses_from_adam(adsl: pd.DataFrame, adrs: pd.DataFrame) -> pd.DataFrame:
+    """One row per ADSL patient: the first dose (TRTSDT), the analysis group (ANLGRP)
+    and the relapse date (ADT of ADRS PARAMCD RELAPSE where AVALC is Y; ``""``
+    without a relapse)."""
+    relapse = adrs[(adrs["PARAMCD"] == "RELAPSE") & (adrs["AVALC"] == "Y")]
+    dates = dict(zip(relapse["USUBJID"].astype(str), relapse["ADT"]))
+    ids = adsl["USUBJID"].astype(str)
+    return pd.DataFrame({
+        "patient_id": ids, "first_dose_date": adsl["TRTSDT"],
+        "relapse_date": [str(dates.get(pid) or "") for pid in ids],
+        "analysis_group": adsl["ANLGRP"].astype(str),
+    }).reset_index(drop=True)
+
+
+def adam_claims(datasets: Mapping[str, pd.DataFrame], s: ClaimSettings,
+                source: str = "ADCYT") -> list[Stat]:
+    """All flow_* statistics from the analysis datasets ADCYT, ADSL and ADRS, each
+    naming the dataset and variables it is computed from."""
+    stats = compute_claims(populations_from_adcyt(datasets["ADCYT"]),
+                           qc_from_adcyt(datasets["ADCYT"]),
+                           responses_from_adam(datasets["ADSL"], datasets["ADRS"]), s, source)
+    passed = "QCFLAG = ''" if s.exclude_flagged else "all records"
+    out = []
+    for stat in stats:
+        if stat.stat_id == "flow_relapse":
+            source_of = ("ADCYT, ADSL, ADRS", "ADCYT.EVCOUNT, ADCYT.RELDY, ADSL.TRTSDT, "
+                         "ADRS.ADT (PARAMCD = 'RELAPSE')", passed)
+        elif stat.stat_id == "flow_n" and stat.group != "all":
+            group = f"ANLGRP = '{stat.group}'"
+            source_of = ("ADCYT, ADSL", "ADCYT.USUBJID, ADSL.ANLGRP",
+                         f"{passed} and {group}" if s.exclude_flagged else group)
+        elif stat.stat_id == "flow_n":
+            source_of = ("ADCYT", "USUBJID, SMPLID, QCFLAG", passed)
+        else:
+            source_of = ("ADCYT", ADCYT_VARIABLES, passed)
+        out += with_source([stat], *source_of)
+    return out
 
 
 def compute_claims(populations: pd.DataFrame, qc: pd.DataFrame, responses: pd.DataFrame,
