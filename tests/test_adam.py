@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -319,3 +320,15 @@ def test_every_clinical_statistic_names_its_source():
     assert (orr.value, orr.dataset, orr.selection) == (1, "ADSL, ADRS",
                                                        "SAFFL = 'Y' and ANLGRP = 'wAIHA'")
     assert by_key["dor_median_km", "wAIHA", "value"].variables == "AVAL, CNSR"
+
+
+def test_derivations_are_plain_text_for_the_reader():
+    """The metadata table's derivations carry no reStructuredText roles or literal marks."""
+    from aiha.adam.metadata import plain_text
+
+    assert plain_text("CDISC day (:func:`aiha.adam.studyday.study_day_from_offset`); "
+                      "``\"\"`` if unknown, see :class:`~aiha.x.Y`.") == (
+        'CDISC day (aiha.adam.studyday.study_day_from_offset); "" if unknown, see aiha.x.Y.')
+    texts = [v.derivation for spec in SPECS for v in spec.variables]
+    assert any("study_day_from_offset" in t for t in texts)
+    assert not [t for t in texts if "`" in t or re.search(r":[a-z]+:", t)]

@@ -19,6 +19,16 @@ TYPES = ("text", "integer", "float", "date")
 MAX_NAME, MAX_LABEL, MAX_TEXT = 8, 40, 200  # SAS transport version 5
 
 
+ROLE = re.compile(r":(?:func|class|mod|data|meth|attr):`~?([^`]+)`")
+
+
+def plain_text(doc: str) -> str:
+    """A docstring's reStructuredText as plain text for readers outside the code: a
+    cross-reference (``:func:`aiha.adam.x```) becomes its target's name, the inline
+    literal marks are dropped."""
+    return ROLE.sub(r"\1", doc).replace("``", "")
+
+
 @dataclass(frozen=True)
 class Variable:
     """One variable: ``derive(base)`` returns its values, one per row of ``base``."""
@@ -40,9 +50,10 @@ class Variable:
 
     @property
     def derivation(self) -> str:
-        """The deriving function's docstring, first paragraph, on one line."""
+        """The deriving function's docstring, first paragraph, on one line, as plain
+        text (:func:`plain_text`)."""
         doc = inspect.getdoc(self.derive) or ""
-        return " ".join(doc.split("\n\n")[0].replace("``", "").split())
+        return plain_text(" ".join(doc.split("\n\n")[0].split()))
 
     @property
     def function(self) -> str:

@@ -20,5 +20,5 @@ def adam_variables_table(variables: pd.DataFrame) -> Table:
             for _, r in variables.iterrows()]
     return Table("adam_variables", "Variables of the analysis datasets",
                  ["Dataset", "Variable", "Label", "Type", "Length", "Derivation", "Source",
-                  "Function (aiha.adam)"], rows, numeric=[False] * 8, css_class="listing",
+                  "Function (aiha.adam)"], rows, numeric=[False] * 8, css_class="listing adam-variables",
                  source=VARIABLES_SOURCE, linked=False)
