@@ -26,7 +26,8 @@ from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_tab
                                          response_table, transfusion_table)
 from aiha.cytometry.labels import display_labels
 from aiha.report.cytometry_captions import cytometry_captions
-from aiha.report.methods import ConfigValues, config_keys_table, cytometry_methods, km_ci_words
+from aiha.report.methods import (ConfigValues, cfg_anchor, config_keys_table, config_rows,
+                                 cytometry_methods, km_ci_words)
 from aiha.report.cytometry_tables import (
     flow_findings_table,
     flow_patient_table,
@@ -195,8 +196,11 @@ def build_context(
     if has_audit:
         books.append(published_rows(tables["audit"]))
         optional["audit"] = audit_table(tables["audit"], cfg, ard, books[0])
+    # The numbers of the configuration the text and tables print, each linked to its
+    # row of Table B6 (the configuration in force).
+    cfg_values = ConfigValues(cfg, {cfg_anchor(key) for key, _, _ in config_rows(cfg, has_cytometry)})
     if has_cytometry:
-        optional["flow_findings"] = flow_findings_table(ard, fmt, cfg)
+        optional["flow_findings"] = flow_findings_table(ard, fmt, cfg, cfg_values)
         # Per-patient rows only up to report.max_patient_rows; beyond, the listings.
         if len(flow_patients(ard)) <= max_patient_rows(cfg):
             optional["flow_patients"] = flow_patient_table(ard, fmt, cfg)
@@ -252,8 +256,6 @@ def build_context(
     chapters = chapter_list(has_audit, has_cytometry,
                             tables.get("qc") is not None or "r_qc" in tables)
     t["config_keys"] = config_keys_table(cfg, has_cytometry)
-    # The numbers of the methods, each linked to its row of Table B6.
-    cfg_values = ConfigValues(cfg, set(t["config_keys"].row_ids))
     labels = display_labels(dict((cfg.get("cytometry") or {}).get("populations") or {}))
     in_force = (provenance.get("config") or {}).get("in_force")
     cover = dict(digests or {})

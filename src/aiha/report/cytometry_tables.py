@@ -10,7 +10,8 @@ from typing import Any
 from aiha import formatting as F
 from aiha.cytometry.labels import display_labels
 from aiha.pseudonym import is_pseudonym
-from aiha.report.model import ARD, Fmt, Rows, Table
+from aiha.report.methods import ConfigValues
+from aiha.report.model import ARD, Cell, Fmt, Rows, Table, joined
 
 
 def role_labels(cfg: Mapping[str, Any]) -> dict[str, str]:
@@ -106,15 +107,13 @@ def flow_patient_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any],
         stat_ids=["flow_depletion", "flow_subsets", "flow_function", "flow_relapse"])
 
 
-def _days(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return f"days {format(value[0], 'g')}\u2013{format(value[1], 'g')}"
-    return f"{format(value, 'g')} days"
-
-
-def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
-    """The study-level cytometry findings, each with the thresholds that decide it."""
+def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any],
+                        values: ConfigValues | None = None) -> Table:
+    """The study-level cytometry findings, each with the thresholds that decide it
+    (``values``: the config numbers, each linked to its row of Table B6)."""
     c = dict(cfg.get("cytometry", {}).get("claims", {}))
+    v = values if values is not None else ConfigValues(cfg)
+    key = "cytometry.claims."
 
     def n_of(stat: str, num: str = "numerator") -> str:
         if not ard.has(stat, "all", num):
@@ -123,26 +122,32 @@ def flow_findings_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
         ard.ratio(stat, "all", num, "denominator")  # the percentage's row
         return F.fmt_n_of_N(k, n, fmt.percent)
 
+    def days(name: str) -> list[Cell | str]:
+        if isinstance(c[name], (list, tuple)):
+            return ["days ", v(key + name, 0), "\u2013", v(key + name, 1)]
+        return [v(key + name), " days"]
+
     lab = role_labels(cfg)
-    rows = []
+    rows: list[list[Any]] = []
     if "depletion_threshold_percent" in c:
-        rows.append([f"{lab['cd38']} below {format(c['depletion_threshold_percent'], 'g')}% "
-                     f"of {lab['t_cells']} within {_days(c['depletion_window_days'])} after the first dose",
+        rows.append([joined([f"{lab['cd38']} below ", v(key + "depletion_threshold_percent"),
+                             f"% of {lab['t_cells']} within ", *days("depletion_window_days"),
+                             " after the first dose"]),
                      ard.cell(lambda: n_of("flow_depletion"))])
     if "subset_shift_pp" in c:
-        rows.append([f"Share of {lab['naive']} down and memory/effector share up by at least "
-                     f"{format(c['subset_shift_pp'], 'g')} percentage points "
-                     f"({_days(c['post_window_days'])} against baseline)",
+        rows.append([joined([f"Share of {lab['naive']} down and memory/effector share up by "
+                             "at least ", v(key + "subset_shift_pp"), " percentage points (",
+                             *days("post_window_days"), " against baseline)"]),
                      ard.cell(lambda: n_of("flow_subsets"))])
     if "function_fold_factor" in c:
-        rows.append([f"Activation and division both at least "
-                     f"{format(c['function_fold_factor'], 'g')}-fold lower after dosing",
+        rows.append([joined(["Activation and division both at least ",
+                             v(key + "function_fold_factor"), "-fold lower after dosing"]),
                      ard.cell(lambda: n_of("flow_function"))])
     if "reappearance_threshold_percent" in c:
-        rows.append([f"{lab['cd38']} back to at least "
-                     f"{format(c['reappearance_threshold_percent'], 'g')}% within "
-                     f"{_days(c['relapse_window_days'])} of the clinical relapse "
-                     f"(of the patients with a relapse)",
+        rows.append([joined([f"{lab['cd38']} back to at least ",
+                             v(key + "reappearance_threshold_percent"), "% within ",
+                             *days("relapse_window_days"), " of the clinical relapse "
+                             "(of the patients with a relapse)"]),
                      ard.cell(lambda: n_of("flow_relapse", "n"))])
     rows.append(["Samples analysed (excluded by quality control)",
                  ard.cell(lambda: f"{F.fmt_count(ard.opt('flow_n', 'all', 'samples'))} "
