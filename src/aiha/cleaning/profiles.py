@@ -72,6 +72,12 @@ def _construct_mapping(loader: ProfileLoader, node: yaml.MappingNode, deep: bool
             continue
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found an unhashable key (a list or mapping used as a key)",
+                key_node.start_mark) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} given twice (lines {seen[key]} and {line})",
@@ -174,7 +180,7 @@ def check_profiles(raw: Any, path: str | Path) -> None:
         probe = datetime(2001, 11, 23)
         try:
             back = datetime.strptime(probe.strftime(p["date_format"]), p["date_format"])
-        except ValueError:
+        except (ValueError, re.error):  # re.error: a directive given twice (%d ... %d)
             back = None
         if back is None or back.date() != probe.date():
             fail("date_format", f"{p['date_format']!r} does not read back a day, month "
