@@ -30,7 +30,8 @@ from test_report_content import _cohort
 
 FIXTURE = ROOT / "tests" / "data" / "report" / "results"
 TEMPLATES = ROOT / "resources" / "report"
-INPUTS = {"cleaning_log": "clinical/cleaning_log.tsv", "sensitivity": "sensitivity/summary.tsv",
+INPUTS = {"cleaning_log": "clinical/cleaning_log.tsv",
+        "cleaning_summary": "stats/cleaning_summary.tsv", "sensitivity": "sensitivity/summary.tsv",
           "cytometry_qc": "cytometry/qc.tsv", "audit": "audit/claims.tsv",
           "responses": "response/responses.tsv", "patients": "clinical/patients.tsv",
           "labs": "clinical/labs.tsv", "adverse_events": "clinical/adverse_events.tsv",
@@ -187,9 +188,25 @@ def test_cleaning_log_routine_counts_instead_of_listing(tables, tmp_path, monkey
     n = int(log[reason_col].astype(str).str.startswith("Hb in g/L").sum())
     assert n == 1
     cfg = report_cfg(cleaning_log_routine=["Hb in g/L"])
-    summary = report_context(tables, cfg)["tables"]["cleaning_summary"]
-    assert row(summary, "Hb in g/L") == ["Hb in g/L", "1"]
-    assert "Hb in g/L" not in [str(r[0]) for r in report_context(tables, CFG)["tables"]["cleaning_summary"].rows]
+
+    def summary(cfg, work):
+        """Rule cleaning_summary's script with its params from ``cfg``, then Table A1."""
+        out = work / "cleaning_summary.tsv"
+        run_script("cleaning_summary", work, {"log": FIXTURE / INPUTS["cleaning_log"]},
+                   {"summary": out},
+                   {"cfg": evaluate(smk_param("cleaning_summary", "cfg", "statistics.smk"), cfg),
+                    "code": ""})
+        return report_context({**tables, "cleaning_summary": read_text_tsv(out)},
+                              cfg)["tables"]["cleaning_summary"]
+    counted = summary(cfg, tmp_path / "counted")
+    assert row(counted, "Hb in g/L") == ["Hb in g/L", "1"]
+    listed = "listed individually (Listing A1 of the listings document)"
+    assert int(row(counted, listed)[1]) == len(log) - 1
+    shipped = summary(CFG, tmp_path / "shipped")
+    assert "Hb in g/L" not in [str(r[0]) for r in shipped.rows]
+    routine = tuple(CFG["report"]["cleaning_log_routine"])
+    assert int(row(shipped, listed)[1]) == len(log) - int(
+        log[reason_col].astype(str).str.startswith(routine).sum())
 
     def listed(ctx):
         return [str(r[-1]) for r in ctx["tables"]["cleaning_log"].rows]

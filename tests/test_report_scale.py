@@ -32,7 +32,8 @@ def cfg() -> dict:
 
 def tables(results: Path) -> dict:
     out = {k: read_text_tsv(results / p) for k, p in {
-        "cleaning_log": "clinical/cleaning_log.tsv", "sensitivity": "sensitivity/summary.tsv",
+        "cleaning_log": "clinical/cleaning_log.tsv",
+        "cleaning_summary": "stats/cleaning_summary.tsv", "sensitivity": "sensitivity/summary.tsv",
         "cytometry_qc": "cytometry/qc.tsv", "audit": "audit/claims.tsv",
         "responses": "response/responses.tsv", "patients": "clinical/patients.tsv",
         "labs": "clinical/labs.tsv", "adverse_events": "clinical/adverse_events.tsv",

@@ -107,6 +107,13 @@ def figures_config(config: Mapping[str, Any]) -> dict[str, Any]:
 DEFAULT_TRANSFUSION_WINDOWS = [[-84, -1], [0, 83], [84, 167]]
 
 
+def cleaning_summary_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What rule cleaning_summary reads: ``routine``, the reasons of the routine
+    cleaning actions, counted rather than listed (config ``report.cleaning_log_routine``)."""
+    return {"routine": [str(r) for r in
+                        (config.get("report") or {}).get("cleaning_log_routine") or []]}
+
+
 def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the patient-level listings read (rule render_listings): the data cut-off,
     the decimals, the routine cleaning actions, the memory/effector subsets named

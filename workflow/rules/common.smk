@@ -24,6 +24,7 @@ from aiha.config_checks import check_config, fill_defaults, merge_overrides
 from aiha.settings import (
     adam_config,
     analysis_config,
+    cleaning_summary_config,
     content_config,
     listings_config,
     figures_config,

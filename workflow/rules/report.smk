@@ -74,7 +74,7 @@ rule render_report:
         **REPORT_FIGURE_INPUTS,
         **REPORT_OPTIONAL_INPUTS,
         ard="results/ard/ard.tsv",
-        cleaning_log="results/clinical/cleaning_log.tsv",
+        cleaning_summary="results/stats/cleaning_summary.tsv",
         qc="results/qc/double_programming.tsv",
         sensitivity="results/sensitivity/summary.tsv",
         sensitivity_claims="results/sensitivity/sensitivity.tsv",

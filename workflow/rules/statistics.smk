@@ -53,6 +53,28 @@ rule clinical_content:
         "../scripts/content_statistics.py"
 
 
+rule cleaning_summary:
+    """The cleaning log counted by kind of action (the routine actions of
+    report.cleaning_log_routine; the rest are listed individually)."""
+    input:
+        log="results/clinical/cleaning_log.tsv",
+    output:
+        summary="results/stats/cleaning_summary.tsv",
+    log:
+        "results/logs/cleaning_summary.log",
+    conda:
+        "../../envs/statistics.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        code=script_code("cleaning_summary"),
+        cfg=cleaning_summary_config(config),
+    script:
+        "../scripts/cleaning_summary.py"
+
+
 rule assemble_ard:
     """All numbers of the study in one analysis-results table."""
     input:

@@ -13,29 +13,28 @@ import pandas as pd
 
 from aiha import formatting as F
 from aiha.audit import parse_statistics
+from aiha.cleaning.tallies import routine_kind
 from aiha.pseudonym import is_pseudonym
 from aiha.report.model import (ARD, GROUP_LABELS, Cell, Fmt, Rows, Table, anchor, back_links,
                                joined, numbers)
 
-def _routine(reason: str, routine: Sequence[str]) -> str | None:
-    for prefix in routine:
-        if str(reason).startswith(prefix):
-            return prefix
-    return None
+CLEANING_SUMMARY = "results/stats/cleaning_summary.tsv"
 
 
-def cleaning_summary_table(log: pd.DataFrame, routine: Sequence[str]) -> Table:
-    """Routine cleaning actions (config ``report.cleaning_log_routine``) counted, not listed."""
-    kinds = [_routine(r, routine) for r in log["reason"]]
-    counts: dict[str, int] = {}
-    for kind in kinds:
-        if kind is not None:
-            counts[kind] = counts.get(kind, 0) + 1
-    rows = [[kind, F.fmt_count(counts.get(kind, 0))] for kind in routine]
-    rows.append(["listed individually (Listing A1 of the listings document)",
-                 F.fmt_count(sum(1 for kind in kinds if kind is None))])
+def cleaning_summary_rows(summary: pd.DataFrame) -> Rows:
+    """The rows of results/stats/cleaning_summary.tsv (rule cleaning_summary) as Table A1
+    links to them: one per action (``action / rows``)."""
+    return Rows(summary.assign(statistic="rows"), ["action", "statistic"], value_column="rows",
+                prefix="clean", source=CLEANING_SUMMARY)
+
+
+def cleaning_summary_table(summary: pd.DataFrame, book: Rows) -> Table:
+    """Routine cleaning actions (config ``report.cleaning_log_routine``) counted, not
+    listed: the counts of rule cleaning_summary, each linked to its row."""
+    rows = [[str(action), book.cell(lambda a=action: F.fmt_count(book.value(str(a), "rows")))]
+            for action in summary["action"]]
     return Table("cleaning_summary", "Table A1. Cleaning actions by kind (rows of the cleaning log)",
-                 ["Action", "Rows"], rows, source="results/clinical/cleaning_log.tsv")
+                 ["Action", "Rows"], rows, source=CLEANING_SUMMARY)
 
 
 def cleaning_table(log: pd.DataFrame, routine: Sequence[str] = ()) -> Table:
@@ -43,7 +42,7 @@ def cleaning_table(log: pd.DataFrame, routine: Sequence[str] = ()) -> Table:
     header = ["File", "Row", "Field", "Old value", "New value", "Reason"]
     rows = [[F.fmt_text(r["file"]), F.fmt_count(r["row"]), F.fmt_text(r["field"]),
              F.fmt_text(r["old"]), F.fmt_text(r["new"]), F.fmt_text(r["reason"])]
-            for _, r in log.iterrows() if _routine(r["reason"], routine) is None]
+            for _, r in log.iterrows() if routine_kind(r["reason"], routine) is None]
     return Table("cleaning_log", "Listing A1. Cleaning log: corrected, removed and flagged values",
                  header, rows, numeric=[False, True, False, False, False, False],
                  css_class="listing", source="results/clinical/cleaning_log.tsv")

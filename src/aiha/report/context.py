@@ -11,7 +11,8 @@ import jinja2
 import pandas as pd
 
 from aiha import formatting as F
-from aiha.report.appendix_tables import (audit_table, cleaning_summary_table, cleaning_table,
+from aiha.report.appendix_tables import (audit_table, cleaning_summary_rows,
+                                         cleaning_summary_table, cleaning_table,
                                          comments_table, flagged_labs_table, flow_table,
                                          key_statistics_reference, key_statistics_tables,
                                          provenance_table, provenance_tables, qc_checks_table,
@@ -179,15 +180,14 @@ def build_context(
     cytometry_figure_facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the template prints. ``tables`` keys: ard (from :func:`aiha.ard.read_ard`),
-    responses, patients, labs, adverse_events, cleaning_log, cytometry_qc, audit,
-    sensitivity, sensitivity_claims, key_statistics (results/sensitivity/
+    responses, patients, labs, adverse_events, cleaning_summary (results/stats/
+    cleaning_summary.tsv), cytometry_qc, audit, sensitivity, sensitivity_claims, key_statistics (results/sensitivity/
     key_statistics.tsv); ``provenance`` is results/provenance.json; ``cytometry_figure_facts``
     is results/cytometry/figures/event_figures.json (what the captions of the
     event-level cytometry figures print), optional."""
     ard = ARD(tables["ard"])
     fmt = Fmt.from_config(cfg)
     report_cfg = dict(cfg.get("report", {}))
-    routine = list(report_cfg.get("cleaning_log_routine", []))
     has_audit = tables.get("audit") is not None
     has_cytometry = tables.get("cytometry_qc") is not None
     optional = {}
@@ -214,6 +214,8 @@ def build_context(
         optional["flowjo_reconciliation"] = reconciliation_table(
             tables["flowjo_reconciliation"], fmt, cfg, books[-1])
     published = books[0] if has_audit else None
+    cleaning_book = cleaning_summary_rows(tables["cleaning_summary"])
+    books.append(cleaning_book)
     keys_book = key_statistics_rows(tables["key_statistics"])
     summary_book = sensitivity_summary_rows(tables["sensitivity"])
     key_statistics = key_statistics_tables(tables["key_statistics"], present_groups(ard), fmt,
@@ -238,7 +240,7 @@ def build_context(
         "response": response_table(ard, fmt, cfg),
         "ae_term": ae_term_table(ard, fmt),
         "ae_grade": ae_grade_table(ard),
-        "cleaning_summary": cleaning_summary_table(tables["cleaning_log"], routine),
+        "cleaning_summary": cleaning_summary_table(tables["cleaning_summary"], cleaning_book),
         "provenance": provenance_table(ard),
         **provenance_tables(provenance),
     }

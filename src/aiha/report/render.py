@@ -106,13 +106,13 @@ def build_report(
 ) -> dict[str, Any]:
     """Read inputs, render HTML and PDF (and, given ``manifest_path``, the manifest
     that the publish step checks, :func:`write_manifest`). ``inputs`` keys: ard, responses, patients,
-    labs, adverse_events, cleaning_log, cytometry_qc, audit, sensitivity,
+    labs, adverse_events, cleaning_summary, cytometry_qc, audit, sensitivity,
     sensitivity_claims, key_statistics, provenance, fig_<clinical figure>,
     cyto_<cytometry figure>, cytometry_figure_facts (optional). Returns the context,
     the HTML and the URLs the PDF renderer fetched (``served``) or refused (for tests)."""
     resources_dir = Path(resources_dir)
     tables = {k: read_text_tsv(inputs[k])
-              for k in ("cleaning_log", "sensitivity", "key_statistics")}
+              for k in ("cleaning_summary", "sensitivity", "key_statistics")}
     # Optional: the cytometry QC (no cytometry arm), the audit (no claims), the QC table.
     for k in ("cytometry_qc", "audit", "qc", "sensitivity_claims", "flowjo_reconciliation",
               "r_qc"):
@@ -314,6 +314,7 @@ def results_inputs(results_dir: str | os.PathLike[str],
         "labs": r / "clinical/labs.tsv",
         "adverse_events": r / "clinical/adverse_events.tsv",
         "cleaning_log": r / "clinical/cleaning_log.tsv",
+        "cleaning_summary": r / "stats/cleaning_summary.tsv",
         "cytometry_qc": r / "cytometry/qc.tsv",
         "audit": r / "audit/claims.tsv",
         "qc": r / "qc/double_programming.tsv",
