@@ -49,10 +49,10 @@ LABEL_BEFORE = re.compile(r"(?:Tables?|Figures?|Listings?|Appendix|[Gg]rade|vers
                           r"\s*$")
 # Destinations that are rows of an appendix of rows (Appendix D: ARD rows; Table D2:
 # published values, key statistics, sensitivity counts and claims, FlowJo reconciliation,
-# the cleaning actions by kind;
+# the cleaning actions by kind, the R QC summary of Table C1, the second library of Table C2;
 # Table B6: the configuration in force, a row per key) and those that are not (back links to tables, the contents' chapters): any other
 # destination fails the check, so that a new kind of row cannot escape it.
-ROW_PREFIXES = ("ard-", "pub-", "ks-", "sens-", "sc-", "recon-", "cfg-", "clean-")
+ROW_PREFIXES = ("ard-", "pub-", "ks-", "sens-", "sc-", "recon-", "cfg-", "clean-", "qc2-", "rqc-")
 OTHER_DEST = re.compile(r"^(?:tbl-[A-Za-z0-9_]+|[a-z]+(?:-[a-z])?)$")
 MIN_LINKED_SHARE = 0.90
 

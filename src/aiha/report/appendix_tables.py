@@ -248,18 +248,35 @@ R_QC_MEASURES = [("ard_rows", "ARD rows"), ("compared", "Rows compared with R"),
                  ("r_session", "R and packages")]
 
 
-def r_qc_table(summary: pd.DataFrame) -> Table:
+R_QC_SUMMARY = "results/qc/r_double_programming_summary.tsv"
+
+
+def r_qc_rows(summary: pd.DataFrame) -> Rows:
+    """The measures of results/qc/r_double_programming_summary.tsv (rule qc_r_compare)
+    as Table C1 links to them (``measure / value``); the R session is text."""
+    numeric = summary[summary["measure"] != "r_session"]
+    return Rows(numeric.assign(column="value"), ["measure", "column"], prefix="rqc",
+                source=R_QC_SUMMARY)
+
+
+def r_qc_table(summary: pd.DataFrame, book: Rows | None = None) -> Table:
     """The independent double programming in R (results/qc/
-    r_double_programming_summary.tsv): coverage and disagreements."""
+    r_double_programming_summary.tsv): coverage and disagreements; with ``book``
+    (:func:`r_qc_rows`) each number links to its row in Table D2."""
     values = dict(zip(summary["measure"], summary["value"]))
 
-    def shown(key: str) -> str:
+    def text(key: str) -> str:
         v = values.get(key, "")
         if key == "coverage":
             return F.MISSING if F.is_missing(v) or v == "" else F.fmt_percent(float(v), 1)
-        if key == "r_session":
-            return str(v)
         return F.fmt_count(float(v)) if v != "" else F.MISSING
+
+    def shown(key: str) -> Any:
+        if key == "r_session":
+            return str(values.get(key, ""))
+        if book is None or values.get(key, "") == "" or not book.contains(key, "value"):
+            return text(key)
+        return book.cell(lambda: (book.value(key, "value"), text(key))[1])
 
     rows = [[label, shown(key)] for key, label in R_QC_MEASURES if key in values]
     return Table("r_qc", "Table C1. Independent QC: every ARD row recomputed in R",
@@ -274,11 +291,24 @@ def r_qc_table(summary: pd.DataFrame) -> Table:
                       "table named here.")
 
 
-def qc_checks_table(qc: pd.DataFrame, fmt: Fmt, ard: ARD | None = None) -> Table:
+QC_CHECKS = "results/qc/double_programming.tsv"
+
+
+def qc_check_rows(qc: pd.DataFrame) -> Rows:
+    """The second library's values of results/qc/double_programming.tsv (rule
+    qc_double_programming) as Table C2 links to them: one row per statistic
+    (``statistic / independent``)."""
+    return Rows(qc.assign(column="independent"), ["statistic", "column"],
+                value_column="independent", prefix="qc2", source=QC_CHECKS)
+
+
+def qc_checks_table(qc: pd.DataFrame, fmt: Fmt, ard: ARD | None = None,
+                    book: Rows | None = None) -> Table:
     """The library cross-check (results/qc/double_programming.tsv): the key statistics
     recomputed with a second Python library, both values and the status. Not the
     independent QC (that is :func:`r_qc_table`). With ``ard``, the primary value links
-    to its ARD row (``stat/group/statistic``) in Appendix D."""
+    to its ARD row (``stat/group/statistic``) in Appendix D; with ``book``
+    (:func:`qc_check_rows`), the second library's value to its row in Table D2."""
     def value(v: Any) -> str:
         return F.fmt_auto(v, 6) if not F.is_missing(v) else "undefined"
 
@@ -288,8 +318,13 @@ def qc_checks_table(qc: pd.DataFrame, fmt: Fmt, ard: ARD | None = None) -> Table
             return value(v)
         return ard.cell(lambda: (ard.get(*key), value(v))[1])
 
+    def second(statistic: str, v: Any) -> Any:
+        if book is None or F.is_missing(v) or not book.contains(str(statistic), "independent"):
+            return value(v)
+        return book.cell(lambda: (book.value(str(statistic), "independent"), value(v))[1])
+
     rows = [[Cell(r["statistic"], code=True), primary(r["statistic"], r["primary"]),
-             value(r["independent"]),
+             second(r["statistic"], r["independent"]),
              F.MISSING if F.is_missing(r["abs_diff"]) else f"{float(r['abs_diff']):.1e}",
              r["status"]] for _, r in qc.iterrows()]
     return Table("qc_checks", "Table C2. Library cross-check (second Python library; "

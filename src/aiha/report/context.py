@@ -15,8 +15,9 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_rows,
                                          cleaning_summary_table, cleaning_table,
                                          comments_table, flagged_labs_table, flow_table,
                                          key_statistics_reference, key_statistics_tables,
-                                         provenance_table, provenance_tables, qc_checks_table,
-                                         r_qc_table,
+                                         provenance_table, provenance_tables, qc_check_rows,
+                                         qc_checks_table,
+                                         r_qc_rows, r_qc_table,
                                          raw_files_table,
                                          qc_table, rows_appendix_table,
                                          sensitivity_claim_rows, sensitivity_claims_table,
@@ -206,9 +207,11 @@ def build_context(
             optional["flow_patients"] = flow_patient_table(ard, fmt, cfg)
         optional["flow_ard"] = flow_table(ard, fmt)
     if tables.get("qc") is not None:
-        optional["qc_checks"] = qc_checks_table(tables["qc"], fmt, ard)
+        books.append(qc_check_rows(tables["qc"]))
+        optional["qc_checks"] = qc_checks_table(tables["qc"], fmt, ard, books[-1])
     if tables.get("r_qc") is not None:
-        optional["r_qc"] = r_qc_table(tables["r_qc"])
+        books.append(r_qc_rows(tables["r_qc"]))
+        optional["r_qc"] = r_qc_table(tables["r_qc"], books[-1])
     if has_cytometry and tables.get("flowjo_reconciliation") is not None:
         books.append(reconciliation_rows(tables["flowjo_reconciliation"]))
         optional["flowjo_reconciliation"] = reconciliation_table(
