@@ -314,12 +314,16 @@ def clean_labs(raw: pd.DataFrame, site: Site) -> pd.DataFrame:
             raise InputError(site.files["patients"], f"patient of site {code.code} has no "
                              f"baseline Hb (no hb in {lf} on or before the first dose "
                              f"{site.first_dose[rec]}); the response cannot be scored", row=row)
-    clash = labs[labs.duplicated(["patient_id", "date", "analyte"], keep=False)]
+    key = ["patient_id", "date", "analyte"]
+    clash = labs[labs.duplicated(key, keep=False)]
     if not clash.empty:
+        # The first clash in file order: its first two rows (another patient's or
+        # analyte's clash may be interleaved with it).
         first = clash.iloc[0]
-        rows = [int(r) for r in clash["_row"].iloc[:2]]
+        same = clash[(clash[key] == first[key]).all(axis=1)]
+        rows = [int(r) for r in same["_row"].iloc[:2]]
         raise InputError(lf, f"two different {first['analyte']} values on the same date (rows {rows})",
-                         rows[1], "value", clash["raw_value"].iloc[1])
+                         rows[1], "value", same["raw_value"].iloc[1])
     return labs.drop(columns="_row")
 
 
