@@ -67,8 +67,9 @@ def compare(ard: pd.DataFrame, r: pd.DataFrame, tol: float) -> pd.DataFrame:
         dups = frame[frame.duplicated(KEYS, keep=False)]
         if len(dups):
             first = dups.iloc[0]
+            times = int((dups[KEYS] == first[KEYS]).all(axis=1).sum())
             raise RQCMismatch(f"{name}: key {first['stat_id']} / {first['group']} / "
-                              f"{first['statistic']} occurs {len(dups)} times")
+                              f"{first['statistic']} occurs {times} times")
     merged = ard[[*KEYS, "value"]].merge(r[[*KEYS, "value"]], on=KEYS, how="outer",
                                          suffixes=("_ard", "_r"), indicator="side", sort=False)
     order = {tuple(k): i for i, k in enumerate(ard[KEYS].itertuples(index=False))}
