@@ -34,3 +34,16 @@ def test_without_routine_actions_every_row_is_listed():
     assert cleaning_tallies(log, []).to_dict("list") == {"action": [LISTED], "rows": [3]}
     empty = pd.DataFrame({"reason": pd.Series([], dtype=str)})
     assert cleaning_tallies(empty, ["a"]).to_dict("list") == {"action": ["a", LISTED], "rows": [0, 0]}
+
+
+def test_the_rule_reads_the_routine_reasons_of_the_report_config():
+    """cleaning_summary_config: report.cleaning_log_routine as strings, in order; none
+    without the key or the section."""
+    from aiha.settings import cleaning_summary_config
+
+    cfg = {"report": {"cleaning_log_routine": ["unit normalized", 12, "pseudonymized"],
+                      "title": "x"}, "response": {}}
+    assert cleaning_summary_config(cfg) == {"routine": ["unit normalized", "12", "pseudonymized"]}
+    assert cleaning_summary_config({"report": {"title": "x"}}) == {"routine": []}
+    assert cleaning_summary_config({"report": {"cleaning_log_routine": None}}) == {"routine": []}
+    assert cleaning_summary_config({}) == {"routine": []}

@@ -13,6 +13,7 @@ import pytest
 from aiha.adam import derive_all, read_datasets
 from aiha.adam.write import write_all
 from aiha.ard import lookup, stats_to_frame
+from aiha.errors import InputError
 from aiha.cytometry import claims
 from test_adam import CFG, _tables
 from test_cytometry_claims import S, frame, function, phenotype
@@ -133,3 +134,121 @@ def test_the_rule_reads_the_analysis_datasets():
     inputs = rule[rule.index("input:"):rule.index("output:")]
     assert all(f"results/adam/{n}.json" in inputs for n in ("adcyt", "adsl", "adrs"))
     assert "populations" not in inputs and "responses" not in inputs
+
+
+# ---------------------------------------------------------------- sources and refusals
+
+def _adcyt(pops: pd.DataFrame, flags: dict[str, str] | None = None) -> pd.DataFrame:
+    """An ADCYT frame by hand from population rows (the variables the claims read)."""
+    flags = flags or {}
+    return pd.DataFrame({
+        "SMPLID": pops["sample_id"], "USUBJID": pops["patient_id"], "AVISIT": pops["visit"],
+        "RELDY": pops["day"], "PARCAT1": pops["tube"], "PARAM": pops["population"],
+        "GATEPATH": pops["gate_path"], "PARENT": pops["parent"], "EVCOUNT": pops["count"],
+        "AVAL": pops["percent_of_parent"],
+        "QCFLAG": [flags.get(s, "") for s in pops["sample_id"]]})
+
+
+def _subject(ids, groups=None, relapses=None):
+    adsl = pd.DataFrame({"USUBJID": ids, "TRTSDT": ["2022-01-01"] * len(ids),
+                         "ANLGRP": groups or ["wAIHA"] * len(ids)})
+    relapses = relapses or {}
+    adrs = pd.DataFrame({"USUBJID": list(ids), "PARAMCD": ["RELAPSE"] * len(ids),
+                         "AVALC": ["Y" if p in relapses else "N" for p in ids],
+                         "ADT": [relapses.get(p) for p in ids]})
+    return adsl, adrs
+
+
+def test_populations_from_adcyt_names_every_column_the_claims_read():
+    """ADCYT's variables become the population table's columns, one row per record."""
+    pops = frame(phenotype("s1", "P1", -3, 40.0))
+    back = claims.populations_from_adcyt(_adcyt(pops).set_index(pd.Index(range(10, 10 + len(pops)))))
+    assert list(back.columns) == ["sample_id", "patient_id", "visit", "day", "tube", "population",
+                                  "gate_path", "parent", "count", "percent_of_parent"]
+    assert list(back.index) == list(range(len(pops)))
+    expected = pops[back.columns].reset_index(drop=True)
+    assert back.astype(str).equals(expected.astype(str))
+
+
+def test_one_qc_row_per_sample_with_its_first_flag():
+    """A sample's records share its flag: qc_from_adcyt keeps one row per SMPLID."""
+    adcyt = pd.DataFrame({"SMPLID": ["s1", "s1", "s2"], "QCFLAG": ["low", "other", ""]})
+    assert claims.qc_from_adcyt(adcyt).to_dict("list") == {"sample_id": ["s1", "s2"],
+                                                           "qc_flag": ["low", ""]}
+
+
+@pytest.mark.parametrize("exclude", [True, False])
+def test_every_row_names_its_dataset_variables_and_selection(exclude):
+    """dataset, variables and selection of each kind of flow row, as documented."""
+    import dataclasses
+
+    s = dataclasses.replace(S, exclude_flagged=exclude)
+    pops = frame(phenotype("a", "P1", -3, 40.0), phenotype("b", "P1", 14, 0.5),
+                 phenotype("c", "P1", 150, 12.0), function("fa", "P1", -3, 60.0, 60.0),
+                 function("fb", "P1", 28, 10.0, 10.0))
+    adsl, adrs = _subject(["P1"], relapses={"P1": "2022-05-29"})
+    rows = claims.adam_claims({"ADCYT": _adcyt(pops), "ADSL": adsl, "ADRS": adrs}, s)
+    passed = "QCFLAG = ''" if exclude else "all records"
+    source = {(r.stat_id, r.group == "all"): (r.dataset, r.variables, r.selection) for r in rows}
+    plain = ("ADCYT", "EVCOUNT, RELDY, PARAM, PARCAT1, QCFLAG", passed)
+    assert source[("flow_depletion", True)] == source[("flow_depletion", False)] == plain
+    assert source[("flow_subsets", False)] == source[("flow_function", True)] == plain
+    relapse = ("ADCYT, ADSL, ADRS",
+               "ADCYT.EVCOUNT, ADCYT.RELDY, ADSL.TRTSDT, ADRS.ADT (PARAMCD = 'RELAPSE')", passed)
+    assert source[("flow_relapse", True)] == source[("flow_relapse", False)] == relapse
+    by_group = [r for r in rows if r.stat_id == "flow_n" and r.group != "all"]
+    assert [(r.group, r.dataset, r.variables, r.selection) for r in by_group] == [
+        ("wAIHA", "ADCYT, ADSL", "ADCYT.USUBJID, ADSL.ANLGRP",
+         "QCFLAG = '' and ANLGRP = 'wAIHA'" if exclude else "ANLGRP = 'wAIHA'")]
+    assert {(r.dataset, r.variables, r.selection) for r in rows
+            if r.stat_id == "flow_n" and r.group == "all"} == {
+        ("ADCYT", "USUBJID, SMPLID, QCFLAG", passed)}
+
+
+@pytest.mark.parametrize("role,tube", [("cd38", "phenotype"), ("naive", "phenotype"),
+                                       ("activation", "function"), ("divided", "function")])
+def test_a_missing_population_names_the_dataset_file_the_sample_and_the_population(role, tube):
+    """A sample without a population the claims read: an InputError naming the ADCYT file
+    given (default ADCYT), the sample, column population and the population's name."""
+    name = {"cd38": S.cd38, "naive": S.subsets["naive"], "activation": S.activation,
+            "divided": S.divided}[role]
+    pops = frame(phenotype("a", "P1", -3, 40.0), function("f", "P1", -3, 60.0, 60.0))
+    pops = pops[pops["population"] != name]
+    adsl, adrs = _subject(["P1"])
+    datasets = {"ADCYT": _adcyt(pops), "ADSL": adsl, "ADRS": adrs}
+    for given, expected in (({"source": "results/adam/adcyt.json"}, "results/adam/adcyt.json"),
+                            ({}, "ADCYT")):
+        with pytest.raises(InputError) as err:
+            claims.adam_claims(datasets, S, **given)
+        sample = "a" if tube == "phenotype" else "f"
+        assert (err.value.file, err.value.column, err.value.value) == (expected, "population", name)
+        assert err.value.message.startswith(f"sample {sample} ({tube} tube): ")
+    with pytest.raises(InputError) as err:
+        claims.compute_claims(pops, pd.DataFrame({"sample_id": ["a", "f"], "qc_flag": ""}),
+                              claims.responses_from_adam(adsl, adrs), S)
+    assert err.value.file == "populations.tsv"
+
+
+def test_a_day_0_nadir_is_not_a_post_dose_depletion_for_the_relapse_claim():
+    """CD38+ at 0.5% on day 0 (not after dosing), 5% on day 14, 12% on day 28, relapse on
+    day 30: no post-dose value fell below 1%, so no reappearance and no coincidence."""
+    pops = frame(phenotype("a", "P1", 0, 0.5), phenotype("b", "P1", 14, 5.0),
+                 phenotype("c", "P1", 28, 12.0))
+    adsl, adrs = _subject(["P1"], relapses={"P1": "2022-01-31"})
+    ard = stats_to_frame(claims.adam_claims({"ADCYT": _adcyt(pops), "ADSL": adsl, "ADRS": adrs}, S),
+                         "r", "s", "h")
+    assert lookup(ard, "flow_relapse", "P1", "relapse_day") == 30
+    assert math.isnan(lookup(ard, "flow_relapse", "P1", "reappearance_day"))
+    assert lookup(ard, "flow_relapse", "all", "n") == 0
+
+
+def test_reappearances_without_a_relapse_are_counted_over_all_patients():
+    """Two patients depleted and back above the threshold, neither relapsing: 2 (not 1)."""
+    pops = frame(phenotype("a1", "P1", -3, 40.0), phenotype("b1", "P1", 14, 0.5),
+                 phenotype("c1", "P1", 90, 15.0), phenotype("a2", "P2", -3, 40.0),
+                 phenotype("b2", "P2", 14, 0.4), phenotype("c2", "P2", 60, 11.0))
+    adsl, adrs = _subject(["P1", "P2"])
+    ard = stats_to_frame(claims.adam_claims({"ADCYT": _adcyt(pops), "ADSL": adsl, "ADRS": adrs}, S),
+                         "r", "s", "h")
+    assert lookup(ard, "flow_relapse", "all", "reappeared_without_relapse") == 2
+    assert lookup(ard, "flow_relapse", "all", "denominator") == 0
