@@ -227,6 +227,9 @@ def test_a_missing_population_names_the_dataset_file_the_sample_and_the_populati
         claims.compute_claims(pops, pd.DataFrame({"sample_id": ["a", "f"], "qc_flag": ""}),
                               claims.responses_from_adam(adsl, adrs), S)
     assert err.value.file == "populations.tsv"
+    with pytest.raises(InputError) as err:
+        claims.percent_of_t(pops, name, S.t_cells, tube)
+    assert err.value.file == "populations.tsv"
 
 
 def test_a_day_0_nadir_is_not_a_post_dose_depletion_for_the_relapse_claim():

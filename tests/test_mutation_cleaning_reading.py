@@ -749,7 +749,8 @@ def test_an_unhashable_key_is_an_error_naming_the_line(tmp_path):
     """'? [a, b]' as a key in site AAA: an InputError naming site and line 3."""
     path = write_yaml(tmp_path, "sites:\n  AAA:\n    ? [a, b]\n    : 1\n")
     err = yaml_refused(path)
-    assert err.message.startswith("site AAA: not a valid profile file (line 3): ")
+    assert err.message == ("site AAA: not a valid profile file (line 3): found an unhashable "
+                           "key (a list or mapping used as a key)")
 
 
 @pytest.mark.parametrize("path,expected", [
