@@ -176,6 +176,16 @@ FMT = Fmt(percent=1, hb=1, ldh=2, months=1, other=2)
     (("dor_median_km", "wAIHA", "value"), "months", {}, "not reached"),
     (("dor_median_km", "wAIHA", "ci_upper"), "months", {}, "not reached"),
     (("dor_median_crude", "wAIHA", "value"), "months", {}, "5.5 months"),
+    # Flags choose the words: "+" on a censored duration, a crude median not printed.
+    (("dor_max", "wAIHA", "censored"), "flag", {}, "+"),
+    (("dor_median_crude", "cAIHA", "estimable"), "flag", {}, "not estimable"),
+    (("dor_median_crude", "cAIHA", "censored_share"), "proportion", {}, "75.0%"),
+    (("dor_median_km", "cAIHA", "censored"), "patients", {}, "3"),
+    (("dor_landmark", "cAIHA", "month_12_rate"), "proportion", {}, "not estimable"),
+    (("dor_landmark", "wAIHA", "month_6_ci_lower"), "proportion", {}, "22.5"),
+    (("followup_median", "cAIHA_nonanemic", "ci_upper"), "months",
+     {("followup_median", "cAIHA_nonanemic", "ci_lower"): math.nan}, "not estimable"),
+    (("followup_median", "wAIHA", "value"), "months", {}, "12.9"),
     (("age", "all", "median"), "years", {}, "51"),
     (("age", "all", "min"), "years", {("age", "all", "max"): 80.5}, "23.0"),
     (("age", "all", "max"), "years", {("age", "all", "min"): 23.0}, "80.5"),
@@ -201,7 +211,15 @@ def test_formatted_value_by_hand(key, unit, rows, printed):
               ("ae_term", "all", "Fatigue: grade 2 n"): 1.0,
               ("flow_subsets", "PT-0123456789ABCDEF", "memory_effector_change_pp"): 18.8209795084,
               ("flow_depletion", "PT-0123456789ABCDEF", "depleted"): 1.0,
-              ("ongoing_duration", "wAIHA", "value_1"): 6.0}
+              ("ongoing_duration", "wAIHA", "value_1"): 6.0,
+              ("dor_max", "wAIHA", "censored"): 1.0,
+              ("dor_median_crude", "cAIHA", "estimable"): 0.0,
+              ("dor_median_crude", "cAIHA", "censored_share"): 0.75,
+              ("dor_median_km", "cAIHA", "censored"): 3.0,
+              ("dor_landmark", "cAIHA", "month_12_rate"): math.nan,
+              ("dor_landmark", "wAIHA", "month_6_ci_lower"): 0.2246,
+              ("followup_median", "cAIHA_nonanemic", "ci_upper"): math.nan,
+              ("followup_median", "wAIHA", "value"): 12.8789}
     values.update(rows)
     assert formatted_value(key, unit, values, FMT) == printed
 

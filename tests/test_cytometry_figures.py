@@ -312,3 +312,75 @@ def test_the_figure_job_reads_only_what_it_draws():
     cfg = cytometry_event_figures_config(CYTO)
     assert not {"claims", "qc", "demo", "figures", "populations"} & set(cfg)
     assert cfg["tube_populations"] == ROLES and cfg["svg_hashsalt"] == CYTO["figures"]["svg_hashsalt"]
+
+
+# ------------------------------------------------------------------ CD38 time course
+def _cd38_figure(monkeypatch, tmp_path: Path):
+    """The CD38 figure of two patients (the second with nadirs of 0.2-0.3% and a 0%),
+    captured before it is written."""
+    import pandas as pd
+
+    from aiha.cytometry import figures
+
+    drawn = {}
+    original = figures.save_svg
+
+    def keep(fig, path):
+        drawn["fig"] = fig
+        fig.canvas.draw()
+        drawn["legend"] = fig.legends[0]
+        original(fig, path)
+
+    monkeypatch.setattr(figures, "save_svg", keep)
+    cd38 = pd.DataFrame({"patient_id": ["PT-A"] * 3 + ["PT-B"] * 4,
+                         "day": [-3, 28, 90, -3, 28, 90, 180],
+                         "percent": [40.0, 0.5, 20.0, 35.0, 0.2, 0.3, 0.0]})
+    hb = pd.DataFrame({"patient_id": ["PT-A", "PT-A", "PT-B", "PT-B"], "day": [-3, 90, -3, 90],
+                       "value": [8.0, 11.0, 7.5, 12.0]})
+    figures.cd38_timecourse(cd38, hb, {"PT-A": 90}, 1.0, 10.0, tmp_path / "cd38.svg")
+    return drawn["fig"], drawn["legend"]
+
+
+def test_every_line_colour_of_the_cd38_figure_is_in_its_legend(monkeypatch, tmp_path):
+    from matplotlib.colors import to_hex
+
+    fig, legend = _cd38_figure(monkeypatch, tmp_path)
+    in_legend = {to_hex(h.get_color()) for h in legend.legend_handles}
+    drawn = {to_hex(ln.get_color()) for ax in fig.axes for ln in ax.lines}
+    assert len(fig.axes) == 4  # two panels, each with its Hb axis
+    assert drawn <= in_legend, drawn - in_legend
+    assert "first daratumumab dose" in [t.get_text() for t in legend.get_texts()]
+
+
+def test_cd38_axis_shows_a_nadir_of_0_2_apart_from_1(monkeypatch, tmp_path):
+    import numpy as np
+
+    from aiha.cytometry import figures
+
+    fig, legend = _cd38_figure(monkeypatch, tmp_path)
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    low, high = ax.get_ylim()
+    assert low < figures.CD38_ZERO_FLOOR_PERCENT < 0.1 and high >= 100
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0.1", "1", "10", "100"]
+    # 0.2% sits a visible distance below 1% (more than a tenth of the panel's height)
+    y02, y1 = (ax.transData.transform((0, v))[1] for v in (0.2, 1.0))
+    height = ax.bbox.height
+    assert (y1 - y02) > 0.1 * height
+    # the second patient's 0% is drawn at the floor, hollow, and said so in the legend
+    panel_b = next(a for a in fig.axes if a.get_title() == "PT-B")
+    hollow = [ln for ln in panel_b.lines if ln.get_markerfacecolor() == "white"]
+    assert len(hollow) == 1
+    assert np.asarray(hollow[0].get_ydata(), float).tolist() == [figures.CD38_ZERO_FLOOR_PERCENT]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert f"0% (drawn at {figures.CD38_ZERO_FLOOR_PERCENT:g}%)" in texts
+
+
+def test_cd38_plot_values_move_only_zero_to_the_floor():
+    import pandas as pd
+
+    from aiha.cytometry import figures
+
+    y, low = figures.cd38_plot_values(pd.Series([0.0, 0.2, 1.0, 45.0]))
+    assert y.tolist() == [figures.CD38_ZERO_FLOOR_PERCENT, 0.2, 1.0, 45.0]
+    assert low.tolist() == [True, False, False, False]

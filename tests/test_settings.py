@@ -78,7 +78,9 @@ def test_each_job_gets_only_what_it_reads(config):
     assert set(scoring["response"]) == set(ResponseCriteria.keys())
     assert "acro_denominator" not in scoring["response"]
     stats = statistics_config(config)
-    assert stats["response"] == {"acro_denominator": config["response"]["acro_denominator"]}
+    # days per month: the follow-up in months (rows followup_median).
+    assert stats["response"] == {"acro_denominator": config["response"]["acro_denominator"],
+                                 "days_per_month": config["response"]["days_per_month"]}
     assert "qc_tolerance" not in stats["statistics"]
     both = analysis_config(config)
     assert both["response"]["acro_denominator"] == config["response"]["acro_denominator"]

@@ -506,6 +506,30 @@ def _cp(k, n):
     return proportion_confint(k, n, alpha=0.05, method="beta")
 
 
+def _durability_rows(g, events, censored, estimable, min_c, max_c):
+    nan = math.nan
+    out = _rows("dor_median_km", g, "patients", events=events, censored=censored)
+    out += [Stat("dor_median_crude", g, "censored_share", censored / (events + censored),
+                 "proportion"), Stat("dor_median_crude", g, "estimable", estimable, "flag"),
+            Stat("dor_min", g, "censored", min_c, "flag"), Stat("dor_max", g, "censored", max_c, "flag")]
+    for m in (6, 12):
+        out += _rows("dor_landmark", g, "proportion", **{f"month_{m}_rate": nan,
+                     f"month_{m}_ci_lower": nan, f"month_{m}_ci_upper": nan})
+    return out
+
+
+def _subgroup_rows(g, level, k, n):
+    """Clopper-Pearson by hand where it is closed-form: k = n: lower (alpha/2)^(1/n),
+    upper 1; k = 0: lower 0, upper 1 - (alpha/2)^(1/n)."""
+    lo = (0.025 ** (1 / n)) if k == n else 0.0
+    hi = 1.0 if k == n else 1 - 0.025 ** (1 / n)
+    assert k in (0, n)
+    return ([Stat(f"resp_by_evansfl", g, f"{level}: {s}", v, "patients")
+             for s, v in (("numerator", k), ("denominator", n))]
+            + [Stat("resp_by_evansfl", g, f"{level}: {s}", v, "proportion")
+               for s, v in (("proportion", k / n), ("ci_lower", lo), ("ci_upper", hi))])
+
+
 def test_every_row_of_a_small_cohort():
     """Five patients; every Stat (id, group, statistic, value, unit) in order, by hand.
 
@@ -549,10 +573,22 @@ def test_every_row_of_a_small_cohort():
             Stat("dor_max", "wAIHA", "value", 4.0, "months")]
     exp += _rows("dor_median_km", "wAIHA", "months", value=2.0, ci_lower=2.0, ci_upper=nan)
     exp += [Stat("dor_median_reported", "wAIHA", "value", 2.0, "months")]
+    # W1 relapsed at 2, W2 censored at 4: 1 event, 1 censored; half censored is not
+    # more than the default 0.5 (the crude median stands); the shortest (2) is an
+    # event, the longest (4) censored; landmarks at 6 and 12 lie beyond 4.
+    exp += _durability_rows("wAIHA", events=1, censored=1, estimable=1, min_c=0, max_c=1)
     exp += [Stat("dor_median_crude", "cAIHA", "value", 5.0, "months"),
             Stat("dor_min", "cAIHA", "value", 5.0, "months"),
             Stat("dor_max", "cAIHA", "value", 5.0, "months")]
     exp += _rows("dor_median_km", "cAIHA", "months", value=nan, ci_lower=nan, ci_upper=nan)
+    # C1 alone, censored at 5: all censored, no crude median printed.
+    exp += _durability_rows("cAIHA", events=0, censored=1, estimable=0, min_c=1, max_c=1)
+    # N1 is outside the efficacy set (not anemic); no follow-up dates: no follow-up rows.
+    exp += _rows("disposition", "all", "patients", treated=5, efficacy=4, excluded=1,
+                 **{"excluded: not anemic at baseline": 1})
+    # Evans: W3 (nonresponder) only. wAIHA without Evans 2/2, with 0/1; cAIHA C1 1/1.
+    exp += _subgroup_rows("wAIHA", "N", 2, 2) + _subgroup_rows("wAIHA", "Y", 0, 1)
+    exp += _subgroup_rows("cAIHA", "N", 1, 1)
     # N1: acrocyanosis not improved ("False"); Hb change exactly 0 is not an increase.
     exp += _rows("nonanemic_acro_response", "cAIHA_nonanemic", "patients", numerator=0, denominator=1)
     exp += _rows("nonanemic_hb_increase", "cAIHA_nonanemic", "patients", numerator=0, denominator=1)
@@ -595,7 +631,9 @@ def test_durations_of_the_cold_group_when_no_warm_patient_responds():
     dor = [(s.stat_id, s.group, s.statistic) for s in stats if s.stat_id.startswith("dor_")]
     assert dor == [("dor_median_crude", "cAIHA", "value"), ("dor_min", "cAIHA", "value"),
                    ("dor_max", "cAIHA", "value"), ("dor_median_km", "cAIHA", "value"),
-                   ("dor_median_km", "cAIHA", "ci_lower"), ("dor_median_km", "cAIHA", "ci_upper")]
+                   ("dor_median_km", "cAIHA", "ci_lower"), ("dor_median_km", "cAIHA", "ci_upper"),
+                   *[(s.stat_id, "cAIHA", s.statistic) for s in _durability_rows(
+                       "cAIHA", events=0, censored=1, estimable=0, min_c=1, max_c=1)]]
     assert list(km["group"].unique()) == ["cAIHA"] and list(km["time_months"]) == [0.0, 5.0]
 
 

@@ -14,7 +14,8 @@ from aiha.response import ResponseCriteria
 
 # Keys of the ``statistics`` section that the clinical statistics read.
 STATISTICS_KEYS = ("ci_level", "km_tie_rule", "km_tie_tolerance", "dor_median_method",
-                   "km_ci_transform")
+                   "km_ci_transform", "landmark_months", "crude_median_max_censored_share",
+                   "response_subgroups")
 
 
 def scoring_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -31,7 +32,8 @@ def statistics_config(config: Mapping[str, Any]) -> dict[str, Any]:
     st = config["statistics"]
     return {
         "statistics": {k: st[k] for k in STATISTICS_KEYS if k in st},
-        "response": {"acro_denominator": config["response"]["acro_denominator"]},
+        "response": {"acro_denominator": config["response"]["acro_denominator"],
+                     "days_per_month": config["response"]["days_per_month"]},
     }
 
 
@@ -59,6 +61,9 @@ def qc_r_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "duration_rounding": str(response["duration_rounding"]),
         "ongoing_duration_origin": str(response["ongoing_duration_origin"]),
         "acro_denominator": str(response["acro_denominator"]),
+        "landmark_months": [float(m) for m in st["landmark_months"]],
+        "crude_median_max_censored_share": float(st["crude_median_max_censored_share"]),
+        "response_subgroups": [str(v) for v in st["response_subgroups"]],
         **content_config(config),
     }
     cyto = config.get("cytometry") or {}

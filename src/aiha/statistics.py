@@ -368,7 +368,11 @@ def adam_statistics(
             reported = crude if crude_way else med
             stats += with_source([Stat("dor_median_reported", g, "value", reported, "months")],
                                  *(dor if crude_way else km_src))
+        stats += _durability_stats(g, d, resp["DOR_CNSR"], km, st, km_src, dor)
         curves.append(km.table.assign(group=g))
+
+    stats += _subgroup_and_follow_up_stats(merged, datasets["ADSL"], datasets["ADTTE"], members,
+                                           cfg, level)
 
     # Non-anemic cAIHA and acrocyanosis.
     na = members("cAIHA_nonanemic")
@@ -414,3 +418,90 @@ def adam_statistics(
     km_table = (pd.concat(curves, ignore_index=True).rename(columns={"time": "time_months"})[curve_cols]
                 if curves else pd.DataFrame(columns=curve_cols))
     return stats, km_table
+
+
+def _month_key(months: float) -> str:
+    """``month_6`` for 6 (``month_1.5`` for 1.5): the statistic prefix of a landmark."""
+    return f"month_{int(months) if float(months).is_integer() else months}"
+
+
+def _durability_stats(g: str, durations: pd.Series, cnsr: pd.Series, km: KaplanMeier,
+                      st: dict[str, Any], km_src: tuple[str, str, str],
+                      dor: tuple[str, str, str]) -> list[Stat]:
+    """Event and censored counts of the Kaplan-Meier median, whether the crude
+    median is meaningful, whether the shortest and longest durations are censored
+    (printed with "+"), and the landmark rates (:mod:`aiha.durability`)."""
+    from aiha import durability
+
+    c = cnsr.astype(float)
+    events, censored = durability.event_counts(c)
+    out = with_source([Stat("dor_median_km", g, "events", events, "patients"),
+                       Stat("dor_median_km", g, "censored", censored, "patients")], *km_src)
+    max_share = float(st.get("crude_median_max_censored_share", 0.5))
+    out += with_source(
+        [Stat("dor_median_crude", g, "censored_share", durability.censored_share(c), "proportion"),
+         Stat("dor_median_crude", g, "estimable",
+              int(durability.crude_median_estimable(c, max_share)), "flag")],
+        "ADTTE", "AVAL, CNSR", km_src[2])
+    d = durations.astype(float)
+    for stat_id, extreme in (("dor_min", d.min()), ("dor_max", d.max())):
+        at = c[d == extreme]
+        out += with_source([Stat(stat_id, g, "censored", int(bool(len(at)) and bool((at > 0).all())),
+                                 "flag")], "ADTTE", "AVAL, CNSR", km_src[2])
+    for months in st.get("landmark_months", [6, 12]):
+        rate, lo, hi = durability.landmark_rate(km, float(months))
+        key = _month_key(months)
+        out += with_source([Stat("dor_landmark", g, f"{key}_rate", rate, "proportion"),
+                            Stat("dor_landmark", g, f"{key}_ci_lower", lo, "proportion"),
+                            Stat("dor_landmark", g, f"{key}_ci_upper", hi, "proportion")], *km_src)
+    return out
+
+
+def _subgroup_and_follow_up_stats(merged: pd.DataFrame, adsl: pd.DataFrame,
+                                  adtte: pd.DataFrame, members: Any, cfg: dict[str, Any],
+                                  level: float) -> list[Stat]:
+    """Disposition, response by each configured baseline factor
+    (``statistics.response_subgroups``) and the median follow-up by the reverse
+    Kaplan-Meier method per group (:mod:`aiha.subgroups`, :mod:`aiha.durability`)."""
+    from aiha import durability, subgroups
+
+    st = cfg["statistics"]
+    out: list[Stat] = []
+    treated_sel = selection("all")
+    out += with_source([Stat("disposition", "all", k, v, "patients")
+                        for k, v in subgroups.disposition_counts(adsl).items()],
+                       "ADSL", "SAFFL, EFFFL, EFFRSN", treated_sel)
+    variables = list(st.get("response_subgroups", ["EVANSFL"]))
+    subgroups.check_subgroup_variables(adsl, variables)
+    for var in variables:
+        frame = merged.assign(**{var: merged["USUBJID"].map(dict(zip(adsl["USUBJID"], adsl[var])))})
+        for g in ("wAIHA", "cAIHA"):
+            m = frame[frame["ANLGRP"] == g]
+            rows: list[Stat] = []
+            for lvl, (k, n) in subgroups.response_by_factor(m, var).items():
+                rows += [Stat(f"resp_by_{var.lower()}", g, f"{lvl}: {s.statistic}", s.value, s.unit)
+                         for s in _proportion("x", g, k, n, level)]
+            out += with_source(rows, "ADSL, ADRS", f"ADSL.{var}, ADRS.AVALC (PARAMCD = 'RESP')",
+                               selection(g))
+    fu = adtte[adtte["PARAMCD"] == "FU"]
+    per_month = float(cfg["response"].get("days_per_month", 30.4375))
+    for g in GROUPS_BASELINE:
+        ids = set(members(g)["USUBJID"])
+        f = fu[fu["USUBJID"].isin(ids)]
+        months = number(f["AVAL"]).astype(float) / per_month
+        months = months[months.notna()]
+        cn = number(f["CNSR"]).astype(float)[months.index]
+        if months.empty:
+            continue
+        med, lo, hi = durability.reverse_km_followup(
+            months.tolist(), cn.tolist(), level, st.get("km_ci_transform", "log-log"),
+            st["km_tie_rule"], float(st["km_tie_tolerance"]))
+        out += with_source(
+            [Stat("followup_median", g, "value", med, "months"),
+             Stat("followup_median", g, "ci_lower", lo, "months"),
+             Stat("followup_median", g, "ci_upper", hi, "months"),
+             Stat("followup_median", g, "n", len(months), "patients"),
+             Stat("followup_median", g, "min", float(months.min()), "months"),
+             Stat("followup_median", g, "max", float(months.max()), "months")],
+            "ADTTE", "AVAL, CNSR", selection(g, "PARAMCD = 'FU'"))
+    return out

@@ -45,6 +45,7 @@ rule report_figures:
         responses="results/response/responses.tsv",
         labs="results/clinical/labs.tsv",
         treatments="results/clinical/treatments.tsv",
+        transfusions="results/clinical/transfusions.tsv",
         km="results/stats/km_curve.tsv",
         ard="results/ard/ard.tsv",
     output:

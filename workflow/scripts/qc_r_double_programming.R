@@ -186,6 +186,19 @@ km_median <- function(months, event, cfg) {
   as.numeric(ifelse(is.na(out), NaN, out))
 }
 
+# S(t) and its pointwise CI at a landmark: the last step at or before t (1 before the
+# first); beyond the last observed time not estimable (NaN).
+km_landmark <- function(months, event, t, cfg) {
+  if (t > max(months)) return(c(NaN, NaN, NaN))
+  fit <- survfit(Surv(months, event) ~ 1, conf.int = cfg$ci_level,
+                 conf.type = cfg$km_ci_transform)
+  at <- which(fit$time <= t)
+  if (length(at) == 0) return(c(1, 1, 1))
+  i <- max(at)
+  out <- c(fit$surv[i], fit$lower[i], fit$upper[i])
+  as.numeric(ifelse(is.na(out), NaN, out))
+}
+
 # ---------------------------------------------------------------- subjects
 
 GROUPS <- c("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
@@ -298,6 +311,20 @@ clinical_rows <- function(d, s, cfg, rows) {
     add(rows, "dor_max", g, "value", max(months))
     km <- km_median(months, event, cfg)
     add(rows, "dor_median_km", g, c("value", "ci_lower", "ci_upper"), km)
+    # Events and censored responses; the crude median's censored share and whether it
+    # is printed; "+" on a censored shortest or longest duration; landmark rates.
+    censored <- x$CNSR > 0
+    add(rows, "dor_median_km", g, c("events", "censored"), c(sum(!censored), sum(censored)))
+    share <- mean(censored)
+    add(rows, "dor_median_crude", g, c("censored_share", "estimable"),
+        c(share, as.numeric(share <= cfg$crude_median_max_censored_share)))
+    add(rows, "dor_min", g, "censored", as.numeric(all(censored[months == min(months)])))
+    add(rows, "dor_max", g, "censored", as.numeric(all(censored[months == max(months)])))
+    for (m in cfg$landmark_months) {
+      key <- paste0("month_", format(m, trim = TRUE))
+      add(rows, "dor_landmark", g, paste0(key, c("_rate", "_ci_lower", "_ci_upper")),
+          km_landmark(months, event, m, cfg))
+    }
     if (g == "wAIHA") {
       add(rows, "dor_median_reported", g, "value",
           if (cfg$dor_median_method == "crude") crude else km[1])
@@ -318,6 +345,47 @@ clinical_rows <- function(d, s, cfg, rows) {
   acro <- pool[pool$acro, ]
   add(rows, "acro_improved", "cAIHA", c("numerator", "denominator"),
       c(sum(acro$acro_resp), nrow(acro)))
+
+  # Disposition: treated, efficacy set, each reason for leaving it (ADSL.EFFRSN).
+  a <- d$adsl[is_y(d$adsl$SAFFL), ]
+  reasons <- trimws(ifelse(is.na(a$EFFRSN), "", a$EFFRSN))[!is_y(a$EFFFL)]
+  reasons[reasons == ""] <- "missing"
+  add(rows, "disposition", "all", c("treated", "efficacy", "excluded"),
+      c(nrow(a), sum(is_y(a$EFFFL)), sum(!is_y(a$EFFFL))))
+  for (why in sort(unique(reasons), method = "radix")) {
+    add(rows, "disposition", "all", paste0("excluded: ", why), sum(reasons == why))
+  }
+
+  # Response by each configured ADSL variable, per efficacy group and level.
+  for (var in cfg$response_subgroups) {
+    level <- trimws(ifelse(is.na(d$adsl[[var]]), "", as.character(d$adsl[[var]])))
+    level[level == ""] <- "missing"
+    r$level <- level[match(r$id, d$adsl$USUBJID)]
+    for (g in c("wAIHA", "cAIHA")) {
+      m <- r[r$group == g, ]
+      present <- sort(unique(m$level[m$level != "missing"]), method = "radix")
+      if (any(m$level == "missing")) present <- c(present, "missing")
+      for (lv in present) {
+        at <- m[m$level == lv, ]
+        add_proportion(rows, paste0("resp_by_", tolower(var)), g, sum(at$resp), nrow(at),
+                       level = cfg$ci_level)
+        n <- length(rows$st)
+        rows$st[(n - 4):n] <- paste0(lv, ": ", rows$st[(n - 4):n])
+      }
+    }
+  }
+
+  # Median follow-up by the reverse Kaplan-Meier method: the end of follow-up of a
+  # patient still followed (ADTTE FU, CNSR > 0) is the event, a death censors.
+  fu <- d$adtte[d$adtte$PARAMCD == "FU", ]
+  for (g in GROUPS) {
+    f <- fu[fu$USUBJID %in% members(g)$id & !is.na(fu$AVAL), ]
+    if (nrow(f) == 0) next
+    months <- as.numeric(f$AVAL) / cfg$days_per_month
+    km <- km_median(months, as.integer(f$CNSR > 0), cfg)
+    add(rows, "followup_median", g, c("value", "ci_lower", "ci_upper", "n", "min", "max"),
+        c(km, nrow(f), min(months), max(months)))
+  }
 
   # AE counts: "all" is every ADAE record, a group the records of its patients.
   ae <- d$adae

@@ -53,8 +53,11 @@ def ars_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "data": {"data_cutoff": str(config["data"]["data_cutoff"])},
         "report": {k: report[k] for k in ("decimals", "max_patient_rows") if k in report},
         "statistics": {k: stats[k] for k in ("ci_level", "km_ci_transform",
-                                             "dor_median_method") if k in stats},
-        "response": {"acro_denominator": config["response"]["acro_denominator"]},
+                                             "dor_median_method",
+                                             "crude_median_max_censored_share",
+                                             "response_subgroups") if k in stats},
+        "response": {"acro_denominator": config["response"]["acro_denominator"],
+                     "days_per_month": config["response"]["days_per_month"]},
         "cytometry": {"claims": dict(claims)},
     }
 

@@ -40,6 +40,7 @@ from aiha.pseudonym import is_pseudonym
 from aiha.report.appendix_tables import flow_table
 from aiha.report.clinical_tables import (ae_grade_table, ae_term_table, baseline_table,
                                          exposure_table, response_table, transfusion_table)
+from aiha.report.disposition_tables import followup_table, subgroup_table
 from aiha.report.cytometry_tables import flow_findings_table, flow_patient_table, flow_patients
 from aiha.report.model import ARD, GROUP_LABELS, GROUPS, Cell, Fmt, Table, max_patient_rows
 
@@ -49,7 +50,8 @@ AS_SAFETY = "AnalysisSet_SAF"
 AS_EFFICACY = "AnalysisSet_EFF"
 EFFICACY_STATISTICS = {"n_efficacy", "orr", "cr", "pr", "hb_response", "dor_median_crude",
                        "dor_median_km", "dor_median_reported", "dor_min", "dor_max",
-                       "ongoing", "ongoing_duration", "nr_evans", "time_to_response"}
+                       "ongoing", "ongoing_duration", "nr_evans", "time_to_response",
+                       "dor_landmark"}
 PRIMARY = {"orr", "hb_response"}
 SECONDARY = EFFICACY_STATISTICS - PRIMARY - {"n_efficacy"} | {
     "acro_improved", "nonanemic_acro_response", "nonanemic_hb_increase", "nonanemic_hb_change"}
@@ -66,7 +68,7 @@ _CATEGORY_OF = (("flow_", "Cytometry"), ("ae_", "Safety"), ("exposure_", "Exposu
                 ("later_therapy", "Exposure"), ("transfusion_", "Exposure"),
                 ("baseline_", "Population"))
 POPULATION = {"n_treated", "n_efficacy", "age", "sex_female", "prior_lines", "evans",
-              "acrocyanosis"}
+              "acrocyanosis", "disposition", "followup_median"}
 TERM_REANALYSIS = "TermEx_Reason_1"
 TERM_DESCRIPTIVE = "TermEx_Purpose_1"
 DOC_REPORT = "RefDoc_StudyReport"
@@ -130,6 +132,8 @@ def report_tables(frame: pd.DataFrame, cfg: Mapping[str, Any]
         lambda a: exposure_table(a, fmt),
         lambda a: transfusion_table(a, fmt),
         lambda a: response_table(a, fmt, cfg),
+        *[(lambda a, b=b: b(a, fmt, cfg)) for b in (followup_table, subgroup_table)
+          if b(ARD(frame), fmt, cfg) is not None],
         lambda a: ae_grade_table(a),
         lambda a: ae_term_table(a, fmt),
     ]
@@ -221,12 +225,18 @@ def data_subset(selection: str, dataset: str, sid: str, order: int) -> dict[str,
     return out
 
 
+def is_efficacy(stat_id: str) -> bool:
+    """Whether a statistic is defined on the efficacy set (:data:`EFFICACY_STATISTICS`,
+    and the response by subgroup ``resp_by_<variable>``)."""
+    return stat_id in EFFICACY_STATISTICS or stat_id.startswith("resp_by_")
+
+
 def category(stat_id: str) -> str:
     """The category id (:data:`CATEGORIES`) of a statistic."""
     name = "Other"
     if stat_id in POPULATION:
         name = "Population"
-    elif stat_id in EFFICACY_STATISTICS or stat_id in SECONDARY:
+    elif is_efficacy(stat_id) or stat_id in SECONDARY:
         name = "Efficacy"
     else:
         name = next((c for prefix, c in _CATEGORY_OF if stat_id.startswith(prefix)), name)
@@ -349,7 +359,7 @@ def reporting_event(ard_text: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str,
             "reason": {"sponsorTermId": TERM_REANALYSIS},
             "purpose": _purpose(sid),
             "methodId": methods[sid]["id"],
-            "analysisSetId": AS_EFFICACY if sid in EFFICACY_STATISTICS else AS_SAFETY,
+            "analysisSetId": AS_EFFICACY if is_efficacy(sid) else AS_SAFETY,
             "programmingCode": {"context": f"Python, Snakemake rule {row['rule']}",
                                 "documentRef": {"referenceDocumentId":
                                                 ids("RefDoc", str(row["script"]))}},

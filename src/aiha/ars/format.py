@@ -47,13 +47,29 @@ def formatted_value(key: Key, unit: str, values: Mapping[Key, float], fmt: Fmt) 
     stat_id, group, statistic = key
     value = values[key]
     decimals = {"hb": fmt.hb, "ldh": fmt.ldh}
-    if statistic.endswith("proportion"):
+    if unit == "flag":  # read to choose the words: "+" on a censored duration
+        if statistic == "censored":
+            return "+" if value == 1 else ""
+        return "" if value == 1 else "not estimable"
+    if statistic.endswith("proportion") or statistic == "censored_share":
         return F.fmt_percent(value, fmt.percent)
-    if statistic in ("ci_lower", "ci_upper"):
+    if stat_id == "dor_landmark" and statistic.endswith("_rate"):
+        return "not estimable" if F.is_missing(value) else F.fmt_percent(value, fmt.percent)
+    if statistic.endswith(("ci_lower", "ci_upper")):
+        stem = statistic[:-len("ci_lower")]
+        pair = [values.get((stat_id, group, f"{stem}ci_{b}")) for b in ("lower", "upper")]
+        if all(v is not None and F.is_missing(v) for v in pair) or (stat_id == "dor_landmark" and
+                                                   F.is_missing(value)):
+            return "not estimable"
         if F.is_missing(value):
-            return F.MISSING if statistic == "ci_lower" else F.NOT_REACHED
+            return F.MISSING if statistic.endswith("ci_lower") else F.NOT_REACHED
         scale, places = (100.0, fmt.percent) if unit == "proportion" else (1.0, fmt.months)
         return F.fmt_number(float(value) * scale, places)
+    if statistic in ("events", "censored") or stat_id == "disposition" or \
+            (stat_id == "followup_median" and statistic == "n"):
+        return _count(value, fmt)
+    if stat_id == "followup_median":
+        return F.fmt_number(value, fmt.months)
     if stat_id in MEDIAN_MONTHS:
         return F.fmt_months(value, fmt.months)
     if stat_id in ("dor_min", "dor_max"):

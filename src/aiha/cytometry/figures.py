@@ -8,7 +8,7 @@ this module holds the summary figures and the shared SVG set-up."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +64,6 @@ def write_facts(facts: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
 
 
 # ---------------------------------------------------------------- time course
-def _patient_colors(patients: Sequence[str]) -> dict[str, str]:
-    return {p: PATIENT_COLORS[i % len(PATIENT_COLORS)] for i, p in enumerate(patients)}
-
-
 # Per-patient panels: two per row at the report's text width (7 in), so the figure
 # prints 1:1 and its text keeps the size set in :func:`setup`.
 PANEL_COLUMNS = 2
@@ -92,12 +88,38 @@ def _legend_below(fig: Any, handles: list, labels: list) -> None:
     fig.tight_layout(rect=(0, 0.1 if len(labels) <= 3 else 0.16, 1, 1))
 
 
+# The CD38 axis is logarithmic (0.1, 1, 10, 100%) so a nadir of 0.2% stands apart
+# from 1%; a value of 0% has no place on it and is drawn at this floor, hollow.
+CD38_ZERO_FLOOR_PERCENT = 0.05
+CD38_YLIM = (0.03, 150.0)
+CD38_TICKS = (0.1, 1.0, 10.0, 100.0)
+CD38_COLOR = PATIENT_COLORS[0]
+
+
+def cd38_plot_values(percent: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The y values drawn on the log axis: each percentage, with 0 (and anything
+    below the floor) at :data:`CD38_ZERO_FLOOR_PERCENT`; and a mask of the values so
+    moved (drawn hollow)."""
+    values = percent.to_numpy(dtype=float)
+    low = values < CD38_ZERO_FLOOR_PERCENT
+    return np.where(low, CD38_ZERO_FLOOR_PERCENT, values), low
+
+
+def _percent_label(value: float, _pos: Any = None) -> str:
+    return f"{value:g}"
+
+
 def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str, int],
                     depletion_threshold: float, reappearance_threshold: float,
                     path: str | os.PathLike[str], labels: Mapping[str, str] | None = None) -> None:
-    """CD38+ % of CD3+ over days (left axis, symlog) and Hb (right axis), one
-    panel per patient, relapse marked. ``labels``: the roles' display names
+    """CD38+ % of CD3+ over days (left axis, logarithmic: ticks 0.1, 1, 10 and 100%;
+    a value of 0% drawn hollow at :data:`CD38_ZERO_FLOOR_PERCENT`) and Hb (right axis),
+    one panel per patient (titled with the pseudonym), relapse marked. Every panel
+    draws CD38 in the same colour, so each line's colour is in the one legend under
+    the panels. ``labels``: the roles' display names
     (:func:`aiha.cytometry.labels.display_labels`; default: the demo panel's)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
     from aiha.cytometry.labels import DEMO_DISPLAY
 
     words = {**DEMO_DISPLAY, **dict(labels or {})}
@@ -105,20 +127,26 @@ def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str,
 
     series_label = textwrap.fill(f"{words['cd38']}, % of {words['t_cells']}", 34)
     patients = sorted(cd38["patient_id"].unique())
-    colors = _patient_colors(patients)
     fig, axes = _patient_grid(len(patients))
     legend: dict[str, Any] = {}
     for ax, pid in zip(axes.flat, patients):
-        series = cd38[cd38["patient_id"] == pid]
-        ax.plot(series["day"], series["percent"], "o-", ms=3, color=colors[pid],
-                label=series_label)
-        ax.set_yscale("symlog", linthresh=1.0)
-        ax.set_ylim(0, 100)
+        series = cd38[cd38["patient_id"] == pid].sort_values("day", kind="stable")
+        y, low = cd38_plot_values(series["percent"])
+        days = series["day"].to_numpy(dtype=float)
+        ax.plot(days, y, "o-", ms=3, color=CD38_COLOR, label=series_label)
+        if low.any():
+            ax.plot(days[low], y[low], "o", ms=4.5, mfc="white", mec=CD38_COLOR, mew=1.0,
+                    label=f"0% (drawn at {CD38_ZERO_FLOOR_PERCENT:g}%)")
+        ax.set_yscale("log")
+        ax.set_ylim(*CD38_YLIM)
+        ax.yaxis.set_major_locator(FixedLocator(list(CD38_TICKS)))
+        ax.yaxis.set_major_formatter(FuncFormatter(_percent_label))
+        ax.yaxis.set_minor_locator(NullLocator())
         ax.axhline(depletion_threshold, color="grey", ls=":", lw=1,
                    label=f"depletion threshold {depletion_threshold:g}%")
         ax.axhline(reappearance_threshold, color="grey", ls="--", lw=1,
                    label=f"reappearance threshold {reappearance_threshold:g}%")
-        ax.axvline(0, color="black", lw=0.8)
+        ax.axvline(0, color="black", lw=0.8, label="first daratumumab dose")
         if pid in relapses:
             ax.axvline(relapses[pid], color="red", lw=1.2, label="clinical relapse")
         ax.set_xlabel("Days from first daratumumab dose")
@@ -129,13 +157,15 @@ def cd38_timecourse(cd38: pd.DataFrame, hb: pd.DataFrame, relapses: Mapping[str,
                   label="Hb (right axis)")
         twin.set_ylabel("Hb (g/dL)")
         twin.set_ylim(0, 18)
+        ax.set_zorder(twin.get_zorder() + 1)  # CD38 drawn over the Hb line
+        ax.patch.set_visible(False)
         for h, lab in zip(*[a + b for a, b in zip(ax.get_legend_handles_labels(),
                                                    twin.get_legend_handles_labels())]):
             legend.setdefault(lab, h)
     for row in axes:
-        row[0].set_ylabel(textwrap.fill(f"{words['cd38']} (% of {words['t_cells']})", 26)
-                          if len(words["cd38"]) + len(words["t_cells"]) <= 40 else "% of T cells",
-                          fontsize=8)
+        row[0].set_ylabel(textwrap.fill(f"{words['cd38']} (% of {words['t_cells']}, log scale)", 30)
+                          if len(words["cd38"]) + len(words["t_cells"]) <= 40
+                          else "% of T cells (log scale)", fontsize=8)
     _legend_below(fig, list(legend.values()), list(legend))
     save_svg(fig, path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -259,12 +260,67 @@ def _months_opt(ard: ARD, stat: str, group: str, fmt: Fmt) -> str:
     return F.fmt_months(ard.get(stat, group, "value"), fmt.months)
 
 
+def _plus(ard: ARD, stat: str, group: str) -> str:
+    """``+`` after a censored duration (its ``censored`` row is 1), else nothing."""
+    return "+" if ard.opt(stat, group, "censored") == 1 else ""
+
+
 def _dor_range(ard: ARD, group: str) -> str:
+    """``2–12+ months``: the shortest and longest durations, ``+`` on a censored one
+    (a response ongoing at the cut-off)."""
     if not ard.has("dor_min", group, "value"):
         return F.MISSING
     lo, hi, dec = _compact_pair(ard.get("dor_min", group, "value"),
                                 ard.get("dor_max", group, "value"))
-    return f"{F.fmt_range(lo, hi, dec)} months"
+    low = f"{F.fmt_number(lo, dec)}{_plus(ard, 'dor_min', group)}"
+    high = f"{F.fmt_number(hi, dec)}{_plus(ard, 'dor_max', group)}"
+    return f"{low}{F.EN_DASH}{high} months"
+
+
+def _crude_median(ard: ARD, group: str, fmt: Fmt, max_share: float) -> str:
+    """The crude median, or "not estimable" where more than ``max_share`` of the
+    durations are censored (config ``statistics.crude_median_max_censored_share``)."""
+    if not ard.has("dor_median_crude", group, "value"):
+        return F.MISSING
+    key = ("dor_median_crude", group, "estimable")
+    if ard.has(*key) and ard.peek(key) == 0:  # the words, not a number: see the note
+        return "not estimable"
+    return F.fmt_months(ard.get("dor_median_crude", group, "value"), fmt.months)
+
+
+def _events_censored(ard: ARD, group: str, fmt: Fmt) -> str:
+    """``4 / 2 (33.3% censored)``: relapses, ongoing responses and the censored share."""
+    if not ard.has("dor_median_km", group, "events"):
+        return F.MISSING
+    share = ard.get("dor_median_crude", group, "censored_share")
+    return (f"{F.fmt_count(ard.get('dor_median_km', group, 'events'))} / "
+            f"{F.fmt_count(ard.get('dor_median_km', group, 'censored'))} "
+            f"({F.fmt_percent(share, fmt.percent)} censored)")
+
+
+def _landmark(ard: ARD, group: str, key: str, fmt: Fmt, level: float) -> str:
+    """``50.0% (95% CI 22.5–100.0)``; "not estimable" beyond the last observed time."""
+    if not ard.has("dor_landmark", group, f"{key}_rate"):
+        return F.MISSING
+    rate = ard.get("dor_landmark", group, f"{key}_rate")
+    if F.is_missing(rate):
+        return "not estimable (no response followed this long)"
+    lo = ard.get("dor_landmark", group, f"{key}_ci_lower")
+    hi = ard.get("dor_landmark", group, f"{key}_ci_upper")
+    bounds = ["not estimable" if F.is_missing(b) else F.fmt_number(b * 100, fmt.percent)
+              for b in (lo, hi)]
+    ci = (f"{F.fmt_number(level * 100, 0)}% CI "
+          + ("not estimable" if F.is_missing(lo) and F.is_missing(hi) else
+             f"{bounds[0]}{F.EN_DASH}{bounds[1]}"))
+    return f"{F.fmt_percent(rate, fmt.percent)} ({ci})"
+
+
+def landmark_keys(ard: ARD) -> list[tuple[str, str]]:
+    """(statistic prefix, months as printed) of the landmarks in the ARD, in order of
+    their months."""
+    keys = {k[2].rsplit("_rate", 1)[0] for g in ("wAIHA", "cAIHA")
+            for k in ard.keys("dor_landmark", g) if k[2].endswith("_rate")}
+    return sorted(((k, k.split("_", 1)[1]) for k in keys), key=lambda kv: float(kv[1]))
 
 
 def _ongoing_durations(ard: ARD, group: str, max_rows: int) -> str:
@@ -281,10 +337,28 @@ def _ongoing_durations(ard: ARD, group: str, max_rows: int) -> str:
     return ", ".join(compact(ard.get(*k)) for k in keys) + " months"
 
 
+def _acro_row(ard: ARD, cols: Sequence[str], cfg: Mapping[str, Any], label: str,
+              fmt: Fmt) -> list[Any]:
+    """The acrocyanosis row in the column(s) of its denominator: the anemic cAIHA
+    column (``response.acro_denominator: efficacy_set``), or one cell spanning the
+    anemic and non-anemic cAIHA columns (``all_treated``) when both are shown."""
+    value = ard.cell(lambda: _n_of_N(ard, "acro_improved", "cAIHA", fmt))
+    both = cfg["response"]["acro_denominator"] == "all_treated" and \
+        "cAIHA" in cols and "cAIHA_nonanemic" in cols
+    row: list[Any] = [label]
+    for g in cols:
+        if g == "cAIHA":
+            row.append(dataclasses.replace(value, span=2) if both else value)
+        elif not (both and g == "cAIHA_nonanemic"):
+            row.append(F.MISSING)
+    return row
+
+
 def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
     """Response and duration of response by group (from the ARD): a column per group
     with patients, a row per outcome that applies to one of them."""
     level = float(cfg["statistics"]["ci_level"])
+    max_share = float(cfg["statistics"].get("crude_median_max_censored_share", 0.5))
     cols = [g for g in ("wAIHA", "cAIHA", "cAIHA_nonanemic") if g in present_groups(ard)]
     na = F.MISSING
 
@@ -310,14 +384,18 @@ def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
         ["Complete response, n/N (%)", *only("wAIHA", lambda: _n_of_N(ard, "cr", "wAIHA", fmt))],
         ["Partial response, n/N (%)", *only("wAIHA", lambda: _n_of_N(ard, "pr", "wAIHA", fmt))],
         ["Hb response, n/N (%)", *only("cAIHA", lambda: _prop_ci(ard, "hb_response", "cAIHA", fmt, level))],
-        ["Median duration of response, crude", *each(lambda g: _months_opt(ard, "dor_median_crude", g, fmt))],
+        ["Median duration of response, crude",
+         *each(lambda g: _crude_median(ard, g, fmt, max_share))],
         ["Median duration of response, Kaplan-Meier", *each(lambda g: _km_median(ard, g, fmt, level))],
+        ["Responders: relapses (events) / ongoing (censored), n", *each(lambda g: _events_censored(ard, g, fmt))],
+        *[[f"In response at {months} months (Kaplan-Meier), %", *each(
+            lambda g, k=key: _landmark(ard, g, k, fmt, level))] for key, months in landmark_keys(ard)],
         ["Range of response duration", *each(lambda g: _dor_range(ard, g))],
         ["Responses ongoing at data cut-off, n/N", *each(ongoing)],
         ["Durations of ongoing responses",
          *each(lambda g: _ongoing_durations(ard, g, max_patient_rows(cfg)))],
         ["Nonresponders with Evans syndrome, n/N (%)", *only("wAIHA", lambda: _n_of_N(ard, "nr_evans", "wAIHA", fmt))],
-        [acro_label, *only("cAIHA", lambda: _n_of_N(ard, "acro_improved", "cAIHA", fmt))],
+        _acro_row(ard, cols, cfg, acro_label, fmt),
         ["Acrocyanosis response, n/N (%)", *only("cAIHA_nonanemic", lambda: _n_of_N(ard, "nonanemic_acro_response", "cAIHA_nonanemic", fmt))],
         ["Hb increase from baseline, n/N (%)", *only("cAIHA_nonanemic", lambda: _n_of_N(ard, "nonanemic_hb_increase", "cAIHA_nonanemic", fmt))],
         ["Best Hb change from baseline, g/dL, median", *only("cAIHA_nonanemic", lambda: F.fmt_number(ard.opt("nonanemic_hb_change", "cAIHA_nonanemic", "median"), fmt.hb))],
@@ -335,6 +413,15 @@ def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
     if has_responders and "wAIHA" in cols:
         notes.append(f"The median duration reported as the paper's figure is the "
                      f"{MEDIAN_WORDS[cfg['statistics']['dor_median_method']]} (see Methods).")
+    if has_responders:
+        notes.append(
+            "Crude median: the median of the durations, ongoing ones at their censored "
+            "value; printed only where at most "
+            f"{F.fmt_percent(max_share, 0)} of the durations are censored, else not "
+            "estimable. +: a censored duration (response ongoing at the data cut-off). "
+            "In response at t months: the Kaplan-Meier estimate of staying in response "
+            "t months after the response, with its pointwise confidence interval; not "
+            "estimable beyond the longest observed duration.")
     notes.append("CR: complete response; PR: partial response; Hb: hemoglobin; CI: "
                  "confidence interval; n/N: patients with the outcome / patients in the "
                  "denominator. Response criteria: international consensus (Jäger et al., "
@@ -345,7 +432,7 @@ def response_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table:
     return Table("response", "Table 4. Response, duration of response and time to response",
                  header, rows, note=_join_notes(*notes),
                  stat_ids=["orr", "cr", "pr", "hb_response", "dor_median_crude", "dor_median_km",
-                           "dor_min", "dor_max", "ongoing", "ongoing_duration", "nr_evans",
+                           "dor_landmark", "dor_min", "dor_max", "ongoing", "ongoing_duration", "nr_evans",
                            "acro_improved", "nonanemic_acro_response", "nonanemic_hb_increase",
                            "nonanemic_hb_change", "time_to_response"])
 
@@ -363,28 +450,33 @@ RELAPSE_WORDS = {"hb": "Hb", "transfusion": "transfusion", "new_therapy": "new A
 
 
 def response_listing(responses: pd.DataFrame, fmt: Fmt) -> Table:
-    """Per-patient response listing from responses.tsv."""
-    header = ["Patient", "Group", "Baseline Hb (g/dL)", "Max Hb (g/dL)", "Hb change (g/dL)",
-              "Best response", "Response date", "Relapse date (reason)", "Duration (months)",
-              "Ongoing"]
+    """Per-patient response listing from responses.tsv; "No." is the short patient
+    number of the figures (:func:`aiha.patient_numbers.patient_numbers`), and the rows
+    follow it: by analysis group, then pseudonym."""
+    from aiha.patient_numbers import patient_numbers
+
+    header = ["Patient", "No.", "Group", "Baseline Hb (g/dL)", "Max Hb (g/dL)",
+              "Hb change (g/dL)", "Best response", "Response date", "Relapse date (reason)",
+              "Duration (months)", "Ongoing"]
     rows = []
-    order = {g: i for i, g in enumerate(GROUPS)}
-    frame = responses.assign(_o=responses["analysis_group"].map(order).fillna(99))
-    frame = frame.sort_values(["_o", "patient_id"], kind="stable")
+    numbers = patient_numbers(responses)
+    frame = responses.assign(_n=responses["patient_id"].astype(str).map(numbers))
+    frame = frame.sort_values(["_n", "patient_id"], kind="stable")
     for _, r in frame.iterrows():
         relapse = F.fmt_date(r["relapse_date"])
         if not F.is_missing(r["relapse_reason"]):
             relapse = f"{relapse} ({RELAPSE_WORDS.get(r['relapse_reason'], r['relapse_reason'])})"
         rows.append([
-            r["patient_id"], GROUP_LABELS.get(r["analysis_group"], r["analysis_group"]),
+            r["patient_id"], numbers[str(r["patient_id"])],
+            GROUP_LABELS.get(r["analysis_group"], r["analysis_group"]),
             F.fmt_number(r["baseline_hb"], fmt.hb), F.fmt_number(r["max_hb"], fmt.hb),
             F.fmt_number(r["hb_change"], fmt.hb), r["best_response"],
             F.fmt_date(r["response_date"]), relapse,
             F.fmt_number(r["duration_months"], fmt.months), F.fmt_bool(r["ongoing"]),
         ])
     return Table("response_listing", "Listing 1. Response per patient", header, rows,
-                 numeric=[False, False, True, True, True, False, False, False, True, False],
-                 css_class="listing", nowrap=(0, 6), source="results/response/responses.tsv")
+                 numeric=[False, False, False, True, True, True, False, False, False, True, False],
+                 css_class="listing", nowrap=(0, 1, 7), source="results/response/responses.tsv")
 
 
 def ae_grade_table(ard: ARD) -> Table:

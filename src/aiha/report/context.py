@@ -23,6 +23,8 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_rows,
                                          sensitivity_claim_rows, sensitivity_claims_table,
                                          sensitivity_summary_rows, sensitivity_table_view,
                                          key_statistics_rows, published_rows)
+from aiha.figure_bins import MIN_PATIENTS_PER_BIN
+from aiha.report.disposition_tables import disposition, followup_table, subgroup_table
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
                                          response_table, transfusion_table)
@@ -241,6 +243,8 @@ def build_context(
         "exposure": exposure_table(ard, fmt),
         "transfusions": transfusion_table(ard, fmt),
         "response": response_table(ard, fmt, cfg),
+        **{k: v for k, v in (("followup", followup_table(ard, fmt, cfg)),
+                             ("subgroups", subgroup_table(ard, fmt, cfg))) if v is not None},
         "ae_term": ae_term_table(ard, fmt),
         "ae_grade": ae_grade_table(ard),
         "cleaning_summary": cleaning_summary_table(tables["cleaning_summary"], cleaning_book),
@@ -255,6 +259,7 @@ def build_context(
                         f"{F.fmt_count(ard.get('n_treated', g, 'n'))}")
             for g in present_groups(ard) if g != "all"],
     }
+    diagram = disposition(ard)
     flow_n_cell = (ard.cell(lambda: F.fmt_counted(ard.get("flow_n", "all", "n"), "patient"))
                    if ard.has("flow_n", "all", "n") else Cell(F.MISSING))
     # Appendix C: the R double programming (or that it did not run: key r_qc is None).
@@ -270,7 +275,11 @@ def build_context(
     shown = {k: v for k, v in t.items() if has_audit or k not in ("sensitivity",
                                                                   "sensitivity_claims")}
     section = next((c["number"].rstrip(".") for c in chapters if c["id"] == "cytometry"), "")
+    diagram_cells = ([] if diagram is None else
+                     [diagram.treated, *diagram.treated_groups, diagram.excluded,
+                      *diagram.reasons, diagram.efficacy, *diagram.efficacy_groups])
     printed = printed_in(shown, [("cover", "cover", [facts["n_all"], *facts["treated_by_group"]]),
+                                 ("Disposition", "disposition", diagram_cells),
                                  (f"\u00a7{section}", "cytometry", [flow_n_cell])])
     t["ard_rows"] = ard_appendix_table(ard, printed)
     t["result_rows"] = rows_appendix_table(books, printed)
@@ -284,6 +293,9 @@ def build_context(
         "listings_note": LISTINGS_NOTE,
         "chapter": {c["id"]: c for c in chapters},
         "facts": facts,
+        "disposition": diagram,
+        # The figures' rule for a summarised time bin (aiha.figures), quoted by captions.
+        "min_bin_patients": MIN_PATIENTS_PER_BIN,
         "link_coverage": coverage,
         "coverage_words": coverage_words(coverage),
         "flow_patients_cell": flow_n_cell,

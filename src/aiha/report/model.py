@@ -141,6 +141,7 @@ class Cell:
     parts: tuple[tuple[str, bool], ...] = ()  # (text, in code type), when mixed
     emphasis: bool = False
     links: tuple[tuple[str, str], ...] = ()  # (text, anchor or ""), when linked
+    span: int = 1  # columns the cell spans (a value whose denominator covers them)
 
     def __str__(self) -> str:
         return "".join(t for t, _ in self.parts) if self.parts else self.text
@@ -338,7 +339,7 @@ class Table:
 
     def __post_init__(self) -> None:
         for row in self.rows:
-            if len(row) != len(self.header):
+            if sum(getattr(c, "span", 1) for c in row) != len(self.header):
                 raise ValueError(f"table {self.key}: row {row} does not fit {self.header}")
         if not self.numeric:
             self.numeric = [False] + [True] * (len(self.header) - 1)

@@ -338,38 +338,21 @@ def results_inputs(results_dir: str | os.PathLike[str],
 def figure_inputs(results_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """The inputs of :func:`write_figures` in a results/ tree."""
     r = Path(results_dir)
-    return {"responses": r / "response/responses.tsv", "labs": r / "clinical/labs.tsv",
-            "treatments": r / "clinical/treatments.tsv", "km": r / "stats/km_curve.tsv",
-            "ard": r / "ard/ard.tsv"}
+    out = {"responses": r / "response/responses.tsv", "labs": r / "clinical/labs.tsv",
+           "treatments": r / "clinical/treatments.tsv", "km": r / "stats/km_curve.tsv",
+           "ard": r / "ard/ard.tsv"}
+    if (r / "clinical/transfusions.tsv").exists():  # optional: the swimmer plot's marks
+        out["transfusions"] = r / "clinical/transfusions.tsv"
+    return out
 
 
 def write_figures(inputs: Mapping[str, str | os.PathLike[str]], cfg: Mapping[str, Any],
                   outputs: Mapping[str, str | os.PathLike[str]]) -> None:
-    """Draw the clinical figures (rule report_figures). ``inputs`` keys: responses,
-    labs, treatments, km, ard; ``outputs`` keys: swimmer, hb_trajectories, km_dor,
-    hemolysis."""
-    from aiha import figures
+    """Draw the clinical figures (:func:`aiha.figures.write_clinical_figures`, the
+    routine of rule report_figures)."""
+    from aiha.figures import write_clinical_figures
 
-    responses = read_text_tsv(inputs["responses"])
-    treatments = read_text_tsv(inputs["treatments"])
-    labs = read_text_tsv(inputs["labs"])
-    km = pd.read_csv(inputs["km"], sep="\t")
-    ard = ARD(read_ard(inputs["ard"]))
-    resp_cfg, st = cfg["response"], cfg["statistics"]
-    flow = ard.frame[ard.frame["stat_id"].str.startswith("flow_")
-                     & ard.frame["group"].map(is_pseudonym)]
-    figures.save_svg(figures.swimmer_plot(responses, treatments, float(resp_cfg["days_per_month"]),
-                                          frozenset(flow["group"])),
-                     outputs["swimmer"])
-    figures.save_svg(figures.hb_trajectories(labs, responses, figures.hb_thresholds(resp_cfg)),
-                     outputs["hb_trajectories"])
-    medians = {g: ard.opt("dor_median_km", g, "value") for g in sorted(set(km["group"]))}
-    figures.save_svg(figures.km_plot(km, medians, st["km_tie_rule"], float(st["ci_level"]),
-                                     str(st.get("km_ci_transform", "log-log"))),
-                     outputs["km_dor"])
-    limits = {"ldh": float(resp_cfg["ldh_uln_multiple"]),
-              "bilirubin": float(resp_cfg["bilirubin_uln_mg_dl"])}
-    figures.save_svg(figures.hemolysis_courses(labs, responses, limits), outputs["hemolysis"])
+    write_clinical_figures(inputs, cfg, outputs)
 
 
 def build_from_results(results_dir: str | os.PathLike[str], cfg: Mapping[str, Any],
