@@ -160,7 +160,10 @@ def run(exports: Exports, work: Path, cfg: dict[str, Any] | None = None,
     adam_dir = work / "adam"
     adam_dir.mkdir(exist_ok=True)
     adam_files = {n: adam_dir / f"{n.lower()}.json" for n in ADAM_DATASETS}
-    run_job("adam_datasets", work, {**clean, "responses": responses},
+    soc_map = Path(cfg["safety"]["soc_map"])
+    run_job("adam_datasets", work, {**clean, "responses": responses,
+                                    "soc_map": str(soc_map if soc_map.is_absolute()
+                                                   else ROOT / soc_map)},
             {"json": list(adam_files.values()),
              "xpt": [adam_dir / f"{n.lower()}.xpt" for n in ADAM_DATASETS],
              "variables": adam_dir / "variables.tsv"}, {"cfg": adam_config(cfg), "code": ""})

@@ -92,6 +92,13 @@ REACH: dict[str, list[str]] = {
     "statistics.dor_median_method": [
         f"{THIS}::test_the_tie_rule_and_the_reported_median_reach_the_statistics"],
     "statistics.km_tie_tolerance": [f"{THIS}::test_the_tie_tolerance_reaches_the_km_median"],
+    "statistics.landmark_months": [f"{THIS}::test_the_landmarks_reach_the_statistics"],
+    "statistics.crude_median_max_censored_share": [
+        f"{THIS}::test_the_censored_share_rule_reaches_the_crude_median"],
+    "statistics.response_subgroups": [f"{THIS}::test_the_subgroup_variables_reach_the_statistics"],
+    "safety.soc_map": [f"{THIS}::test_the_soc_map_reaches_adae_and_the_soc_rows"],
+    "safety.treatment_emergent_days_after_last_dose": [
+        f"{THIS}::test_the_treatment_emergent_window_reaches_adae_and_the_safety_rows"],
     "statistics.qc_tolerance": [f"{THIS}::test_the_qc_tolerance_reaches_the_library_cross_check",
                                 "tests/test_qc_fails.py::test_r_comparison_tolerance_is_exact_on_both_sides"],
     "sensitivity.jobs": ["tests/test_config_reruns.py::test_new_primary_numbers_equal_the_matching_variant"],
@@ -185,7 +192,10 @@ def test_the_ci_level_reaches_every_interval(exports, base, tmp_path: Path):
         assert _value(out, stat, group, "ci_lower") == pytest.approx(lo, abs=1e-9)
         assert _value(out, stat, group, "ci_upper") == pytest.approx(hi, abs=1e-9)
         assert _value(base, stat, group, "ci_lower") < lo  # 95% is wider
-    assert _changed_stats(base, out) <= {"orr", "hb_response", "dor_median_km"}
+    # ... and the other intervals: the landmark rates' and median follow-up's band, the
+    # subgroups' Clopper-Pearson intervals.
+    assert _changed_stats(base, out) <= {"orr", "hb_response", "dor_median_km", "dor_landmark",
+                                         "followup_median", "resp_by_evansfl"}
     # The KM band (shipped transform: log): S * exp(-+ z se / S).
     tte = out.adam["ADTTE"]
     z = norm.ppf(1 - (1 - level) / 2)
@@ -360,6 +370,88 @@ def test_the_study_id_reaches_every_dataset(exports, tmp_path: Path):
     for name, frame in out.adam.items():
         if len(frame):
             assert set(frame["STUDYID"]) == {"REACH-01"}, name
+
+
+def _dor(o: P.Outputs, group: str) -> tuple[list[float], list[int]]:
+    tte = o.adam["ADTTE"]
+    d = tte[(tte["PARAMCD"] == "DOR") & (tte["ANLGRP"] == group)]
+    return [float(x) for x in d["AVAL"]], [int(float(c) == 0) for c in d["CNSR"]]
+
+
+def _product_limit(times: list[float], events: list[int], t: float) -> float:
+    """S(t) by the product-limit formula, written out (events before censorings at
+    a tie, as Kaplan and Meier)."""
+    s = 1.0
+    for u in sorted({x for x, e in zip(times, events) if e and x <= t}):
+        at_risk = sum(1 for x in times if x >= u)
+        died = sum(1 for x, e in zip(times, events) if e and x == u)
+        s *= 1 - died / at_risk
+    return s
+
+
+def test_the_landmarks_reach_the_statistics(exports, base, tmp_path: Path):
+    out = P.run(exports, tmp_path, P.config(statistics__landmark_months=[3, 9]))
+    times, events = _dor(out, "wAIHA")
+    for m in (3, 9):
+        assert _value(out, "dor_landmark", "wAIHA", f"month_{m}_rate") == pytest.approx(
+            _product_limit(times, events, m), abs=1e-12)
+    assert not (out.ard["statistic"] == "month_6_rate").any()
+    assert (base.ard["statistic"] == "month_6_rate").any()
+    assert _changed_stats(base, out) == {"dor_landmark"}
+
+
+def test_the_censored_share_rule_reaches_the_crude_median(exports, base, tmp_path: Path):
+    """cAIHA: 3 of 4 durations censored (the demo), over the default 0.5, under 0.8."""
+    _, events = _dor(base, "cAIHA")
+    share = 1 - sum(events) / len(events)
+    assert 0.5 < share <= 0.8
+    assert _value(base, "dor_median_crude", "cAIHA", "estimable") == 0
+    out = P.run(exports, tmp_path, P.config(statistics__crude_median_max_censored_share=0.8))
+    assert _value(out, "dor_median_crude", "cAIHA", "estimable") == 1
+    assert _changed_stats(base, out) == {"dor_median_crude"}
+
+
+def test_the_subgroup_variables_reach_the_statistics(exports, base, tmp_path: Path):
+    out = P.run(exports, tmp_path, P.config(statistics__response_subgroups=["SEX"]))
+    adsl, adrs = out.adam["ADSL"], out.adam["ADRS"]
+    resp = dict(zip(adrs.loc[adrs["PARAMCD"] == "RESP", "USUBJID"],
+                    adrs.loc[adrs["PARAMCD"] == "RESP", "AVALC"]))
+    warm = adsl[adsl["ANLGRP"] == "wAIHA"]
+    for sex in ("F", "M"):
+        ids = warm.loc[warm["SEX"] == sex, "USUBJID"]
+        assert _value(out, "resp_by_sex", "wAIHA", f"{sex}: denominator") == len(ids)
+        assert _value(out, "resp_by_sex", "wAIHA", f"{sex}: numerator") == sum(
+            resp[i] == "Y" for i in ids)
+    assert not out.ard["stat_id"].eq("resp_by_evansfl").any()
+    assert _changed_stats(base, out) == {"resp_by_sex", "resp_by_evansfl"}
+
+
+def test_the_soc_map_reaches_adae_and_the_soc_rows(exports, base, tmp_path: Path):
+    mapping = tmp_path / "soc.tsv"
+    mapping.write_text("term\tsoc\tsource\nFatigue\tTest class\ttest\n", encoding="utf-8")
+    out = P.run(exports, tmp_path / "run", P.config(safety__soc_map=str(mapping)))
+    ae = out.adam["ADAE"]
+    assert set(ae.loc[ae["AETERM"] == "Fatigue", "AEBODSYS"]) == {"Test class"}
+    assert set(ae.loc[ae["AETERM"] != "Fatigue", "AEBODSYS"].fillna("")) == {""}  # not mapped
+    assert _value(out, "ae_soc", "all", "Test class: any grade n") == ae.loc[
+        ae["AETERM"] == "Fatigue", "USUBJID"].nunique()
+    assert _changed_stats(base, out) == {"ae_soc", "ae_infection"}
+
+
+def test_the_treatment_emergent_window_reaches_adae_and_the_safety_rows(exports, base,
+                                                                        tmp_path: Path):
+    """A window of 0 days after the last dose: an event after the last dose day is not
+    treatment-emergent (the demo has some), one up to it is."""
+    out = P.run(exports, tmp_path, P.config(safety__treatment_emergent_days_after_last_dose=0))
+    ae, adsl = out.adam["ADAE"], out.adam["ADSL"]
+    span = {p: (pd.Timestamp(e) - pd.Timestamp(s)).days
+            for p, s, e in zip(adsl["USUBJID"], adsl["TRTSDT"], adsl["TRTEDT"])}
+    want = ["Y" if float(d) <= span[p] else "N" for p, d in zip(ae["USUBJID"], ae["RELDY"])]
+    assert list(ae["TRTEMFL"]) == want and "N" in want
+    assert set(base.adam["ADAE"]["TRTEMFL"]) == {"Y"}
+    kept = ae[ae["TRTEMFL"] == "Y"]
+    assert _value(out, "ae_summary", "all", "any: n") == kept["USUBJID"].nunique()
+    assert _changed_stats(base, out) <= {"ae_summary", "ae_soc", "ae_infection"}
 
 
 def test_the_qc_tolerance_reaches_the_library_cross_check():

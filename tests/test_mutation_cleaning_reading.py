@@ -776,7 +776,7 @@ def test_an_unknown_code_table_is_named_with_its_path():
     """codes.colour is not a code table."""
     msg = check_refused({"sites": {"XYZ": with_codes(colour={"R": "red"})}})
     assert msg == ("site XYZ, key codes.colour: unknown key; allowed: analyte, diagnosis, "
-                   "prior_therapy, sex, treatment, yes_no")
+                   "outcome, prior_therapy, sex, treatment, yes_no")
 
 
 def test_a_missing_code_table_is_named():

@@ -709,11 +709,12 @@ def test_clean_transfusions_refusals_name_file_row_column_value(case):
 
 
 AE_KEYS = ["patient_id", "ae_number", "onset_date", "day", "term", "grade", "serious", "description",
-           "reports"]
+           "reports", "soc", "related", "outcome"]
 
 
 def ae_out(*values):
-    return dict(zip(AE_KEYS, values))
+    """An event row; the optional columns (soc, related, outcome) empty unless given."""
+    return dict(zip(AE_KEYS, [*values, *[""] * (len(AE_KEYS) - len(values))]))
 
 
 def test_clean_adverse_events_merge_reports_of_one_event():

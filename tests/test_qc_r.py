@@ -122,8 +122,13 @@ _TINY: dict[str, tuple[list[tuple[str, str]], list[list]]] = {
               [["W1", "DOR", "2022-01-29", "2022-03-29", 2.0, 0],
                ["W2", "DOR", "2022-02-12", "2022-06-12", 4.0, 1]]),
     "adae": ([("USUBJID", "string"), ("AETERM", "string"), ("ATOXGRN", "integer"),
-              ("AESER", "string")],
-             [["W1", "ANEMIA", 2, "N"], ["W1", "ANEMIA", 3, "Y"], ["W3", "FEVER", 1, "N"]]),
+              ("AESER", "string"), ("TRTEMFL", "string"), ("AEBODSYS", "string"),
+              ("AINFFL", "string"), ("AEREL", "string"), ("AEOUT", "string")],
+             [["W1", "ANEMIA", 2, "N", "Y", "Blood and lymphatic system disorders", "N", "Y",
+               "recovered"],
+              ["W1", "ANEMIA", 3, "Y", "Y", "Blood and lymphatic system disorders", "N", "",
+               ""],
+              ["W3", "FEVER", 1, "N", "Y", "", "N", "N", "recovering"]]),
     "adlb": ([("USUBJID", "string"), ("PARAMCD", "string"), ("AVAL", "double"),
               ("RELDY", "integer")],
              [["W1", "LDH", 2.0, -3], ["W1", "LDH", 3.0, 0], ["W1", "LDH", 1.0, 10],
@@ -144,7 +149,9 @@ _TINY: dict[str, tuple[list[tuple[str, str]], list[list]]] = {
 _TINY_CFG = {"ci_level": 0.95, "km_tie_rule": "r_survival", "km_tie_tolerance": 1e-9,
              "km_ci_transform": "log", "dor_median_method": "crude", "days_per_month": 30.0,
              "duration_rounding": "whole_months", "ongoing_duration_origin": "response",
-             "acro_denominator": "efficacy_set", "transfusion_windows_days": [[0, 30]]}
+             "acro_denominator": "efficacy_set", "transfusion_windows_days": [[0, 30]],
+             "landmark_months": [1.0, 3.0], "crude_median_max_censored_share": 0.5,
+             "response_subgroups": ["EVANSFL"]}
 
 
 def _write_tiny_adam(tmp: Path, drop: tuple[str, str] | None = None) -> Path:
@@ -218,8 +225,40 @@ def test_the_r_programme_reads_the_adam_dataset_json(tmp_path: Path):
         ("baseline_prior_therapy", "wAIHA", "rituximab: n"): 1,
         ("baseline_prior_therapy", "wAIHA", "none: n"): 0,
     }
+    # Durability: W1 relapsed at 2, W2 censored at 4 (S = 1 before 2, 1/2 from 2).
+    expect |= {("dor_median_km", "wAIHA", "events"): 1, ("dor_median_km", "wAIHA", "censored"): 1,
+               ("dor_median_crude", "wAIHA", "censored_share"): 0.5,
+               ("dor_median_crude", "wAIHA", "estimable"): 1,
+               ("dor_min", "wAIHA", "censored"): 0, ("dor_max", "wAIHA", "censored"): 1,
+               ("dor_landmark", "wAIHA", "month_1_rate"): 1.0,
+               ("dor_landmark", "wAIHA", "month_3_rate"): 0.5,
+               # No EFFRSN and every EFFFL Y: nobody leaves the efficacy set.
+               ("disposition", "all", "treated"): 4, ("disposition", "all", "efficacy"): 4,
+               ("disposition", "all", "excluded"): 0,
+               # Evans: W3 (nonresponder) only; W1, W2 respond; C1 does not.
+               ("resp_by_evansfl", "wAIHA", "N: numerator"): 2,
+               ("resp_by_evansfl", "wAIHA", "N: denominator"): 2,
+               ("resp_by_evansfl", "wAIHA", "Y: numerator"): 0,
+               ("resp_by_evansfl", "wAIHA", "Y: denominator"): 1,
+               ("resp_by_evansfl", "cAIHA", "N: denominator"): 1}
+    # Safety (treatment-emergent): W1 (grade 3, serious, one related report) and W3
+    # (grade 1, not related); FEVER has no class ("not mapped"); no infection.
+    for g, n in (("all", 4), ("wAIHA", 3)):
+        expect |= {("ae_summary", g, "any: n"): 2, ("ae_summary", g, "any: proportion"): 2 / n,
+                   ("ae_summary", g, "grade 3-5: n"): 1, ("ae_summary", g, "serious: n"): 1,
+                   ("ae_summary", g, "related: n"): 1, ("ae_summary", g, "related recorded: n"): 2,
+                   ("ae_summary", g, "fatal: n"): 0, ("ae_summary", g, "outcome recorded: n"): 2,
+                   ("ae_soc", g, "Blood and lymphatic system disorders: any grade n"): 1,
+                   ("ae_soc", g, "Blood and lymphatic system disorders: grade 3-5 n"): 1,
+                   ("ae_soc", g, "Blood and lymphatic system disorders | ANEMIA: any grade n"): 1,
+                   ("ae_soc", g, "not mapped: any grade n"): 1,
+                   ("ae_soc", g, "not mapped: grade 3-5 n"): 0,
+                   ("ae_soc", g, "not mapped | FEVER: any grade n"): 1,
+                   ("ae_infection", g, "any: n"): 0}
+    expect[("ae_summary", "cAIHA", "any: n")] = 0
     for key, value in expect.items():
         assert got[key] == pytest.approx(value, abs=1e-12), key
+    assert ("resp_by_evansfl", "cAIHA", "Y: numerator") not in got  # no such level
     assert ("ae_term", "wAIHA", "ANEMIA: grade 2 n") not in got  # worst grade only
     assert ("later_therapy_drug", "wAIHA", "prednisone: n") not in got  # before day 1
     assert not any(k[0].startswith("flow_") for k in got)  # no cytometry

@@ -33,6 +33,7 @@ from aiha import therapies
 from aiha.adam.adsl import PRIOR_FLAGS
 from aiha.adam.common import number, selection
 from aiha.ard import Stat, with_source
+from aiha.safety import safety_statistics
 
 GROUPS = ("all", "wAIHA", "cAIHA", "cAIHA_nonanemic")
 
@@ -230,4 +231,7 @@ def content_statistics(datasets: Mapping[str, pd.DataFrame], cfg: Mapping[str, A
         stats += with_source(
             _n_prop("ae_serious", g, int(a[a["serious"]]["USUBJID"].nunique()), n),
             "ADSL, ADAE", "ADAE.AESER", selection(g))
+    # Treatment-emergent events: any, grade 3-5, serious, related, fatal; by system
+    # organ class; infections (aiha.safety).
+    stats += safety_statistics(adsl, datasets["ADAE"], GROUPS)
     return stats

@@ -189,6 +189,10 @@ CLEAN_SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "serious": _BOOL,
             "description": pa.Column(str),
             "reports": pa.Column(int, pa.Check.ge(1)),
+            # Optional export columns ("" where not exported).
+            "soc": pa.Column(str),
+            "related": pa.Column(str, pa.Check.isin(["", "True", "False"])),
+            "outcome": pa.Column(str),
         },
         strict=True,
         coerce=True,

@@ -140,10 +140,14 @@ def listings_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def adam_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the analysis datasets read (rule adam_datasets): the study id, the
-    transfusion washout (ADLB.TRWSHFL) and the data cut-off (the files' date)."""
+    transfusion washout (ADLB.TRWSHFL), the data cut-off (the files' date) and the
+    treatment-emergent window (ADAE.TRTEMFL). The SOC mapping file is an input."""
+    safety = config.get("safety") or {}
+    teae = safety.get("treatment_emergent_days_after_last_dose")
     return {"study_id": str(config["adam"]["study_id"]),
             "transfusion_washout_days": int(config["response"]["transfusion_washout_days"]),
-            "data_cutoff": str(config["data"]["data_cutoff"])}
+            "data_cutoff": str(config["data"]["data_cutoff"]),
+            "treatment_emergent_days_after_last_dose": None if teae is None else int(teae)}
 
 
 def content_config(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ rule adam_datasets:
         transfusions="results/clinical/transfusions.tsv",
         treatments="results/clinical/treatments.tsv",
         adverse_events="results/clinical/adverse_events.tsv",
+        soc_map=config["safety"]["soc_map"],
     output:
         json=ADAM_FILES,
         xpt=[f"results/adam/{n.lower()}.xpt" for n in ADAM_DATASETS],

@@ -14,7 +14,7 @@ TABLES = ("patients", "responses", "labs", "transfusions", "treatments", "advers
 
 def main(sm):
     tables = {name: read_tsv(sm.input[name]) for name in TABLES if name in sm.input.keys()}
-    frames = derive_all(tables, sm.params.cfg)
+    frames = derive_all(tables, {**sm.params.cfg, "soc_map": sm.input.soc_map})
     write_all(frames, Path(sm.output.variables).parent, sm.params.cfg)
 
 

@@ -507,6 +507,56 @@ content_rows <- function(d, s, cfg, rows) {
   invisible(rows)
 }
 
+# ---------------------------------------------------------------- safety
+
+# Treatment-emergent events (ADAE TRTEMFL = Y) of the treated patients: patients with
+# any event, grade 3-5, serious, related and fatal (when recorded); by system organ
+# class (an empty AEBODSYS is "not mapped"); infections (AINFFL = Y).
+safety_rows <- function(d, s, rows) {
+  col <- function(x, name) if (name %in% names(x)) ifelse(is.na(x[[name]]), "", x[[name]])
+                           else rep("", nrow(x))
+  ae <- d$adae[col(d$adae, "TRTEMFL") == "Y" & d$adae$USUBJID %in% s$id, ]
+  grade <- as.numeric(ae$ATOXGRN)
+  soc <- trimws(col(ae, "AEBODSYS"))
+  soc[soc == ""] <- "not mapped"
+  rel <- col(ae, "AEREL")
+  out <- col(ae, "AEOUT")
+  socs <- sort(unique(soc[soc != "not mapped"]), method = "radix")
+  if (any(soc == "not mapped")) socs <- c(socs, "not mapped")
+  pts <- function(keep) length(unique(ae$USUBJID[keep]))
+  for (g in GROUPS) {
+    ids <- if (g == "all") s$id else s$id[s$group == g]
+    n <- length(ids)
+    mine <- ae$USUBJID %in% ids
+    add_n_prop(rows, "ae_summary", g, pts(mine & grade > 0), n, prefix = "any: ")
+    add_n_prop(rows, "ae_summary", g, pts(mine & grade >= 3), n, prefix = "grade 3-5: ")
+    add_n_prop(rows, "ae_summary", g, pts(mine & col(ae, "AESER") == "Y"), n, prefix = "serious: ")
+    if (any(rel != "")) {
+      add_n_prop(rows, "ae_summary", g, pts(mine & rel == "Y"), n, prefix = "related: ")
+      add(rows, "ae_summary", g, "related recorded: n", sum(mine & rel != ""))
+    }
+    if (any(out != "")) {
+      add_n_prop(rows, "ae_summary", g, pts(mine & out == "fatal"), n, prefix = "fatal: ")
+      add(rows, "ae_summary", g, "outcome recorded: n", sum(mine & out != ""))
+    }
+    for (x in socs) {
+      add_n_prop(rows, "ae_soc", g, pts(mine & soc == x & grade > 0), n,
+                 prefix = paste0(x, ": any grade "))
+      add_n_prop(rows, "ae_soc", g, pts(mine & soc == x & grade >= 3), n,
+                 prefix = paste0(x, ": grade 3-5 "))
+      for (term in sort(unique(ae$AETERM[soc == x]), method = "radix")) {
+        add_n_prop(rows, "ae_soc", g, pts(mine & soc == x & ae$AETERM == term), n,
+                   prefix = paste0(x, " | ", term, ": any grade "))
+      }
+    }
+    inf <- mine & col(ae, "AINFFL") == "Y"
+    add_n_prop(rows, "ae_infection", g, pts(inf & grade > 0), n, prefix = "any: ")
+    add_n_prop(rows, "ae_infection", g, pts(inf & grade >= 3), n, prefix = "grade 3-5: ")
+    add_n_prop(rows, "ae_infection", g, pts(inf & col(ae, "AESER") == "Y"), n, prefix = "serious: ")
+  }
+  invisible(rows)
+}
+
 # ---------------------------------------------------------------- cytometry
 
 # One sample's count of a population named (docs/cytometry.md) by its gate name, else
@@ -704,6 +754,7 @@ r_double_programming <- function(paths, cfg, out_path, session_path = NULL) {
   rows <- new_rows()
   clinical_rows(d, s, cfg, rows)
   content_rows(d, s, cfg, rows)
+  safety_rows(d, s, rows)
   # The flow-cytometry claims where the study has cytometry (ADCYT is empty otherwise).
   if (!is.null(cfg$cytometry)) cytometry_rows(d, s, cfg$cytometry, rows)
   count_proportions(rows)

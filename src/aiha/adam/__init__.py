@@ -32,7 +32,8 @@ from aiha.adam.adsl import ADSL, base_frame
 from aiha.adam.common import with_subject
 from aiha.adam.efficacy import ADRS, ADTTE, adrs_base, adtte_base
 from aiha.adam.metadata import DatasetSpec
-from aiha.adam.occurrences import ADAE, ADCM, ADEX, ADLB, ADPR, adlb_base, baseline_values
+from aiha.adam.occurrences import (ADAE, ADCM, ADEX, ADLB, ADPR, adlb_base, ae_base,
+                                   baseline_values, read_soc_map)
 
 SPECS: tuple[DatasetSpec, ...] = (ADSL, ADRS, ADTTE, ADAE, ADLB, ADEX, ADCM, ADPR, ADCYT)
 NAMES: tuple[str, ...] = tuple(s.name for s in SPECS)
@@ -53,7 +54,9 @@ def derive_all(tables: Mapping[str, pd.DataFrame | None], cfg: Mapping[str, Any]
     ``tables``: ``patients``, ``responses``, ``labs``, ``transfusions``,
     ``treatments``, ``adverse_events`` (results/clinical/, results/response/) and,
     with cytometry, ``populations`` and ``cytometry_qc``; a missing table is empty.
-    ``cfg``: ``study_id``, ``transfusion_washout_days``."""
+    ``cfg``: ``study_id``, ``transfusion_washout_days``, ``soc_map`` (the term ->
+    system organ class file, optional) and ``treatment_emergent_days_after_last_dose``
+    (optional; none: every event from the first dose is treatment-emergent)."""
     study_id = str(cfg.get("study_id", DEFAULT_STUDY_ID))
     washout = int(cfg.get("transfusion_washout_days", 0))
     responses = tables["responses"]
@@ -68,7 +71,10 @@ def derive_all(tables: Mapping[str, pd.DataFrame | None], cfg: Mapping[str, Any]
     adsl = out["ADSL"]
     out["ADRS"] = ADRS.build(adrs_base(responses, adsl, study_id))
     out["ADTTE"] = ADTTE.build(adtte_base(responses, adsl, study_id))
-    out["ADAE"] = ADAE.build(with_subject(aes, adsl, study_id))
+    teae = cfg.get("treatment_emergent_days_after_last_dose")
+    soc_map = read_soc_map(str(cfg["soc_map"])) if cfg.get("soc_map") else {}
+    out["ADAE"] = ADAE.build(ae_base(aes, adsl, study_id, soc_map,
+                                     None if teae is None else int(teae)))
     out["ADLB"] = ADLB.build(with_subject(adlb_base(labs, transfusions, washout), adsl,
                                           study_id))
     treat = treatments.copy()

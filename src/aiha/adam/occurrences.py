@@ -8,7 +8,7 @@ import math
 import pandas as pd
 
 from aiha.adam.common import (ADY, ANLGRP, RELDY, SAFFL, STUDYID, USUBJID, column, date,
-                              missing, number, reldy, text, truthy)
+                              missing, number, reldy, text, truthy, with_subject)
 from aiha.adam.metadata import DatasetSpec, Variable
 
 LAB_PARAMS: dict[str, tuple[str, str]] = {
@@ -178,8 +178,96 @@ def astdt_ae(base: pd.DataFrame) -> pd.Series:
 
 def trtemfl(base: pd.DataFrame) -> pd.Series:
     """Treatment-emergent: ``Y`` if the onset is on or after the first dose
-    (RELDY >= 0), ``N`` before it, ``""`` if the onset is unknown."""
-    return reldy(base).map(lambda d: "" if math.isnan(d) else ("Y" if d >= 0 else "N"))
+    (RELDY >= 0) and, with config ``safety.treatment_emergent_days_after_last_dose``
+    set, no later than that many days after the last daratumumab dose; ``N``
+    otherwise, ``""`` if the onset is unknown."""
+    days = reldy(base)
+    limit = (number(base["_teae_limit_day"]) if "_teae_limit_day" in base.columns
+             else pd.Series([math.nan] * len(base), index=base.index))
+    return pd.Series(["" if math.isnan(d) else
+                      ("Y" if d >= 0 and (math.isnan(lim) or d <= lim) else "N")
+                      for d, lim in zip(days, limit)], index=base.index, dtype=object)
+
+
+INFECTIONS_SOC = "Infections and infestations"
+SOC_FROM_EXPORT = "site export (MedDRA SOC)"
+
+
+def read_soc_map(path: str) -> dict[str, tuple[str, str]]:
+    """The term -> (system organ class, source) mapping file (TSV with columns
+    ``term``, ``soc``, ``source``; resources/safety/ctcae_v5_soc.tsv), keyed by the
+    term trimmed and lower-cased. A term given twice with two classes is an error."""
+    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    missing = {"term", "soc", "source"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: no column(s) {sorted(missing)}")
+    out: dict[str, tuple[str, str]] = {}
+    for i, r in enumerate(frame.itertuples(index=False), start=2):
+        key = str(r.term).strip().lower()
+        if key in out and out[key][0] != r.soc:
+            raise ValueError(f"{path}: line {i}: term {r.term!r} mapped to two classes "
+                             f"({out[key][0]!r} and {r.soc!r})")
+        out[key] = (str(r.soc).strip(), str(r.source).strip())
+    return out
+
+
+def ae_base(aes: pd.DataFrame, adsl: pd.DataFrame, study_id: str,
+            soc_map: dict[str, tuple[str, str]], teae_days: int | None) -> pd.DataFrame:
+    """The adverse events with their subject (:func:`with_subject`), the system organ
+    class and its source (the export's ``soc`` where the site coded one, else the
+    term's class in ``soc_map``, else none) and the last day that counts as
+    treatment-emergent (the last dose day + ``teae_days``; none without a limit)."""
+    out = with_subject(aes, adsl, study_id)
+    if not len(out):
+        return out.assign(_soc=[], _socsrc=[], _teae_limit_day=[])
+    exported = column(out, "soc").map(lambda x: "" if missing(x) else str(x).strip())
+    mapped = column(out, "term").map(lambda t: soc_map.get(str(t).strip().lower(), ("", "")))
+    out["_soc"] = [e or m[0] for e, m in zip(exported, mapped)]
+    out["_socsrc"] = [SOC_FROM_EXPORT if e else m[1] for e, m in zip(exported, mapped)]
+    first = dict(zip(adsl["USUBJID"], adsl["TRTSDT"]))
+    last = dict(zip(adsl["USUBJID"], adsl["TRTEDT"]))
+
+    def limit(pid: object) -> float:
+        a, b = first.get(pid, ""), last.get(pid, "")
+        if teae_days is None or missing(a) or missing(b) or not str(a) or not str(b):
+            return math.nan
+        span = (pd.Timestamp(str(b)[:10]) - pd.Timestamp(str(a)[:10])).days
+        return float(span + int(teae_days))
+
+    out["_teae_limit_day"] = out["patient_id"].astype(str).map(limit)
+    return out
+
+
+def aebodsys(base: pd.DataFrame) -> pd.Series:
+    """System organ class: the MedDRA SOC the site exported (``soc``), else the
+    class of the term in the mapping file (config ``safety.soc_map``: CTCAE v5.0
+    terms by their MedDRA SOC), else empty (not mapped)."""
+    return text(column(base, "_soc"))
+
+
+def aesocsrc(base: pd.DataFrame) -> pd.Series:
+    """Where AEBODSYS comes from: the site export, or the mapping file's ``source``
+    for the term (e.g. ``CTCAE v5.0``); empty where the term is not mapped."""
+    return text(column(base, "_socsrc"))
+
+
+def aerel(base: pd.DataFrame) -> pd.Series:
+    """Related to daratumumab (optional export column ``related``): ``Y``, ``N``, or
+    ``""`` where not recorded."""
+    return column(base, "related").map(
+        lambda x: "" if missing(x) or str(x) == "" else ("Y" if truthy(x) else "N"))
+
+
+def aeout(base: pd.DataFrame) -> pd.Series:
+    """Outcome (optional export column ``outcome``, mapped by ``codes.outcome``):
+    recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown;
+    ``""`` where not recorded."""
+    return text(column(base, "outcome"))
+
+
+def ainffl(base: pd.DataFrame) -> pd.Series:
+    """``Y`` where AEBODSYS is *Infections and infestations*, else ``N``."""
+    return aebodsys(base).map(lambda s: "Y" if s == INFECTIONS_SOC else "N")
 
 
 ADAE = DatasetSpec("ADAE", "Adverse Events Analysis Dataset", "one record per event", (
@@ -192,8 +280,15 @@ ADAE = DatasetSpec("ADAE", "Adverse Events Analysis Dataset", "one record per ev
     Variable("AESER", "Serious Event", "text", "adverse_events.serious", aeser),
     Variable("ASTDT", "Analysis Start Date", "date", "adverse_events.onset_date", astdt_ae),
     RELDY, ADY,
-    Variable("TRTEMFL", "Treatment Emergent Analysis Flag", "text", "adverse_events.day",
-             trtemfl),
+    Variable("TRTEMFL", "Treatment Emergent Analysis Flag", "text",
+             "adverse_events.day, ADSL.TRTSDT/TRTEDT", trtemfl),
+    Variable("AEBODSYS", "Body System or Organ Class", "text",
+             "adverse_events.soc / safety.soc_map", aebodsys),
+    Variable("AESOCSRC", "Source of Body System or Organ Class", "text",
+             "adverse_events.soc / safety.soc_map", aesocsrc),
+    Variable("AINFFL", "Infection Flag", "text", "AEBODSYS", ainffl),
+    Variable("AEREL", "Causality", "text", "adverse_events.related", aerel),
+    Variable("AEOUT", "Outcome of Adverse Event", "text", "adverse_events.outcome", aeout),
 ))
 
 

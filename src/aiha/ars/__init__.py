@@ -59,6 +59,7 @@ def ars_config(config: Mapping[str, Any]) -> dict[str, Any]:
         "response": {"acro_denominator": config["response"]["acro_denominator"],
                      "days_per_month": config["response"]["days_per_month"]},
         "cytometry": {"claims": dict(claims)},
+        "safety": dict(config.get("safety") or {}),
     }
 
 

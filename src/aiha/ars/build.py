@@ -40,6 +40,7 @@ from aiha.pseudonym import is_pseudonym
 from aiha.report.appendix_tables import flow_table
 from aiha.report.clinical_tables import (ae_grade_table, ae_term_table, baseline_table,
                                          exposure_table, response_table, transfusion_table)
+from aiha.report.safety_tables import ae_soc_table, ae_summary_table, infection_table
 from aiha.report.disposition_tables import followup_table, subgroup_table
 from aiha.report.cytometry_tables import flow_findings_table, flow_patient_table, flow_patients
 from aiha.report.model import ARD, GROUP_LABELS, GROUPS, Cell, Fmt, Table, max_patient_rows
@@ -136,6 +137,10 @@ def report_tables(frame: pd.DataFrame, cfg: Mapping[str, Any]
           if b(ARD(frame), fmt, cfg) is not None],
         lambda a: ae_grade_table(a),
         lambda a: ae_term_table(a, fmt),
+        *[(lambda a, b=b: b(a, fmt, cfg)) for b in (ae_summary_table, ae_soc_table)
+          if b(ARD(frame), fmt, cfg) is not None],
+        *([lambda a: infection_table(a, fmt)] if infection_table(ARD(frame), fmt) is not None
+          else []),
     ]
     if has_flow:
         builders.append(lambda a: flow_findings_table(a, fmt, cfg))

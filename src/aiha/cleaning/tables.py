@@ -7,7 +7,7 @@ record dated after the export date (in the future of the export) is an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -350,6 +350,40 @@ def clean_transfusions(raw: pd.DataFrame, site: Site) -> pd.DataFrame:
 # ---------------------------------------------------------------- adverse events
 
 
+# Outcomes of an adverse event (the CDISC AEOUT terms, lower case with "_"); a site
+# maps its codes to them in codes.outcome.
+AE_OUTCOMES = ("recovered", "recovering", "not_recovered", "recovered_with_sequelae",
+               "fatal", "unknown")
+
+
+def ae_optional_fields(r: Mapping[str, Any], site: Site, row: int) -> dict[str, str]:
+    """The optional adverse-event columns of one report (docs/data_dictionary.md):
+    ``soc`` (the MedDRA system organ class the site coded, as text), ``related``
+    (relatedness to daratumumab, ``codes.yes_no``: "True"/"False") and ``outcome``
+    (``codes.outcome``: one of :data:`AE_OUTCOMES`); "" where the column is absent
+    or the cell empty."""
+    af = site.files["adverse_events"]
+
+    def cell(name: str) -> str:
+        value = r.get(name)
+        return "" if value is None or (isinstance(value, float) and value != value) \
+            else str(value).strip()
+
+    related = cell("related")
+    outcome = cell("outcome")
+    if outcome and "outcome" not in site.profile.codes:
+        raise InputError(af, f"the export profile of site {site.profile.code} has no "
+                         "codes.outcome table to map this column (config data.site_profiles)",
+                         row, "outcome", outcome)
+    return {
+        "soc": site.text(cell("soc"), "adverse_events", row, "soc") if cell("soc") else "",
+        "related": str(bool(map_code(related, site.profile, "yes_no", af, row, "related")))
+        if related else "",
+        "outcome": str(map_code(outcome, site.profile, "outcome", af, row, "outcome"))
+        if outcome else "",
+    }
+
+
 def clean_adverse_events(raw: pd.DataFrame, site: Site) -> pd.DataFrame:
     """One row per event (site, record, ae_number): worst grade, any serious report."""
     af = site.files["adverse_events"]
@@ -369,8 +403,14 @@ def clean_adverse_events(raw: pd.DataFrame, site: Site) -> pd.DataFrame:
             continue
         k = (rec, number)
         term = site.text(r["term"].strip(), "adverse_events", row, "term")
+        optional = ae_optional_fields(r, site, row)
         if k in events:
             ev = events[k]
+            # Related if any report says so; the outcome of the latest report that gives one.
+            if optional["related"] == "True" or not ev["related"]:
+                ev["related"] = optional["related"] or ev["related"]
+            ev["outcome"] = optional["outcome"] or ev["outcome"]
+            ev["soc"] = ev["soc"] or optional["soc"]
             if ev["term"] != term:
                 raise InputError(af, f"adverse event {number} reported again with another term "
                                  f"(first at row {ev['_row']})", row, "term", r["term"])
@@ -385,7 +425,7 @@ def clean_adverse_events(raw: pd.DataFrame, site: Site) -> pd.DataFrame:
             "patient_id": site.pseudo[rec], "ae_number": number, "onset_date": onset.isoformat(),
             "day": site.day(rec, onset), "term": term, "grade": grade, "serious": serious,
             "description": site.text(r["description"], "adverse_events", row, "description"),
-            "reports": 1, "_row": row,
+            "reports": 1, "_row": row, **optional,
         }
     columns = list(CLEAN_SCHEMAS["adverse_events"].columns)
     return pd.DataFrame([{c: e[c] for c in columns} for e in events.values()], columns=columns)

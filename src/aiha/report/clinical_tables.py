@@ -87,6 +87,15 @@ def _prior_therapy_rows(t: _Rows, ard: ARD, fmt: Fmt) -> str:
         "counts, as no prior therapy); not recorded: no site of the group lists them.")
 
 
+def _per_patient(ard: ARD, stat: str, group: str, decimals: int | None) -> str:
+    """Median (range) of a per-patient value; a group of one patient prints the value
+    alone (not ``63 (63–63)``)."""
+    if ard.opt("n_treated", group, "n") == 1 and ard.has(stat, group, "median"):
+        med = ard.get(stat, group, "median")
+        return compact(med) if decimals is None else F.fmt_number(med, decimals)
+    return _median_range(ard, stat, group, decimals)
+
+
 def baseline_table(ard: ARD, fmt: Fmt) -> Table:
     """Table 1: baseline characteristics by analysis group (groups with patients)."""
     groups = present_groups(ard)
@@ -94,31 +103,34 @@ def baseline_table(ard: ARD, fmt: Fmt) -> Table:
     t.add("Patients treated, n", lambda g: F.fmt_count(ard.get("n_treated", g, "n")))
     t.add("In the efficacy set, n", lambda g: F.fmt_count(ard.opt("n_efficacy", g, "n")))
     t.add("Age at first dose, years, median (range)",
-          lambda g: _median_range(ard, "age", g, None))
+          lambda g: _per_patient(ard, "age", g, None))
     t.add("Female sex, n (%)", lambda g: n_pct(ard.get("sex_female", g, "n"),
                                                ard.get("sex_female", g, "proportion"), fmt.percent))
     t.add("Prior AIHA treatment lines, median (range)",
-          lambda g: _median_range(ard, "prior_lines", g, None))
+          lambda g: _per_patient(ard, "prior_lines", g, None))
     prior_note = _prior_therapy_rows(t, ard, fmt)
     if "wAIHA" in groups:
         t.add("Evans syndrome, n (%)", lambda g: _pct_cell(ard, "baseline_evans", g, fmt))
     if "cAIHA" in groups or "cAIHA_nonanemic" in groups:
         t.add("Acrocyanosis, n (%)", lambda g: _pct_cell(ard, "baseline_acrocyanosis", g, fmt))
     t.add("Baseline Hb, g/dL, median (range)",
-          lambda g: _median_range(ard, "baseline_hb", g, fmt.hb))
+          lambda g: _per_patient(ard, "baseline_hb", g, fmt.hb))
     t.add("Baseline LDH, \u00d7 ULN, median (range)",
-          lambda g: _median_range(ard, "baseline_ldh", g, fmt.ldh))
+          lambda g: _per_patient(ard, "baseline_ldh", g, fmt.ldh))
     t.add("Baseline bilirubin, mg/dL, median (range)",
-          lambda g: _median_range(ard, "baseline_bilirubin", g, fmt.ldh))
+          lambda g: _per_patient(ard, "baseline_bilirubin", g, fmt.ldh))
     n_na = ard.opt("n_treated", "cAIHA_nonanemic", "n")
     outside = ("" if F.is_missing(n_na) or n_na == 0 else
                f"The non-anemic cAIHA {'patient was' if n_na == 1 else 'patients were'} "
                "treated but outside the efficacy set.")
+    single = [GROUP_LABELS[g] for g in groups if ard.opt("n_treated", g, "n") == 1]
+    one = (f"A group of one patient ({', '.join(single)}) shows that patient's values, "
+           "not a median (range)." if single else "")
     return Table("baseline", "Table 1. Baseline characteristics by analysis group",
                  _group_header(ard, groups, "Characteristic"), t.rows,
                  note=_join_notes("Efficacy set: wAIHA and anemic cAIHA. Percentages are of "
                                   "the patients treated in the group (n in the header).",
-                                  outside, empty_groups_note(ard, GROUPS[:3]), prior_note,
+                                  outside, one, empty_groups_note(ard, GROUPS[:3]), prior_note,
                                   "Baseline: the last value on or before the first dose. "
                                   "AIHA: autoimmune hemolytic anemia; wAIHA: warm AIHA; cAIHA: "
                                   "cold AIHA (cold agglutinin disease); Hb: hemoglobin; LDH: "

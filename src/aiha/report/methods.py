@@ -177,7 +177,11 @@ def claims_sentence(cyto: Mapping[str, Any], values: ConfigValues | None = None)
     return joined([
         f"Complete depletion: {lab['cd38']} below ", v(c + "depletion_threshold_percent"),
         f"% of the {lab['t_cells']} at a sample on ", *_days(v, c + "depletion_window_days"),
-        " after the first dose. Subsets and function compare the last sample on or before "
+        " after the first dose. Daratumumab binds CD38 and can mask the epitope that the "
+        "detecting anti-CD38 antibody recognises, so a fall of the "
+        f"{lab['cd38']} on treatment may in part be masking rather than loss of the cells; "
+        "which clone detected CD38 the report cannot say, as the panel mapping "
+        "(cytometry.panel) records channel labels only. Subsets and function compare the last sample on or before "
         "day 0 with the mean of the samples on ", *_days(v, c + "post_window_days"),
         f": a subset shift needs a share of {lab['naive']} ", v(c + "subset_shift_pp"),
         f" percentage points lower and a memory/effector share ({subsets}) as much higher; "
@@ -274,6 +278,9 @@ KEYS: list[tuple[str, str]] = [
     ("statistics.landmark_months", "Table 4 (rule clinical_statistics)"),
     ("statistics.crude_median_max_censored_share", "Table 4 (rule clinical_statistics)"),
     ("statistics.response_subgroups", "Table 4a (rule clinical_statistics)"),
+    ("safety.soc_map", "Tables 6a and 6b (rules adam_datasets, clinical_content)"),
+    ("safety.treatment_emergent_days_after_last_dose",
+     "Tables 5a, 6a and 6b (rules adam_datasets, clinical_content)"),
     ("statistics.qc_tolerance", "Appendix C (rules qc_r_compare and qc_double_programming)"),
     ("qc.r_double_programming", "Appendix C (rules qc_r_double_programming, qc_r_compare)"),
     ("audit.claims", "Published versus reproduced (rule audit_claims)"),
