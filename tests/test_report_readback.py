@@ -181,6 +181,7 @@ def test_grade_and_term_rows_name_the_statistic_they_link(tables) -> None:
     found, _ = tables
     problems: list[str] = []
     grade_rows = term_rows = 0
+    term = None  # carried across pages: a table continued on the next page repeats its header
     for t in found:
         if t.header[0] == "Worst CTCAE grade":
             for row in t.rows:
@@ -192,7 +193,6 @@ def test_grade_and_term_rows_name_the_statistic_they_link(tables) -> None:
                         if k[0] == "ae_grade" and k[2] != want:
                             problems.append(f"{_where(t, row[0].text)} links {k}")
         if t.header[0] == "Term":
-            term = None
             for row in t.rows:
                 label = row[0].text
                 if label.endswith(", any grade"):

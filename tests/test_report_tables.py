@@ -91,9 +91,11 @@ def assert_model_matches_results(ctx: dict, results: Path, cfg: dict,
         assert cell(t["baseline"], "Female sex, n (%)", col) == (
             f"{F.fmt_count(v('sex_female', g, 'n'))} "
             f"({F.fmt_percent(v('sex_female', g, 'proportion'), dec['percent'])})")
-        assert cell(t["baseline"], "Baseline Hb, g/dL, median (range)", col) == F.fmt_median_range(
-            v("baseline_hb", g, "median"), v("baseline_hb", g, "min"), v("baseline_hb", g, "max"),
-            dec["hb"])
+        # A group of one patient: that patient's value alone, not "12.9 (12.9–12.9)".
+        assert cell(t["baseline"], "Baseline Hb, g/dL, median (range)", col) == (
+            F.fmt_number(v("baseline_hb", g, "median"), dec["hb"]) if v("n_treated", g, "n") == 1
+            else F.fmt_median_range(v("baseline_hb", g, "median"), v("baseline_hb", g, "min"),
+                                    v("baseline_hb", g, "max"), dec["hb"]))
         # Evans syndrome: the same count as the clinical statistics, with its percentage.
         evans = v("baseline_evans", g, "n")
         assert evans == v("evans", g, "n")

@@ -117,11 +117,9 @@ rule render_listings:
     """Patient-level listings (responses, adverse events, cleaning log, flagged labs,
     comments, cytometry samples) as their own HTML and PDF."""
     input:
-        **(
-            {"cytometry_qc": "results/cytometry/qc.tsv", "ard": "results/ard/ard.tsv"}
-            if CYTO_ENABLED
-            else {}
-        ),
+        **({"cytometry_qc": "results/cytometry/qc.tsv"} if CYTO_ENABLED else {}),
+        # Always: the listing of every ARD row with its rule, script and input digest.
+        ard="results/ard/ard.tsv",
         raw_digests="results/raw_inputs.tsv",
         adam_variables="results/adam/variables.tsv",
         responses="results/response/responses.tsv",

@@ -639,7 +639,7 @@ def rows_appendix_table(books: Sequence[Rows],
     return Table("result_rows", "Table D2. Rows of the other results tables printed in "
                  "this report", ["Results table", "Row (variant / key)", "Value",
                                             "Printed in (table)"], rows,
-                 numeric=[False, False, False, False], css_class="listing rows", row_ids=ids,
+                 numeric=[False, False, False, False], css_class="listing rows wbr", row_ids=ids,
                  source=", ".join(dict.fromkeys(b.source for b in books if b.used)),
                  note="Each published value (Tables A and 11), each number of Tables 9 "
                       "to 11 and of the FlowJo reconciliation (Table R, when the gates are "

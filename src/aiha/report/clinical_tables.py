@@ -90,7 +90,8 @@ def _prior_therapy_rows(t: _Rows, ard: ARD, fmt: Fmt) -> str:
 def _per_patient(ard: ARD, stat: str, group: str, decimals: int | None) -> str:
     """Median (range) of a per-patient value; a group of one patient prints the value
     alone (not ``63 (63–63)``)."""
-    if ard.opt("n_treated", group, "n") == 1 and ard.has(stat, group, "median"):
+    n_key = ("n_treated", group, "n")  # peeked: the group size chooses the form only
+    if ard.has(*n_key) and ard.peek(n_key) == 1 and ard.has(stat, group, "median"):
         med = ard.get(stat, group, "median")
         return compact(med) if decimals is None else F.fmt_number(med, decimals)
     return _median_range(ard, stat, group, decimals)
@@ -123,7 +124,8 @@ def baseline_table(ard: ARD, fmt: Fmt) -> Table:
     outside = ("" if F.is_missing(n_na) or n_na == 0 else
                f"The non-anemic cAIHA {'patient was' if n_na == 1 else 'patients were'} "
                "treated but outside the efficacy set.")
-    single = [GROUP_LABELS[g] for g in groups if ard.opt("n_treated", g, "n") == 1]
+    single = [GROUP_LABELS[g] for g in groups
+              if ard.has("n_treated", g, "n") and ard.peek(("n_treated", g, "n")) == 1]
     one = (f"A group of one patient ({', '.join(single)}) shows that patient's values, "
            "not a median (range)." if single else "")
     return Table("baseline", "Table 1. Baseline characteristics by analysis group",

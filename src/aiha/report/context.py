@@ -24,6 +24,7 @@ from aiha.report.appendix_tables import (audit_table, cleaning_summary_rows,
                                          sensitivity_summary_rows, sensitivity_table_view,
                                          key_statistics_rows, published_rows)
 from aiha.figure_bins import MIN_PATIENTS_PER_BIN
+from aiha.report.safety_tables import ae_soc_table, ae_summary_table, infection_table
 from aiha.report.disposition_tables import disposition, followup_table, subgroup_table
 from aiha.report.clinical_tables import (ae_grade_table, ae_listing, ae_term_table,
                                          baseline_table, exposure_table, response_listing,
@@ -70,12 +71,66 @@ LISTINGS_NOTE = ("Patient-level listings (response per patient, adverse events, 
                  "report keeps the same shape at any number of patients.")
 
 
+def ard_provenance_listing(ard: pd.DataFrame) -> dict[str, Table]:
+    """The listings' section "ARD rows with their provenance": the rule, script and
+    input digest of every ARD row (the listings job does not know which rows the
+    report printed; the report's Table D1 lists those, in the same order).
+    ``ard_provenance``: one line per row, except each patient's own rows (cytometry,
+    group a pseudonym), which grow with the cohort and share the provenance of their
+    statistic: ``ard_provenance_patients`` gives one line per statistic, measure,
+    rule, script and digest, with the number of patients, so that the section stays
+    the same length at any N. No row ids: the rows the listings' numbers link to are
+    the cytometry table of each patient's ARD rows."""
+    from aiha.pseudonym import is_pseudonym
+
+    frame = ard.sort_values(["stat_id", "group", "statistic"], kind="stable")
+    own = frame["group"].map(lambda g: is_pseudonym(str(g)))
+    study = frame[~own]
+    rows = [[Cell(str(s), code=True), GROUP_LABELS.get(str(g), str(g)), Cell(str(m), code=True),
+             F.fmt_auto(v, 6), str(u), Cell(str(r), code=True), Cell(str(p), code=True),
+             Cell(str(d)[:12], code=True)]
+            for s, g, m, v, u, r, p, d in zip(
+                study["stat_id"], study["group"], study["statistic"], study["value"],
+                study["unit"], study["rule"], study["script"], study["inputs_sha256"])]
+    digest_note = "Inputs SHA-256: one digest over the names and bytes of the rule's input files."
+    out = {"ard_provenance": Table(
+        "ard_provenance", "Every ARD row with the rule, script and input digest that made "
+        "it", ["Statistic", "Group", "Measure", "Value", "Unit", "Rule", "Script",
+               "Inputs SHA-256 (first 12)"], rows,
+        numeric=[False, False, False, True, False, False, False, False],
+        css_class="listing ard-provenance wbr", linked=False,
+        note="Values are printed with up to 6 decimals, as in Table D1 of the study report "
+             "(the rows it prints, each the target of the links of its numbers); Table B4 "
+             "of the report counts the rows per rule. " + digest_note
+             + (" Each patient's own rows: the next table." if own.any() else ""),
+        source="results/ard/ard.tsv")}
+    if own.any():
+        keys = ["stat_id", "statistic", "rule", "script", "inputs_sha256"]
+        per = frame[own].assign(inputs_sha256=frame.loc[own, "inputs_sha256"].astype(str)) \
+            .groupby(keys, sort=True)["group"].nunique().reset_index(name="patients")
+        out["ard_provenance_patients"] = Table(
+            "ard_provenance_patients", "Each patient's ARD rows (cytometry): the rule, script "
+            "and input digest of each statistic and measure",
+            ["Statistic", "Measure", "Patients", "Rule", "Script", "Inputs SHA-256 (first 12)"],
+            [[Cell(str(r.stat_id), code=True), Cell(str(r.statistic), code=True),
+              F.fmt_count(r.patients), Cell(str(r.rule), code=True),
+              Cell(str(r.script), code=True), Cell(str(r.inputs_sha256)[:12], code=True)]
+             for r in per.itertuples(index=False)],
+            numeric=[False, False, True, False, False, False],
+            css_class="listing ard-provenance-patients wbr", linked=False,
+            note="One line for the rows of every patient with that statistic and measure "
+                 "(their values: the table of each patient's ARD rows, section Cytometry). "
+                 + digest_note, source="results/ard/ard.tsv")
+    return out
+
+
 def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
                            cfg: Mapping[str, Any],
                            raw_inputs: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The patient-level listings (rule render_listings). ``tables`` keys: responses,
     patients, labs, adverse_events, cleaning_log, cytometry_qc and ard (both optional:
-    with the ARD, each cytometry patient's summary and ARD rows); ``raw_inputs``
+    with both, each cytometry patient's summary and ARD rows; with the ARD, every ARD
+    row with its provenance, :func:`ard_provenance_listing`); ``raw_inputs``
     (results/raw_inputs.tsv, path -> SHA-256) lists the raw input files."""
     fmt = Fmt.from_config(cfg)
     routine = list(dict(cfg.get("report", {})).get("cleaning_log_routine", []))
@@ -94,6 +149,8 @@ def build_listings_context(tables: Mapping[str, pd.DataFrame | None],
             t["flow_patients"] = flow_patient_table(ard, fmt, cfg, listing=True)
             t["flow_ard_patients"] = flow_table(ard, fmt, per_patient=True)
             t["flow_patients"].links_to = "its row in the table of each patient's ARD rows below"
+    if tables.get("ard") is not None:
+        t.update(ard_provenance_listing(tables["ard"]))
     if raw_inputs is not None:
         t["raw_files"] = raw_files_table(raw_inputs)
     if tables.get("adam_variables") is not None:
@@ -148,9 +205,11 @@ def coverage_words(coverage: Coverage) -> str:
 
 
 def ard_appendix_table(ard: ARD, printed: Mapping[str, Any] | None = None) -> Table:
-    """Appendix D: every ARD row the report printed, with its provenance; each row is
-    the target of the links on the numbers it gave and links back to the tables that
-    print it (``printed``: :func:`aiha.report.model.printed_in`)."""
+    """Appendix D: every ARD row the report printed; each row is the target of the
+    links on the numbers it gave and links back to the tables that print it
+    (``printed``: :func:`aiha.report.model.printed_in`). The rule, script and input
+    digest of each row are in the listings document (:func:`ard_provenance_listing`),
+    per rule in Table B4: the appendix keeps to what a reader checks a number against."""
     frame = ard.frame.set_index(["stat_id", "group", "statistic"])
     printed = printed or {}
     rows, ids = [], []
@@ -159,20 +218,19 @@ def ard_appendix_table(ard: ARD, printed: Mapping[str, Any] | None = None) -> Ta
         r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
         rows.append([Cell(key[0], code=True), GROUP_LABELS.get(key[1], key[1]),
                      Cell(key[2], code=True), F.fmt_auto(r["value"], 6), r["unit"],
-                     Cell(str(r["rule"]), code=True), Cell(str(r["script"]), code=True),
-                     Cell(str(r["inputs_sha256"])[:12], code=True),
                      back_links(printed.get(anchor(key), ()))])
         ids.append(anchor(key))
-    return Table("ard_rows", "Table D1. ARD rows printed in this report, with the rule, script "
-                 "and input digest that made each", ["Statistic", "Group", "Measure", "Value",
-                                                     "Unit", "Rule", "Script",
-                                                     "Inputs SHA-256 (first 12)",
-                                                     "Printed in (table)"],
-                 rows, numeric=[False, False, False, True, False, False, False, False, False],
-                 css_class="listing ard", row_ids=ids,
+    # "wbr": identifiers in code type break only after an underscore (_macros.html.j2).
+    return Table("ard_rows", "Table D1. ARD rows printed in this report",
+                 ["Statistic", "Group", "Measure", "Value", "Unit", "Printed in (table)"],
+                 rows, numeric=[False, False, False, True, False, False],
+                 css_class="listing ard wbr", row_ids=ids,
                  note="All rows, including those not printed, are in results/ard/ard.tsv. "
-                      "Values are printed with up to 6 decimals. Inputs SHA-256: one digest "
-                      "over the names and bytes of the rule's input files.", source="results/ard/ard.tsv")
+                      "Values are printed with up to 6 decimals. The rule and script that "
+                      "made the rows are in Table B4; each row's rule, script and input "
+                      "digest are in the listings document (results/report/"
+                      "study_listings.pdf, \u201cARD rows with their provenance\u201d).",
+                 source="results/ard/ard.tsv")
 
 
 def build_context(
@@ -246,6 +304,9 @@ def build_context(
         **{k: v for k, v in (("followup", followup_table(ard, fmt, cfg)),
                              ("subgroups", subgroup_table(ard, fmt, cfg))) if v is not None},
         "ae_term": ae_term_table(ard, fmt),
+        **{k: v for k, v in (("ae_summary", ae_summary_table(ard, fmt, cfg)),
+                             ("ae_soc", ae_soc_table(ard, fmt, cfg)),
+                             ("ae_infection", infection_table(ard, fmt))) if v is not None},
         "ae_grade": ae_grade_table(ard),
         "cleaning_summary": cleaning_summary_table(tables["cleaning_summary"], cleaning_book),
         "provenance": provenance_table(ard),
