@@ -13,11 +13,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from aiha.errors import ConfigError
+
 MISSING_LEVEL = "missing"
 
 
-class UnknownSubgroupVariable(ValueError):
-    """A configured subgroup variable is not a variable of ADSL."""
+class UnknownSubgroupVariable(ConfigError):
+    """A configured subgroup variable is not a variable of ADSL (one line: the job
+    stops naming the key, without a traceback)."""
 
 
 def check_subgroup_variables(adsl: pd.DataFrame, variables: Sequence[str]) -> None:
