@@ -56,7 +56,10 @@ def _config() -> dict:
         },
         "statistics": {"ci_level": "0.9", "km_tie_rule": "lower", "km_tie_tolerance": "2e-7",
                        "km_ci_transform": "log-log", "dor_median_method": "km",
-                       "qc_tolerance": "3e-6", "unused_statistic": 5},
+                       "qc_tolerance": "3e-6", "unused_statistic": 5,
+                       "landmark_months": [3, "9"], "crude_median_max_censored_share": "0.6",
+                       "response_subgroups": ["SEX"]},
+        "safety": {"treatment_emergent_days_after_last_dose": "30"},
         "adam": {"study_id": 4711},
         "report": {"decimals": {"percent": 1}, "cleaning_log_routine": ["trim"],
                    "title": "T", "transfusion_windows_days": [(-10, -1), (0, 9)]},
@@ -100,15 +103,18 @@ def test_statistics_config_takes_the_five_statistics_keys_and_the_acro_denominat
     from aiha.settings import STATISTICS_KEYS, statistics_config
 
     assert STATISTICS_KEYS == ("ci_level", "km_tie_rule", "km_tie_tolerance",
-                               "dor_median_method", "km_ci_transform")
+                               "dor_median_method", "km_ci_transform", "landmark_months",
+                               "crude_median_max_censored_share", "response_subgroups")
     cfg = _config()
     assert statistics_config(cfg) == {
         "statistics": {"ci_level": "0.9", "km_tie_rule": "lower", "km_tie_tolerance": "2e-7",
-                       "dor_median_method": "km", "km_ci_transform": "log-log"},
-        "response": {"acro_denominator": "efficacy_set"}}
+                       "dor_median_method": "km", "km_ci_transform": "log-log",
+                       "landmark_months": [3, "9"], "crude_median_max_censored_share": "0.6",
+                       "response_subgroups": ["SEX"]},
+        "response": {"acro_denominator": "efficacy_set", "days_per_month": "30.5"}}
     del cfg["statistics"]["km_tie_tolerance"]
     assert "km_tie_tolerance" not in statistics_config(cfg)["statistics"]
-    assert len(statistics_config(cfg)["statistics"]) == 4
+    assert len(statistics_config(cfg)["statistics"]) == 7
 
 
 def test_qc_config_and_qc_compare_config():
@@ -132,6 +138,8 @@ def test_qc_r_config_flattens_and_converts_each_key():
         "km_ci_transform": "log-log", "dor_median_method": "km", "days_per_month": 30.5,
         "duration_rounding": "exact", "ongoing_duration_origin": "first_dose",
         "acro_denominator": "efficacy_set", "transfusion_windows_days": [[-10, -1], [0, 9]],
+        "landmark_months": [3.0, 9.0], "crude_median_max_censored_share": 0.6,
+        "response_subgroups": ["SEX"],
         "cytometry": {
             "populations": {"t_cells": "Tc", "cd38": "C38", "activation": "A69", "divided": "Dv",
                             "subsets": {"naive": "N", "central_memory": "CMx",
@@ -183,7 +191,7 @@ def test_analysis_config_merges_scoring_and_statistics():
     got = analysis_config(cfg)
     assert set(got) == {"data_cutoff", "statistics", "response"}
     assert got["data_cutoff"] == "2021-03-04"
-    assert got["statistics"]["km_tie_rule"] == "lower" and len(got["statistics"]) == 5
+    assert got["statistics"]["km_tie_rule"] == "lower" and len(got["statistics"]) == 8
     assert got["response"] == {**{k: cfg["response"][k] for k in RESPONSE_KEYS},
                                "acro_denominator": "efficacy_set"}
 
@@ -275,8 +283,13 @@ def test_adam_config_study_id_washout_and_cutoff_converted():
 
     got = adam_config(_config())
     assert got == {"study_id": "4711", "transfusion_washout_days": 11,
-                   "data_cutoff": "2021-03-04"}
+                   "data_cutoff": "2021-03-04", "treatment_emergent_days_after_last_dose": 30}
     assert type(got["transfusion_washout_days"]) is int
+    assert type(got["treatment_emergent_days_after_last_dose"]) is int
+    # No safety section, or no window: every event from the first dose counts.
+    cfg = _config()
+    del cfg["safety"]
+    assert adam_config(cfg)["treatment_emergent_days_after_last_dose"] is None
 
 
 def test_content_config_windows_as_lists_and_the_documented_default():
