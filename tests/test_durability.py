@@ -139,3 +139,19 @@ def test_the_acrocyanosis_result_sits_in_the_columns_of_its_denominator(denomina
     cells = row[2:]
     assert cells[0].span == spans and str(cells[0]) == "4/6 (66.7%)"
     assert sum(getattr(c, "span", 1) for c in row) == 4  # label + three group columns
+
+
+def test_each_number_of_the_events_cell_links_to_its_own_row():
+    """"1 / 3 (75.0% censored)": the share 0.75 would also print as "1"; the cell reads
+    its rows in the order it prints them, so each number links to its own row."""
+    from aiha.report.clinical_tables import _events_censored
+    from aiha.report.model import Fmt, anchor
+
+    ard = _ard([("dor_median_km", "cAIHA", "events", 1), ("dor_median_km", "cAIHA", "censored", 3),
+                ("dor_median_crude", "cAIHA", "censored_share", 0.75)])
+    cell = ard.cell(lambda: _events_censored(ard, "cAIHA", Fmt()))
+    assert str(cell) == "1 / 3 (75.0% censored)"
+    links = {text: a for text, a in cell.links if a}
+    assert links == {"1": anchor(("dor_median_km", "cAIHA", "events")),
+                     "3": anchor(("dor_median_km", "cAIHA", "censored")),
+                     "75.0%": anchor(("dor_median_crude", "cAIHA", "censored_share"))}

@@ -306,10 +306,11 @@ def _events_censored(ard: ARD, group: str, fmt: Fmt) -> str:
     """``4 / 2 (33.3% censored)``: relapses, ongoing responses and the censored share."""
     if not ard.has("dor_median_km", group, "events"):
         return F.MISSING
+    # Read in the order printed: each printed number links to the row read for it.
+    events = F.fmt_count(ard.get("dor_median_km", group, "events"))
+    censored = F.fmt_count(ard.get("dor_median_km", group, "censored"))
     share = ard.get("dor_median_crude", group, "censored_share")
-    return (f"{F.fmt_count(ard.get('dor_median_km', group, 'events'))} / "
-            f"{F.fmt_count(ard.get('dor_median_km', group, 'censored'))} "
-            f"({F.fmt_percent(share, fmt.percent)} censored)")
+    return f"{events} / {censored} ({F.fmt_percent(share, fmt.percent)} censored)"
 
 
 def _landmark(ard: ARD, group: str, key: str, fmt: Fmt, level: float) -> str:

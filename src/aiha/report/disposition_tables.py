@@ -137,6 +137,6 @@ def subgroup_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table | None:
                      "Responders: wAIHA overall response (CR + PR), anemic cAIHA Hb response. "
                      "n/N (%): responders / patients of the efficacy group with the factor "
                      "at that level, with the exact Clopper-Pearson confidence interval. The "
-                     "factors are the ADSL variables of statistics.response_subgroups; "
+                     "factors are the ADSL variables the configuration lists (Table B6); "
                      "subgroups this small describe, they test nothing."),
                  stat_ids=[f"resp_by_{v.lower()}" for v in variables])

@@ -54,8 +54,8 @@ def ae_summary_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table | None
                                          ("fatal: ", "outcomes"))
                if not ard.has("ae_summary", "all", f"{prefix}n")]
     not_recorded = (f"Not shown: {' and '.join(missing)}, which no site's adverse-event "
-                    "export records (optional columns related and outcome, "
-                    "docs/data_dictionary.md)." if missing else "")
+                    "export records (its optional columns related and outcome; see the data "
+                    "dictionary)." if missing else "")
     return Table("ae_summary", "Table 5a. Patients with treatment-emergent adverse events",
                  _header(ard, groups, "Patients with at least one"), rows,
                  note=_join_notes(
@@ -98,14 +98,13 @@ def ae_soc_table(ard: ARD, fmt: Fmt, cfg: Mapping[str, Any]) -> Table | None:
         for term in _terms(ard, soc):
             rows.append([f"\u2003{term}", *[ard.cell(lambda g=g, s=soc, t=term: _pct(
                 ard, "ae_soc", g, f"{s}{TERM_SEP}{t}: any grade ", fmt)) for g in groups]])
-    soc_map = (cfg.get("safety") or {}).get("soc_map", "")
     return Table("ae_soc", "Table 6a. Patients with treatment-emergent adverse events by "
                  "system organ class and term", _header(ard, groups, "System organ class / term"),
                  rows, note=_join_notes(
                      "System organ class (MedDRA): the class a site's export gives (column "
-                     f"soc), else the class of the CTCAE v5.0 term in {soc_map} (config "
-                     "safety.soc_map; each term's source is in the file and in ADAE.AESOCSRC); "
-                     "not mapped: a term in neither. Each patient counts once per class and "
+                     "soc), else the class of the CTCAE v5.0 term in the configured term map "
+                     "(Table B6 names its file; each term's source is in the file and in "
+                     "ADAE.AESOCSRC); not mapped: a term in neither. Each patient counts once per class and "
                      "once per term; percentages are of the patients treated in the group."),
                  stat_ids=["ae_soc"])
 
